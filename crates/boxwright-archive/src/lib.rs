@@ -1,0 +1,16 @@
+//! Writing archives that are byte-for-byte reproducible.
+//!
+//! - [`DeterministicTar`]: a tar writer with fixed metadata (mtime, owners, modes).
+//! - [`ParallelGzip`]: gzip on several threads whose output depends only on the input.
+//! - [`HashingWriter`]: SHA-256 of what passes through, so no file is read twice.
+//! - [`AtomicFile`]: a file that appears under its final name only when complete.
+
+mod atomic;
+mod gzip;
+mod hash;
+mod tar_writer;
+
+pub use atomic::AtomicFile;
+pub use gzip::ParallelGzip;
+pub use hash::{HashingWriter, hex};
+pub use tar_writer::{DeterministicTar, normalised_mode};

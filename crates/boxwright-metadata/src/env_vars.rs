@@ -1,0 +1,13 @@
+//! Every environment variable boxwright reads, in one place.
+
+/// Where target outputs go instead of `<project>/.out/` (seed convention): `$BUILD_OUTPUT_DEST/<target>/`.
+pub const BUILD_OUTPUT_DEST: &str = "BUILD_OUTPUT_DEST";
+/// Seconds since the epoch used for every timestamp written (reproducible builds convention).
+/// Default: the time of the project's last git commit, else 0.
+pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+/// Number of simultaneous downloads in `fetch` (default 4).
+pub const BOXWRIGHT_FETCH_JOBS: &str = "BOXWRIGHT_FETCH_JOBS";
+/// Attempts per download before giving up on connection errors and 5xx answers (default 4).
+pub const BOXWRIGHT_FETCH_ATTEMPTS: &str = "BOXWRIGHT_FETCH_ATTEMPTS";
+/// Initial backoff between download attempts in milliseconds, doubled each time (default 500).
+pub const BOXWRIGHT_FETCH_BACKOFF_MS: &str = "BOXWRIGHT_FETCH_BACKOFF_MS";

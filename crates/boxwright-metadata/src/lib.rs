@@ -1,0 +1,26 @@
+//! The `metadata.json` contract of boxwright.
+//!
+//! A project is a directory holding `metadata.json`: an object of build targets by name
+//! (a superset of the seed schema). This crate loads it ([`Metadata::load`]), expands
+//! `{VAR}` templates ([`template`]), parses release tags ([`ReleaseTag`]) and describes the
+//! file as a JSON Schema ([`schema::json_schema`]). It does no network and no process work.
+
+mod checksum;
+mod error;
+pub mod env_vars;
+mod load;
+mod model;
+mod pointer;
+mod project;
+pub mod schema;
+mod tag;
+pub mod template;
+
+pub use checksum::{Checksum, ChecksumAlgorithm};
+pub use error::Error;
+pub use model::{Download, Image, Metadata, Target, Verify};
+pub use project::{METADATA_FILE, Project};
+pub use tag::{ReleaseTag, TagError};
+
+/// Result type of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

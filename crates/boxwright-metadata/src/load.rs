@@ -1,0 +1,358 @@
+//! Loading `metadata.json`: JSON → shape check (with unknown keys) → templates → checks.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path};
+
+use serde_json::Value;
+
+use crate::model::{Metadata, Target};
+use crate::pointer;
+use crate::template::{self, TemplateError};
+use crate::{Checksum, ChecksumAlgorithm, Error, Result};
+
+/// Top-level keys that are not targets.
+const SCHEMA_KEY: &str = "$schema";
+
+impl Metadata {
+    /// Loads `path`, expanding templates from `env` and then the process environment.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses `text` as the content of `path`; `process_env` stands in for the environment.
+    pub fn parse(path: &Path, text: &str, process_env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+        let root: Value = serde_json::from_str(text).map_err(|e| Error::Syntax {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            message: strip_position(&e.to_string()),
+        })?;
+        let Value::Object(entries) = root else {
+            return Err(Error::invalid(path, "", "the top level must be an object of targets by name"));
+        };
+        let mut targets = BTreeMap::new();
+        for (name, value) in entries {
+            if name == SCHEMA_KEY || name.starts_with("x-") {
+                continue;
+            }
+            let base = pointer::push("", &name);
+            check_target_name(path, &base, &name)?;
+            let target = load_target(path, &base, value, process_env)?;
+            targets.insert(name, target);
+        }
+        check_unique_prefixes(path, &targets)?;
+        Ok(Metadata {
+            path: path.to_path_buf(),
+            targets,
+        })
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn check_target_name(path: &Path, base: &str, name: &str) -> Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 128
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            path,
+            base,
+            format!("target name {name:?} must match [A-Za-z0-9][A-Za-z0-9._-]* (it names directories)"),
+        ))
+    }
+}
+
+/// Deserialises a target, reporting the first unknown key or type error with its pointer.
+fn typed(path: &Path, base: &str, value: &Value) -> Result<Target> {
+    let mut unknown: Option<(String, String)> = None;
+    let mut on_ignored = |ignored: serde_ignored::Path<'_>| {
+        let (pointer, key) = pointer::from_ignored(base, &ignored);
+        if !key.starts_with("x-") && unknown.is_none() {
+            unknown = Some((pointer, key));
+        }
+    };
+    let deserializer = serde_ignored::Deserializer::new(value, &mut on_ignored);
+    let target: Result<Target, _> = serde_path_to_error::deserialize(deserializer);
+    if let Some((pointer, key)) = unknown {
+        return Err(Error::UnknownKey {
+            path: path.to_path_buf(),
+            pointer,
+            key,
+        });
+    }
+    target.map_err(|e| Error::invalid(path, pointer::from_path(base, e.path()), e.inner().to_string()))
+}
+
+fn load_target(path: &Path, base: &str, mut value: Value, process_env: &dyn Fn(&str) -> Option<String>) -> Result<Target> {
+    let raw = typed(path, base, &value)?;
+    if !raw.env.contains_key(&raw.version_env_var) {
+        return Err(Error::invalid(
+            path,
+            pointer::push(base, "env"),
+            format!(
+                "version_env_var is `{}` but env has no such entry (it holds the target's version)",
+                raw.version_env_var
+            ),
+        ));
+    }
+    let env = template::resolve_env(&raw.env, process_env).map_err(|(key, err)| {
+        template_error(path, pointer::push(&pointer::push(base, "env"), &key), &raw.env[&key], err)
+    })?;
+    let lookup = |name: &str| env.get(name).cloned().or_else(|| process_env(name));
+    if let Value::Object(map) = &mut value {
+        for (key, child) in map.iter_mut() {
+            if key == "env" {
+                *child = serde_json::to_value(&env).expect("a string map serialises");
+            } else {
+                expand_strings(path, &pointer::push(base, key), child, &lookup)?;
+            }
+        }
+    }
+    let target = typed(path, base, &value)?;
+    check_target(path, base, &target)?;
+    Ok(target)
+}
+
+fn template_error(path: &Path, pointer: String, value: &str, err: TemplateError) -> Error {
+    match err {
+        TemplateError::UnknownVariable(variable) => Error::UnknownVariable {
+            path: path.to_path_buf(),
+            pointer,
+            variable,
+            value: value.to_string(),
+        },
+        TemplateError::Cycle { variable, chain } => Error::TemplateCycle {
+            path: path.to_path_buf(),
+            pointer,
+            variable,
+            chain,
+        },
+    }
+}
+
+fn expand_strings(path: &Path, at: &str, value: &mut Value, lookup: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    match value {
+        Value::String(s) => {
+            *s = template::expand(s, lookup).map_err(|e| template_error(path, at.to_string(), s, e))?;
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                expand_strings(path, &pointer::push(at, &i.to_string()), item, lookup)?;
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                expand_strings(path, &pointer::push(at, key), item, lookup)?;
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+    Ok(())
+}
+
+fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
+    if let Some(prefix) = &target.tag_prefix {
+        if prefix.is_empty() || prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::invalid(
+                path,
+                pointer::push(base, "tag_prefix"),
+                format!("tag_prefix {prefix:?} must be non-empty and contain no whitespace"),
+            ));
+        }
+    }
+    for (i, download) in target.downloads.iter().enumerate() {
+        let at = pointer::push(&pointer::push(base, "downloads"), &i.to_string());
+        check_download(path, &at, download)?;
+    }
+    for (i, file) in target.release_files.iter().enumerate() {
+        let at = pointer::push(&pointer::push(base, "release_files"), &i.to_string());
+        if let Err(why) = check_relative(file) {
+            return Err(Error::invalid(path, at, format!("release file {file:?} {why}")));
+        }
+    }
+    Ok(())
+}
+
+fn check_download(path: &Path, at: &str, download: &crate::Download) -> Result<()> {
+    let url = &download.url;
+    if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with("file:")) {
+        return Err(Error::invalid(
+            path,
+            pointer::push(at, "url"),
+            format!("url {url:?} must start with https://, http:// or file:"),
+        ));
+    }
+    let name = download.file_name();
+    let safe = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\', '\0'])
+        && !name.starts_with('.');
+    if !safe {
+        let key = if download.name.is_some() { "name" } else { "url" };
+        return Err(Error::invalid(
+            path,
+            pointer::push(at, key),
+            format!("download file name {name:?} must be a plain file name (no `/`, not starting with `.`)"),
+        ));
+    }
+    for (algorithm, hex) in [
+        (ChecksumAlgorithm::Sha256, &download.sha256),
+        (ChecksumAlgorithm::Sha512, &download.sha512),
+    ] {
+        if let Some(hex) = hex {
+            Checksum::parse(algorithm, hex).map_err(|why| Error::invalid(path, pointer::push(at, algorithm.key()), why))?;
+        }
+    }
+    Ok(())
+}
+
+/// A path that stays below the directory it is joined to.
+fn check_relative(file: &str) -> std::result::Result<(), &'static str> {
+    let p = Path::new(file);
+    if file.is_empty() {
+        return Err("is empty");
+    }
+    if p.is_absolute() {
+        return Err("must be relative to the output directory");
+    }
+    if p.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+        return Err("must not contain `..`");
+    }
+    Ok(())
+}
+
+fn check_unique_prefixes(path: &Path, targets: &BTreeMap<String, Target>) -> Result<()> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (name, target) in targets {
+        let prefix = target.tag_prefix(name);
+        if let Some(other) = seen.insert(prefix, name) {
+            return Err(Error::invalid(
+                path,
+                pointer::push(&pointer::push("", name), "tag_prefix"),
+                format!("tag prefix {prefix:?} is used by both `{other}` and `{name}`"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Metadata> {
+        Metadata::parse(Path::new("metadata.json"), text, &|name| {
+            (name == "DISTRO_VERSION").then(|| "v0.1.0".to_string())
+        })
+    }
+
+    const SEED: &str = r#"{
+      "your-target": {
+        "tag_prefix": "your-target",
+        "version_env_var": "YOUR_TARGET_VERSION",
+        "release_files": ["bin/your-target"],
+        "env": { "ALPINE_VERSION": "3.23", "YOUR_TARGET_VERSION": "1.0.0", "UBI9_MICRO_VERSION": "9.5" },
+        "downloads": [
+          { "url": "https://example.com/your-target-{YOUR_TARGET_VERSION}.tar.gz",
+            "name": "your-target-{YOUR_TARGET_VERSION}.tar.gz" }
+        ]
+      }
+    }"#;
+
+    #[test]
+    fn seed_entry_loads_and_expands_templates() {
+        let m = parse(SEED).unwrap();
+        let t = m.target("your-target").unwrap();
+        assert_eq!(t.version(), "1.0.0");
+        assert_eq!(t.downloads[0].url, "https://example.com/your-target-1.0.0.tar.gz");
+        assert_eq!(t.downloads[0].file_name(), "your-target-1.0.0.tar.gz");
+    }
+
+    #[test]
+    fn unknown_key_names_its_pointer() {
+        let text = SEED.replace("\"release_files\"", "\"release_file\"");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("/your-target/release_file"), "{err}");
+        assert!(err.contains("unknown key `release_file`"), "{err}");
+    }
+
+    #[test]
+    fn nested_unknown_key_and_extension_keys() {
+        let text = SEED.replace("\"name\":", "\"x-note\": \"ok\", \"nmae\": 1, \"name\":");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("/your-target/downloads/0/nmae"), "{err}");
+        let ok = SEED.replace("\"name\":", "\"x-note\": {\"any\": 1}, \"name\":");
+        parse(&ok).unwrap();
+    }
+
+    #[test]
+    fn wrong_type_names_its_pointer() {
+        let text = SEED.replace("[\"bin/your-target\"]", "\"bin/your-target\"");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("at /your-target/release_files: invalid type: string"), "{err}");
+    }
+
+    #[test]
+    fn missing_version_variable_is_an_error() {
+        let text = SEED.replace("\"YOUR_TARGET_VERSION\": \"1.0.0\",", "");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("/your-target/env"), "{err}");
+        assert!(err.contains("YOUR_TARGET_VERSION"), "{err}");
+    }
+
+    #[test]
+    fn unknown_variable_falls_back_to_process_then_fails() {
+        let text = SEED.replace("bin/your-target\"]", "bin/{DISTRO_VERSION}\", \"{NOPE}\"]");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("/your-target/release_files/1"), "{err}");
+        assert!(err.contains("unknown variable `NOPE`"), "{err}");
+        let ok = SEED.replace("bin/your-target\"]", "bin/{DISTRO_VERSION}\"]");
+        assert_eq!(parse(&ok).unwrap().targets["your-target"].release_files, ["bin/v0.1.0"]);
+    }
+
+    #[test]
+    fn hostile_names_and_paths_are_refused() {
+        let err = parse(&SEED.replace("\"name\": \"your", "\"name\": \"../your")).unwrap_err();
+        assert!(err.to_string().contains("/downloads/0/name"), "{err}");
+        let err = parse(&SEED.replace("bin/your-target", "../etc/passwd")).unwrap_err();
+        assert!(err.to_string().contains("/release_files/0"), "{err}");
+        let err = parse(&SEED.replace("\"your-target\": {", "\"../x\": {")).unwrap_err();
+        assert!(err.to_string().contains("target name"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_carry_line_and_column() {
+        let err = parse("{\n  \"a\": ,\n}").unwrap_err().to_string();
+        assert!(err.starts_with("metadata.json:2:"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_prefixes_are_refused() {
+        let text = r#"{"a": {"tag_prefix": "p", "version_env_var": "V", "env": {"V": "1"}},
+                       "b": {"tag_prefix": "p", "version_env_var": "V", "env": {"V": "1"}}}"#;
+        assert!(parse(text).unwrap_err().to_string().contains("used by both"));
+    }
+
+    #[test]
+    fn bad_checksums_are_refused() {
+        let text = SEED.replace("\"name\":", "\"sha256\": \"abc\", \"name\":");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("/downloads/0/sha256") && err.contains("64 hex digits"), "{err}");
+    }
+}

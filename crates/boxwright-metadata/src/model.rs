@@ -1,0 +1,175 @@
+//! The typed form of `metadata.json`, after templates are expanded.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::checksum::{Checksum, ChecksumAlgorithm};
+
+/// A loaded `metadata.json`: the targets by name, in name order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Metadata {
+    /// The file it was loaded from.
+    pub path: std::path::PathBuf,
+    /// Targets by name.
+    pub targets: BTreeMap<String, Target>,
+}
+
+/// One build target (seed schema plus boxwright's extensions).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
+pub struct Target {
+    /// Prefix of the target's release tags (`{tag_prefix}-{version}[-{prerelease}].{revision}`);
+    /// defaults to the target's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_prefix: Option<String>,
+    /// Name of the `env` entry holding the target's official version.
+    pub version_env_var: String,
+    /// Paths under the target's output directory packed by `release package`; a trailing `/`
+    /// names a directory, taken recursively.
+    #[serde(default)]
+    pub release_files: Vec<String>,
+    /// Variables for `{VAR}` templates and the build recipe.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Upstream sources fetched into `.tmp/`.
+    #[serde(default)]
+    pub downloads: Vec<Download>,
+    /// Checks run on the built artifacts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verify>,
+    /// How the target's image is assembled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<Image>,
+}
+
+/// One upstream resource.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
+pub struct Download {
+    /// `https://`, `http://` or `file:` (relative to the metadata file) URL.
+    pub url: String,
+    /// File name under `.tmp/`; defaults to the last segment of the URL's path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Expected SHA-256 (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Expected SHA-512 (hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<String>,
+}
+
+/// Checks run on a target's built files.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
+pub struct Verify {
+    /// Every ELF file must be statically linked.
+    #[serde(default, rename = "static")]
+    pub static_: bool,
+    /// Every ELF executable must be position independent.
+    #[serde(default)]
+    pub pie: bool,
+    /// Every ELF file must be stripped.
+    #[serde(default)]
+    pub stripped: bool,
+    /// Every ELF file must have full RELRO.
+    #[serde(default)]
+    pub relro: bool,
+    /// Every ELF file must have a non-executable stack.
+    #[serde(default)]
+    pub nx: bool,
+    /// A command run in an empty root: the path (under the output directory) and its arguments.
+    #[serde(default)]
+    pub smoke: Vec<String>,
+}
+
+/// How a target's OCI image and root filesystem are assembled.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
+pub struct Image {
+    /// `scratch`, a path to an OCI layout or archive, or a registry reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Files from the output directory: path in the image → path under `.out/<target>/`.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
+    /// An overlay directory copied into the image (default `<target>/rootfs/` when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs: Option<String>,
+    /// Inline files: path in the image → content.
+    #[serde(default)]
+    pub contents: BTreeMap<String, String>,
+    #[serde(default)]
+    pub entrypoint: Vec<String>,
+    #[serde(default)]
+    pub cmd: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub exposed_ports: Vec<String>,
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// Platforms such as `linux/amd64`, `linux/arm64`.
+    #[serde(default)]
+    pub platforms: Vec<String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Metadata {
+    /// The target called `name`.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.get(name)
+    }
+}
+
+impl Target {
+    /// The official version: `env[version_env_var]` (checked present at load time).
+    pub fn version(&self) -> &str {
+        self.env
+            .get(&self.version_env_var)
+            .map_or("", String::as_str)
+    }
+
+    /// The tag prefix, defaulting to the target's name.
+    pub fn tag_prefix<'a>(&'a self, name: &'a str) -> &'a str {
+        self.tag_prefix.as_deref().unwrap_or(name)
+    }
+}
+
+impl Download {
+    /// The file name under `.tmp/` (checked safe at load time).
+    pub fn file_name(&self) -> &str {
+        match &self.name {
+            Some(name) => name,
+            None => url_file_name(&self.url),
+        }
+    }
+
+    /// The expected digests (checked well-formed at load time).
+    pub fn checksums(&self) -> Vec<Checksum> {
+        [
+            (ChecksumAlgorithm::Sha256, &self.sha256),
+            (ChecksumAlgorithm::Sha512, &self.sha512),
+        ]
+        .into_iter()
+        .filter_map(|(algorithm, hex)| hex.as_deref().and_then(|h| Checksum::parse(algorithm, h).ok()))
+        .collect()
+    }
+}
+
+/// The last segment of a URL's path, without query or fragment.
+pub(crate) fn url_file_name(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path)
+}

@@ -1,0 +1,96 @@
+//! A project: the directory holding `metadata.json`, and where its files go.
+
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Metadata, Result, env_vars};
+
+/// The name of the metadata file.
+pub const METADATA_FILE: &str = "metadata.json";
+
+/// A loaded project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The directory holding `metadata.json`.
+    pub root: PathBuf,
+    /// The loaded metadata.
+    pub metadata: Metadata,
+}
+
+impl Project {
+    /// Finds the project: `explicit` if given (a directory holding `metadata.json`, or the
+    /// file itself), else the nearest ancestor of `cwd` holding `metadata.json`.
+    pub fn discover(explicit: Option<&Path>, cwd: &Path) -> Result<Self> {
+        let metadata_path = match explicit {
+            Some(path) if path.is_file() => path.to_path_buf(),
+            Some(dir) => {
+                let file = dir.join(METADATA_FILE);
+                if !file.is_file() {
+                    return Err(Error::NotFound {
+                        start: dir.to_path_buf(),
+                        file: METADATA_FILE,
+                    });
+                }
+                file
+            }
+            None => cwd
+                .ancestors()
+                .map(|dir| dir.join(METADATA_FILE))
+                .find(|file| file.is_file())
+                .ok_or_else(|| Error::NotFound {
+                    start: cwd.to_path_buf(),
+                    file: METADATA_FILE,
+                })?,
+        };
+        let root = metadata_path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let metadata = Metadata::load(&metadata_path)?;
+        Ok(Project { root, metadata })
+    }
+
+    /// The download cache, `<project>/.tmp/`.
+    pub fn download_dir(&self) -> PathBuf {
+        self.root.join(".tmp")
+    }
+
+    /// The output directory of `target`: `$BUILD_OUTPUT_DEST/<target>/` when set, else
+    /// `<project>/.out/<target>/`.
+    pub fn output_dir(&self, target: &str) -> PathBuf {
+        match std::env::var_os(env_vars::BUILD_OUTPUT_DEST) {
+            Some(dest) if !dest.is_empty() => PathBuf::from(dest).join(target),
+            _ => self.root.join(".out").join(target),
+        }
+    }
+
+    /// Where `release package` writes by default: `<project>/.out/release/`.
+    pub fn release_dir(&self) -> PathBuf {
+        self.root.join(".out").join("release")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_nearest_ancestor() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(METADATA_FILE),
+            r#"{"a": {"version_env_var": "V", "env": {"V": "1"}}}"#,
+        )
+        .unwrap();
+        let deep = dir.path().join("a/b");
+        std::fs::create_dir_all(&deep).unwrap();
+        let project = Project::discover(None, &deep).unwrap();
+        assert_eq!(project.root, dir.path());
+        assert_eq!(project.metadata.targets["a"].version(), "1");
+    }
+
+    #[test]
+    fn explicit_directory_without_metadata_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Project::discover(Some(dir.path()), dir.path()).unwrap_err();
+        assert!(err.to_string().contains("no metadata.json found"), "{err}");
+    }
+}
