@@ -42,10 +42,9 @@ impl<W: Write> DeterministicTar<W> {
         self.builder.append_data(&mut header, format!("{path}/"), io::empty())
     }
 
-    /// Adds a regular file with the content of `source`, mode normalised from `source`'s.
-    pub fn append_file(&mut self, path: &str, source: &Path) -> io::Result<()> {
+    /// Adds a regular file with the content of `file`, mode normalised from its mode.
+    pub fn append_file(&mut self, path: &str, file: File) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
-        let file = File::open(source)?;
         let meta = file.metadata()?;
         let mut header = self.header(EntryType::Regular, normalised_mode(meta.permissions().mode()), meta.len());
         // A file that changes size while read would corrupt the archive: read exactly len.

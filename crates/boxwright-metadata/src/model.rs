@@ -62,6 +62,7 @@ pub struct Download {
 }
 
 /// Checks run on a target's built files.
+#[allow(clippy::struct_excessive_bools, reason = "each flag is one independent policy in metadata.json")]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
 pub struct Verify {

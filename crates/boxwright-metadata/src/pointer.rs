@@ -10,7 +10,7 @@ pub(crate) fn push(pointer: &str, token: &str) -> String {
 pub(crate) fn from_path(base: &str, path: &serde_path_to_error::Path) -> String {
     use serde_path_to_error::Segment;
     let mut pointer = base.to_string();
-    for segment in path.iter() {
+    for segment in path {
         pointer = match segment {
             Segment::Seq { index } => push(&pointer, &index.to_string()),
             Segment::Map { key } => push(&pointer, key),

@@ -1,0 +1,12 @@
+//! Release archives: a release tag's target, its `release_files`, one reproducible `.tar.gz`.
+//!
+//! [`plan`] checks the tag and lists every entry (nothing is written); [`write`] streams the
+//! entries through tar → parallel gzip → SHA-256 into a temporary file renamed into place.
+
+mod error;
+mod package;
+mod plan;
+
+pub use error::Error;
+pub use package::{ReleaseArchive, write};
+pub use plan::{EntryKind, PlannedEntry, ReleasePlan, plan};

@@ -1,0 +1,95 @@
+//! Command-line arguments (clap derive). Parsing only: no behaviour lives here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Daemonless, reproducible static builds, images and releases from metadata.json.
+#[derive(Debug, Parser)]
+#[command(name = "boxwright", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Project directory (holding metadata.json) or the metadata file itself; default: the
+    /// nearest directory upwards from the current one that holds metadata.json.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More detail on stderr.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Only results and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List targets with their versions and tag prefixes.
+    Targets,
+    /// Read values from metadata.json.
+    #[command(subcommand)]
+    Metadata(MetadataCommand),
+    /// Print the JSON Schema of metadata.json.
+    Schema,
+    /// Download and verify sources into <project>/.tmp/.
+    Fetch(FetchArgs),
+    /// Check release tags and package release archives.
+    #[command(subcommand)]
+    Release(ReleaseCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MetadataCommand {
+    /// Print one value: tag_prefix, version_env_var, version, release_files, env.NAME, downloads.
+    Get {
+        /// Target name.
+        target: String,
+        /// Key to read.
+        key: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// Targets whose downloads to fetch (default: all).
+    pub targets: Vec<String>,
+    /// Use only the cache; fail when a file is missing from it.
+    #[arg(long)]
+    pub offline: bool,
+    /// Downloads at once [env: BOXWRIGHT_FETCH_JOBS, default 4].
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Validate a release tag against metadata.json (exit 1 when it is not valid).
+    Check {
+        /// A tag like nginx-1.28.2.18.
+        tag: String,
+    },
+    /// Write <tag>.tar.gz of the target's release_files, and its .sha256.
+    Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// A release tag like nginx-1.28.2.18.
+    pub tag: String,
+    /// Directory to write into [default: <project>/.out/release].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Show what would be packed, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}

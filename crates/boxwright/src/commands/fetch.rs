@@ -1,0 +1,79 @@
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use boxwright_fetch::{FetchOptions, Outcome};
+use boxwright_metadata::env_vars;
+
+use super::ExitStatus;
+use crate::cli::{FetchArgs, GlobalArgs};
+use crate::printer::Printer;
+use crate::{context, progress};
+
+pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::Result<ExitStatus> {
+    let project = context::project(global)?;
+    let requests = boxwright_fetch::plan(&project, &args.targets)?;
+    let defaults = FetchOptions::default();
+    let options = FetchOptions {
+        offline: args.offline,
+        jobs: match args.jobs {
+            Some(jobs) => jobs,
+            None => env_number(env_vars::BOXWRIGHT_FETCH_JOBS)?.unwrap_or(defaults.jobs),
+        },
+        attempts: env_number(env_vars::BOXWRIGHT_FETCH_ATTEMPTS)?.unwrap_or(defaults.attempts),
+        backoff: env_number(env_vars::BOXWRIGHT_FETCH_BACKOFF_MS)?.map_or(defaults.backoff, Duration::from_millis),
+    };
+    let reporter = progress::reporter(printer.quiet() || printer.json);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let results = runtime.block_on(boxwright_fetch::fetch_all(&requests, &options, reporter.as_ref()))?;
+
+    let mut reports = Vec::new();
+    let mut failures = Vec::new();
+    for (request, result) in requests.iter().zip(results) {
+        match result {
+            Ok(report) => reports.push(report),
+            Err(error) => failures.push((request, anyhow::Error::new(error))),
+        }
+    }
+    if printer.json {
+        printer.json(&reports);
+    } else {
+        for report in &reports {
+            let verb = match report.outcome {
+                Outcome::Cached => "cached",
+                Outcome::Downloaded => "fetched",
+                Outcome::Replaced => "replaced",
+            };
+            printer.line(format!("{verb:8} {}  sha256:{}", report.name, report.sha256));
+            if !report.pinned {
+                printer.info(format!(
+                    "note: `{}` of target `{}` has no digest in metadata.json; pin it with \"sha256\": \"{}\"",
+                    report.name, report.target, report.sha256
+                ));
+            }
+        }
+    }
+    if failures.is_empty() {
+        return Ok(ExitStatus::Success);
+    }
+    let total = requests.len();
+    let count = failures.len();
+    let mut failures = failures.into_iter();
+    let (_, last) = failures.next_back().expect("not empty");
+    for (request, error) in failures {
+        printer.error(&error.context(format!("cannot fetch `{}`", request.name)));
+    }
+    Err(last.context(format!("{count} of {total} downloads failed")))
+}
+
+fn env_number<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {
+    match std::env::var(name) {
+        Ok(value) => match value.trim().parse() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => bail!("{name} must be a whole number, not {value:?}"),
+        },
+        Err(_) => Ok(None),
+    }
+}

@@ -1,0 +1,70 @@
+//! One module per command; each takes parsed arguments and the printer.
+
+mod fetch;
+mod metadata;
+mod release;
+mod schema;
+mod targets;
+
+use std::process::ExitCode;
+
+use boxwright_metadata::TagError;
+
+use crate::cli::{Cli, Command, MetadataCommand, ReleaseCommand};
+use crate::printer::Printer;
+
+/// How a command ended (DESIGN: 0 ok, 1 a check failed, 2 usage or input error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Success,
+    CheckFailed,
+    Error,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(match status {
+            ExitStatus::Success => 0,
+            ExitStatus::CheckFailed => 1,
+            ExitStatus::Error => 2,
+        })
+    }
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
+    let global = &cli.global;
+    match cli.command {
+        Command::Targets => targets::run(global, printer),
+        Command::Metadata(MetadataCommand::Get { target, key }) => metadata::get(global, printer, &target, &key),
+        Command::Schema => Ok(schema::run(printer)),
+        Command::Fetch(args) => fetch::run(global, printer, &args),
+        Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
+        Command::Release(ReleaseCommand::Package(args)) => release::package(global, printer, &args),
+    }
+}
+
+/// A failed check (an invalid release tag) exits 1; every other error exits 2.
+pub fn classify(error: &anyhow::Error) -> ExitStatus {
+    if error.chain().any(<dyn std::error::Error>::is::<TagError>) {
+        ExitStatus::CheckFailed
+    } else {
+        ExitStatus::Error
+    }
+}
+
+/// A known fix for an error, shown after it.
+pub fn hint(error: &anyhow::Error) -> Option<String> {
+    for cause in error.chain() {
+        if let Some(boxwright_metadata::Error::NotFound { .. }) = cause.downcast_ref() {
+            return Some("run inside a project, or pass --project DIR".into());
+        }
+        if let Some(boxwright_fetch::Error::NotCached { .. }) = cause.downcast_ref() {
+            return Some("run `boxwright fetch` once with network access".into());
+        }
+        if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = cause.downcast_ref() {
+            return Some("if the new file is the one you want, update the digest in metadata.json".into());
+        }
+    }
+    None
+}

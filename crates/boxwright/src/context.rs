@@ -1,0 +1,35 @@
+//! What every project command needs: the loaded project and the reproducible timestamp.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use boxwright_metadata::{Project, env_vars};
+
+use crate::cli::GlobalArgs;
+
+/// Loads the project named by `--project`, or the nearest one upwards.
+pub fn project(global: &GlobalArgs) -> Result<Project> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(Project::discover(global.project.as_deref(), &cwd)?)
+}
+
+/// `SOURCE_DATE_EPOCH` if set, else the time of the project's last git commit, else 0.
+pub fn source_date_epoch(root: &Path) -> Result<u64> {
+    if let Ok(value) = std::env::var(env_vars::SOURCE_DATE_EPOCH) {
+        return value.trim().parse().with_context(|| {
+            format!("{} must be a whole number of seconds, not {value:?}", env_vars::SOURCE_DATE_EPOCH)
+        });
+    }
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["log", "-1", "--format=%ct"])
+        .stderr(std::process::Stdio::null())
+        .output();
+    Ok(output
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0))
+}

@@ -1,0 +1,24 @@
+//! The `boxwright` command: parse arguments, run one command, classify the exit status.
+
+mod cli;
+mod commands;
+mod context;
+mod printer;
+mod progress;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let printer = printer::Printer::new(cli.global.json, cli.global.quiet, cli.global.verbose);
+    match commands::run(cli, &printer) {
+        Ok(status) => status.into(),
+        Err(error) => {
+            let status = commands::classify(&error);
+            printer.error(&error);
+            status.into()
+        }
+    }
+}

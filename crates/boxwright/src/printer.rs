@@ -1,0 +1,68 @@
+//! The only place that writes to stdout. Progress and logs go to stderr.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// Writes results to stdout (text or JSON) and messages to stderr.
+pub struct Printer {
+    pub json: bool,
+    quiet: bool,
+    verbose: bool,
+}
+
+#[allow(clippy::unused_self, reason = "all output goes through the printer, even where it keeps no state")]
+impl Printer {
+    pub fn new(json: bool, quiet: bool, verbose: bool) -> Self {
+        Printer { json, quiet, verbose }
+    }
+
+    /// A line of text output on stdout. A closed pipe is not an error.
+    pub fn line(&self, text: impl std::fmt::Display) {
+        ignore_broken_pipe(writeln!(io::stdout().lock(), "{text}"));
+    }
+
+    /// A JSON document on stdout.
+    pub fn json(&self, value: &impl Serialize) {
+        let text = serde_json::to_string_pretty(value).expect("output types serialise");
+        self.line(text);
+    }
+
+    /// A progress or status message on stderr (hidden by --quiet).
+    pub fn info(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            ignore_broken_pipe(writeln!(io::stderr().lock(), "{text}"));
+        }
+    }
+
+    /// A detail on stderr shown with --verbose.
+    pub fn detail(&self, text: impl std::fmt::Display) {
+        if self.verbose {
+            ignore_broken_pipe(writeln!(io::stderr().lock(), "{text}"));
+        }
+    }
+
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// An error with its chain of causes, and a hint where one is known.
+    pub fn error(&self, error: &anyhow::Error) {
+        let mut err = io::stderr().lock();
+        let _ = writeln!(err, "error: {error}");
+        for cause in error.chain().skip(1) {
+            let _ = writeln!(err, "  caused by: {cause}");
+        }
+        if let Some(hint) = crate::commands::hint(error) {
+            let _ = writeln!(err, "hint: {hint}");
+        }
+    }
+}
+
+fn ignore_broken_pipe(result: io::Result<()>) {
+    if let Err(e) = result {
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Download progress on stderr: bars on a terminal, plain lines otherwise.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use boxwright_fetch::{Error, NoProgress, Progress, ProgressItem};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+/// The progress reporter fitting stderr and the verbosity.
+pub fn reporter(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(NoProgress)
+    } else if std::io::stderr().is_terminal() {
+        Box::new(Bars(MultiProgress::new()))
+    } else {
+        Box::new(Lines)
+    }
+}
+
+struct Bars(MultiProgress);
+
+impl Progress for Bars {
+    fn begin(&self, name: &str, total: Option<u64>) -> Box<dyn ProgressItem + '_> {
+        let bar = match total {
+            Some(total) => ProgressBar::new(total).with_style(
+                ProgressStyle::with_template("{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}")
+                    .expect("valid template"),
+            ),
+            None => ProgressBar::new_spinner().with_style(
+                ProgressStyle::with_template("{msg:30!} {spinner} {bytes:>10} {bytes_per_sec:>12}").expect("valid template"),
+            ),
+        };
+        let bar = self.0.add(bar.with_message(name.to_string()));
+        Box::new(BarItem(bar))
+    }
+
+    fn retry(&self, name: &str, attempt: u32, error: &Error, wait: Duration) {
+        let _ = self.0.println(retry_line(name, attempt, error, wait));
+    }
+}
+
+struct BarItem(ProgressBar);
+
+impl ProgressItem for BarItem {
+    fn advance(&self, bytes: u64) {
+        self.0.inc(bytes);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+struct Lines;
+
+impl Progress for Lines {
+    fn begin(&self, name: &str, total: Option<u64>) -> Box<dyn ProgressItem + '_> {
+        match total {
+            Some(total) => eprintln!("downloading {name} ({total} bytes)"),
+            None => eprintln!("downloading {name}"),
+        }
+        Box::new(NoProgress)
+    }
+
+    fn retry(&self, name: &str, attempt: u32, error: &Error, wait: Duration) {
+        eprintln!("{}", retry_line(name, attempt, error, wait));
+    }
+}
+
+fn retry_line(name: &str, attempt: u32, error: &Error, wait: Duration) -> String {
+    let mut reason = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    format!("attempt {attempt} for {name} failed ({reason}); retrying in {:.1}s", wait.as_secs_f64())
+}
