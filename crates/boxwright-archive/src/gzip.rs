@@ -179,26 +179,39 @@ fn worker(queue: &Mutex<mpsc::Receiver<Job>>, level: Compression) {
         };
         let mut crc = crc32fast::Hasher::new();
         crc.update(&job.data);
-        let result = deflate_block(level, &job.dictionary, &job.data, job.last).map(|bytes| Deflated { bytes, crc });
+        let result = deflate_block(level, &job.dictionary, &job.data, job.last)
+            .map(|bytes| Deflated { bytes, crc });
         // The writer may be gone (dropped unfinished): nothing to report to then.
         let _ = job.reply.send(result);
     }
 }
 
 /// Raw deflate of one block, primed with `dictionary`, ending in a sync flush or the final block.
-fn deflate_block(level: Compression, dictionary: &[u8], data: &[u8], last: bool) -> io::Result<Vec<u8>> {
+fn deflate_block(
+    level: Compression,
+    dictionary: &[u8],
+    data: &[u8],
+    last: bool,
+) -> io::Result<Vec<u8>> {
     let mut compress = Compress::new(level, false);
     if !dictionary.is_empty() {
-        compress.set_dictionary(dictionary).map_err(io::Error::other)?;
+        compress
+            .set_dictionary(dictionary)
+            .map_err(io::Error::other)?;
     }
-    let flush = if last { FlushCompress::Finish } else { FlushCompress::Sync };
+    let flush = if last {
+        FlushCompress::Finish
+    } else {
+        FlushCompress::Sync
+    };
     let mut out = Vec::with_capacity(data.len() + data.len() / 8 + 64);
     loop {
         let consumed = usize::try_from(compress.total_in()).expect("block fits in memory");
         let status = compress
             .compress_vec(&data[consumed..], &mut out, flush)
             .map_err(io::Error::other)?;
-        let all_in = usize::try_from(compress.total_in()).expect("block fits in memory") == data.len();
+        let all_in =
+            usize::try_from(compress.total_in()).expect("block fits in memory") == data.len();
         let done = match status {
             Status::StreamEnd => true,
             Status::Ok | Status::BufError => all_in && !last && out.len() < out.capacity(),
@@ -217,7 +230,10 @@ mod tests {
 
     fn sample(len: usize) -> Vec<u8> {
         // Compressible but not trivial: a counter mixed with text.
-        (0..len).map(|i| (i as u8).wrapping_mul(31) ^ b"boxwright"[i % 9]).map(|b| b % 17 + b'a').collect()
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31) ^ b"boxwright"[i % 9])
+            .map(|b| b % 17 + b'a')
+            .collect()
     }
 
     fn gzip(data: &[u8], threads: usize, chunk: usize) -> Vec<u8> {
@@ -230,13 +246,22 @@ mod tests {
 
     fn gunzip(bytes: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).unwrap();
+        flate2::read::GzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .unwrap();
         out
     }
 
     #[test]
     fn round_trips_across_block_boundaries() {
-        for len in [0, 1, BLOCK_SIZE - 1, BLOCK_SIZE, BLOCK_SIZE + 1, 3 * BLOCK_SIZE + 12345] {
+        for len in [
+            0,
+            1,
+            BLOCK_SIZE - 1,
+            BLOCK_SIZE,
+            BLOCK_SIZE + 1,
+            3 * BLOCK_SIZE + 12345,
+        ] {
             let data = sample(len);
             assert_eq!(gunzip(&gzip(&data, 2, 7000)), data, "length {len}");
         }
@@ -258,7 +283,10 @@ mod tests {
         assert_eq!(&out[..10], &HEADER);
         let n = out.len();
         assert_eq!(u32::from_le_bytes(out[n - 4..].try_into().unwrap()), 1000);
-        assert_eq!(u32::from_le_bytes(out[n - 8..n - 4].try_into().unwrap()), crc32fast::hash(&data));
+        assert_eq!(
+            u32::from_le_bytes(out[n - 8..n - 4].try_into().unwrap()),
+            crc32fast::hash(&data)
+        );
     }
 
     #[test]
@@ -268,6 +296,9 @@ mod tests {
         let mut single = flate2::write::GzEncoder::new(Vec::new(), Compression::new(6));
         single.write_all(&data).unwrap();
         let theirs = single.finish().unwrap().len();
-        assert!(ours <= theirs + theirs / 50 + 64, "parallel {ours} vs single {theirs}");
+        assert!(
+            ours <= theirs + theirs / 50 + 64,
+            "parallel {ours} vs single {theirs}"
+        );
     }
 }

@@ -39,14 +39,19 @@ impl<W: Write> DeterministicTar<W> {
     /// Adds a directory entry (mode 0755); `path` is relative, without trailing slash.
     pub fn append_dir(&mut self, path: &str) -> io::Result<()> {
         let mut header = self.header(EntryType::Directory, 0o755, 0);
-        self.builder.append_data(&mut header, format!("{path}/"), io::empty())
+        self.builder
+            .append_data(&mut header, format!("{path}/"), io::empty())
     }
 
     /// Adds a regular file with the content of `file`, mode normalised from its mode.
     pub fn append_file(&mut self, path: &str, file: File) -> io::Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let meta = file.metadata()?;
-        let mut header = self.header(EntryType::Regular, normalised_mode(meta.permissions().mode()), meta.len());
+        let mut header = self.header(
+            EntryType::Regular,
+            normalised_mode(meta.permissions().mode()),
+            meta.len(),
+        );
         // A file that changes size while read would corrupt the archive: read exactly len.
         let mut reader = io::Read::take(file, meta.len());
         self.builder.append_data(&mut header, path, &mut reader)
@@ -62,6 +67,12 @@ impl<W: Write> DeterministicTar<W> {
     pub fn append_symlink(&mut self, path: &str, target: &Path) -> io::Result<()> {
         let mut header = self.header(EntryType::Symlink, 0o777, 0);
         self.builder.append_link(&mut header, path, target)
+    }
+
+    /// Adds a hard link to `first`, an earlier entry of this archive.
+    pub fn append_hardlink(&mut self, path: &str, first: &str) -> io::Result<()> {
+        let mut header = self.header(EntryType::Link, 0o644, 0);
+        self.builder.append_link(&mut header, path, first)
     }
 
     /// Writes the end-of-archive marker and returns the inner writer.
@@ -80,7 +91,8 @@ mod tests {
         tar.append_dir("a").unwrap();
         let long = format!("a/{}", "n".repeat(150));
         tar.append_bytes(&long, 0o700, b"x").unwrap();
-        tar.append_symlink("a/link", Path::new("/abs/target")).unwrap();
+        tar.append_symlink("a/link", Path::new("/abs/target"))
+            .unwrap();
         let bytes = tar.finish().unwrap();
         let mut archive = tar::Archive::new(&bytes[..]);
         let entries: Vec<_> = archive
@@ -98,7 +110,10 @@ mod tests {
                 )
             })
             .collect();
-        assert_eq!(entries[0], ("a/".into(), 0o755, 1_700_000_000, 0, Some(String::new())));
+        assert_eq!(
+            entries[0],
+            ("a/".into(), 0o755, 1_700_000_000, 0, Some(String::new()))
+        );
         assert_eq!(entries[1].0, long);
         assert_eq!(entries[1].1, 0o755);
         assert_eq!(entries[2].0, "a/link");

@@ -112,10 +112,12 @@ async fn fetch_one(
         });
     }
     let dir = request.dest.parent().unwrap_or(Path::new("."));
-    tokio::fs::create_dir_all(dir).await.map_err(|source| Error::Write {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|source| Error::Write {
+            path: dir.to_path_buf(),
+            source,
+        })?;
     let mut attempt = 1;
     let (temp, digests) = loop {
         match transfer(client, request, progress).await {
@@ -146,6 +148,13 @@ async fn fetch_one(
             actual,
         });
     }
+    // Temporary files are created private (0600); a cached download is an ordinary file.
+    std::fs::set_permissions(&temp, std::os::unix::fs::PermissionsExt::from_mode(0o644)).map_err(
+        |source| Error::Write {
+            path: temp.to_path_buf(),
+            source,
+        },
+    )?;
     temp.persist(&request.dest).map_err(|e| Error::Write {
         path: request.dest.clone(),
         source: e.error,
@@ -183,7 +192,9 @@ struct Hashers {
 
 impl Hashers {
     fn new(expected: &[Checksum]) -> Self {
-        let wants_sha512 = expected.iter().any(|c| c.algorithm == ChecksumAlgorithm::Sha512);
+        let wants_sha512 = expected
+            .iter()
+            .any(|c| c.algorithm == ChecksumAlgorithm::Sha512);
         Hashers {
             size: 0,
             sha256: Sha256::new(),

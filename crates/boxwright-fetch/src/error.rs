@@ -7,10 +7,18 @@ pub enum Error {
     UnknownTarget { name: String, known: String },
 
     #[error("two downloads are both named `{name}` but differ: {first} and {second}")]
-    NameConflict { name: String, first: String, second: String },
+    NameConflict {
+        name: String,
+        first: String,
+        second: String,
+    },
 
     #[error("`{name}` is not in the cache ({}) and --offline forbids downloading it from {url}", path.display())]
-    NotCached { name: String, url: String, path: PathBuf },
+    NotCached {
+        name: String,
+        url: String,
+        path: PathBuf,
+    },
 
     #[error("request to {url} failed")]
     Http {
@@ -23,7 +31,11 @@ pub enum Error {
     Status { url: String, status: u16 },
 
     #[error("transfer of {url} stopped after {received} of {expected} bytes")]
-    Truncated { url: String, expected: u64, received: u64 },
+    Truncated {
+        url: String,
+        expected: u64,
+        received: u64,
+    },
 
     #[error("giving up on {url} after {attempts} attempts")]
     GaveUp {

@@ -37,7 +37,12 @@ pub fn plan(project: &Project, targets: &[String]) -> Result<Vec<FetchRequest>, 
         if metadata.target(name).is_none() {
             return Err(Error::UnknownTarget {
                 name: name.clone(),
-                known: metadata.targets.keys().cloned().collect::<Vec<_>>().join(", "),
+                known: metadata
+                    .targets
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
     }
@@ -81,13 +86,19 @@ fn source(url: &str, base: &Path) -> Source {
     };
     let path = match rest.strip_prefix("//") {
         Some(authority_and_path) => {
-            let slash = authority_and_path.find('/').unwrap_or(authority_and_path.len());
+            let slash = authority_and_path
+                .find('/')
+                .unwrap_or(authority_and_path.len());
             authority_and_path[slash..].to_string()
         }
         None => rest.to_string(),
     };
     let path = PathBuf::from(path);
-    Source::File(if path.is_absolute() { path } else { base.join(path) })
+    Source::File(if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    })
 }
 
 #[cfg(test)]
@@ -97,10 +108,19 @@ mod tests {
     #[test]
     fn file_urls_resolve_against_the_metadata_directory() {
         let base = Path::new("/proj");
-        assert_eq!(source("file:src/a.tar.gz", base), Source::File("/proj/src/a.tar.gz".into()));
+        assert_eq!(
+            source("file:src/a.tar.gz", base),
+            Source::File("/proj/src/a.tar.gz".into())
+        );
         assert_eq!(source("file:/abs/a", base), Source::File("/abs/a".into()));
         assert_eq!(source("file:///abs/a", base), Source::File("/abs/a".into()));
-        assert_eq!(source("file://localhost/abs/a", base), Source::File("/abs/a".into()));
-        assert_eq!(source("https://h/a", base), Source::Http("https://h/a".into()));
+        assert_eq!(
+            source("file://localhost/abs/a", base),
+            Source::File("/abs/a".into())
+        );
+        assert_eq!(
+            source("https://h/a", base),
+            Source::Http("https://h/a".into())
+        );
     }
 }

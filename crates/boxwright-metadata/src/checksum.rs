@@ -72,7 +72,11 @@ mod tests {
 
     #[test]
     fn rejects_wrong_length_and_non_hex() {
-        assert!(Checksum::parse(ChecksumAlgorithm::Sha512, &"a".repeat(64)).unwrap_err().contains("128"));
+        assert!(
+            Checksum::parse(ChecksumAlgorithm::Sha512, &"a".repeat(64))
+                .unwrap_err()
+                .contains("128")
+        );
         assert!(Checksum::parse(ChecksumAlgorithm::Sha256, &"g".repeat(64)).is_err());
     }
 }

@@ -62,7 +62,11 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn invalid(path: &std::path::Path, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(
+        path: &std::path::Path,
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Invalid {
             path: path.to_path_buf(),
             pointer: pointer.into(),

@@ -6,8 +6,8 @@
 //! file as a JSON Schema ([`schema::json_schema`]). It does no network and no process work.
 
 mod checksum;
-mod error;
 pub mod env_vars;
+mod error;
 mod load;
 mod model;
 mod pointer;

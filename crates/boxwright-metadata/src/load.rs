@@ -24,7 +24,11 @@ impl Metadata {
     }
 
     /// Parses `text` as the content of `path`; `process_env` stands in for the environment.
-    pub fn parse(path: &Path, text: &str, process_env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        process_env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let root: Value = serde_json::from_str(text).map_err(|e| Error::Syntax {
             path: path.to_path_buf(),
             line: e.line(),
@@ -32,7 +36,11 @@ impl Metadata {
             message: strip_position(&e.to_string()),
         })?;
         let Value::Object(entries) = root else {
-            return Err(Error::invalid(path, "", "the top level must be an object of targets by name"));
+            return Err(Error::invalid(
+                path,
+                "",
+                "the top level must be an object of targets by name",
+            ));
         };
         let mut targets = BTreeMap::new();
         for (name, value) in entries {
@@ -72,7 +80,9 @@ fn check_target_name(path: &Path, base: &str, name: &str) -> Result<()> {
         Err(Error::invalid(
             path,
             base,
-            format!("target name {name:?} must match [A-Za-z0-9][A-Za-z0-9._-]* (it names directories)"),
+            format!(
+                "target name {name:?} must match [A-Za-z0-9][A-Za-z0-9._-]* (it names directories)"
+            ),
         ))
     }
 }
@@ -95,10 +105,21 @@ fn typed(path: &Path, base: &str, value: &Value) -> Result<Target> {
             key,
         });
     }
-    target.map_err(|e| Error::invalid(path, pointer::from_path(base, e.path()), e.inner().to_string()))
+    target.map_err(|e| {
+        Error::invalid(
+            path,
+            pointer::from_path(base, e.path()),
+            e.inner().to_string(),
+        )
+    })
 }
 
-fn load_target(path: &Path, base: &str, mut value: Value, process_env: &dyn Fn(&str) -> Option<String>) -> Result<Target> {
+fn load_target(
+    path: &Path,
+    base: &str,
+    mut value: Value,
+    process_env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Target> {
     let raw = typed(path, base, &value)?;
     if !raw.env.contains_key(&raw.version_env_var) {
         return Err(Error::invalid(
@@ -111,11 +132,16 @@ fn load_target(path: &Path, base: &str, mut value: Value, process_env: &dyn Fn(&
         ));
     }
     let env = template::resolve_env(&raw.env, process_env).map_err(|(key, err)| {
-        template_error(path, pointer::push(&pointer::push(base, "env"), &key), &raw.env[&key], err)
+        template_error(
+            path,
+            pointer::push(&pointer::push(base, "env"), &key),
+            &raw.env[&key],
+            err,
+        )
     })?;
     let lookup = |name: &str| env.get(name).cloned().or_else(|| process_env(name));
     if let Value::Object(map) = &mut value {
-        for (key, child) in map.iter_mut() {
+        for (key, child) in map.iter_mut().filter(|(key, _)| !key.starts_with("x-")) {
             if key == "env" {
                 *child = serde_json::to_value(&env).expect("a string map serialises");
             } else {
@@ -145,10 +171,16 @@ fn template_error(path: &Path, pointer: String, value: &str, err: TemplateError)
     }
 }
 
-fn expand_strings(path: &Path, at: &str, value: &mut Value, lookup: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+fn expand_strings(
+    path: &Path,
+    at: &str,
+    value: &mut Value,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<()> {
     match value {
         Value::String(s) => {
-            *s = template::expand(s, lookup).map_err(|e| template_error(path, at.to_string(), s, e))?;
+            *s = template::expand(s, lookup)
+                .map_err(|e| template_error(path, at.to_string(), s, e))?;
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
@@ -156,7 +188,8 @@ fn expand_strings(path: &Path, at: &str, value: &mut Value, lookup: &dyn Fn(&str
             }
         }
         Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
+            // Extension values are the user's own: they are not templates.
+            for (key, item) in map.iter_mut().filter(|(key, _)| !key.starts_with("x-")) {
                 expand_strings(path, &pointer::push(at, key), item, lookup)?;
             }
         }
@@ -182,7 +215,11 @@ fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
     for (i, file) in target.release_files.iter().enumerate() {
         let at = pointer::push(&pointer::push(base, "release_files"), &i.to_string());
         if let Err(why) = check_relative(file) {
-            return Err(Error::invalid(path, at, format!("release file {file:?} {why}")));
+            return Err(Error::invalid(
+                path,
+                at,
+                format!("release file {file:?} {why}"),
+            ));
         }
     }
     Ok(())
@@ -204,11 +241,17 @@ fn check_download(path: &Path, at: &str, download: &crate::Download) -> Result<(
         && !name.contains(['/', '\\', '\0'])
         && !name.starts_with('.');
     if !safe {
-        let key = if download.name.is_some() { "name" } else { "url" };
+        let key = if download.name.is_some() {
+            "name"
+        } else {
+            "url"
+        };
         return Err(Error::invalid(
             path,
             pointer::push(at, key),
-            format!("download file name {name:?} must be a plain file name (no `/`, not starting with `.`)"),
+            format!(
+                "download file name {name:?} must be a plain file name (no `/`, not starting with `.`)"
+            ),
         ));
     }
     for (algorithm, hex) in [
@@ -216,7 +259,8 @@ fn check_download(path: &Path, at: &str, download: &crate::Download) -> Result<(
         (ChecksumAlgorithm::Sha512, &download.sha512),
     ] {
         if let Some(hex) = hex {
-            Checksum::parse(algorithm, hex).map_err(|why| Error::invalid(path, pointer::push(at, algorithm.key()), why))?;
+            Checksum::parse(algorithm, hex)
+                .map_err(|why| Error::invalid(path, pointer::push(at, algorithm.key()), why))?;
         }
     }
     Ok(())
@@ -231,7 +275,9 @@ fn check_relative(file: &str) -> std::result::Result<(), &'static str> {
     if p.is_absolute() {
         return Err("must be relative to the output directory");
     }
-    if p.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
+    if p.components()
+        .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
         return Err("must not contain `..`");
     }
     Ok(())
@@ -280,7 +326,10 @@ mod tests {
         let m = parse(SEED).unwrap();
         let t = m.target("your-target").unwrap();
         assert_eq!(t.version(), "1.0.0");
-        assert_eq!(t.downloads[0].url, "https://example.com/your-target-1.0.0.tar.gz");
+        assert_eq!(
+            t.downloads[0].url,
+            "https://example.com/your-target-1.0.0.tar.gz"
+        );
         assert_eq!(t.downloads[0].file_name(), "your-target-1.0.0.tar.gz");
     }
 
@@ -302,10 +351,22 @@ mod tests {
     }
 
     #[test]
+    fn extension_values_are_not_templates() {
+        let text = SEED.replace(
+            "\"tag_prefix\"",
+            "\"x-doc\": \"{NOT_A_VAR}\", \"tag_prefix\"",
+        );
+        parse(&text).unwrap();
+    }
+
+    #[test]
     fn wrong_type_names_its_pointer() {
         let text = SEED.replace("[\"bin/your-target\"]", "\"bin/your-target\"");
         let err = parse(&text).unwrap_err().to_string();
-        assert!(err.contains("at /your-target/release_files: invalid type: string"), "{err}");
+        assert!(
+            err.contains("at /your-target/release_files: invalid type: string"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -323,7 +384,10 @@ mod tests {
         assert!(err.contains("/your-target/release_files/1"), "{err}");
         assert!(err.contains("unknown variable `NOPE`"), "{err}");
         let ok = SEED.replace("bin/your-target\"]", "bin/{DISTRO_VERSION}\"]");
-        assert_eq!(parse(&ok).unwrap().targets["your-target"].release_files, ["bin/v0.1.0"]);
+        assert_eq!(
+            parse(&ok).unwrap().targets["your-target"].release_files,
+            ["bin/v0.1.0"]
+        );
     }
 
     #[test]
@@ -346,13 +410,21 @@ mod tests {
     fn duplicate_prefixes_are_refused() {
         let text = r#"{"a": {"tag_prefix": "p", "version_env_var": "V", "env": {"V": "1"}},
                        "b": {"tag_prefix": "p", "version_env_var": "V", "env": {"V": "1"}}}"#;
-        assert!(parse(text).unwrap_err().to_string().contains("used by both"));
+        assert!(
+            parse(text)
+                .unwrap_err()
+                .to_string()
+                .contains("used by both")
+        );
     }
 
     #[test]
     fn bad_checksums_are_refused() {
         let text = SEED.replace("\"name\":", "\"sha256\": \"abc\", \"name\":");
         let err = parse(&text).unwrap_err().to_string();
-        assert!(err.contains("/downloads/0/sha256") && err.contains("64 hex digits"), "{err}");
+        assert!(
+            err.contains("/downloads/0/sha256") && err.contains("64 hex digits"),
+            "{err}"
+        );
     }
 }

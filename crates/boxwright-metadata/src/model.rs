@@ -62,7 +62,10 @@ pub struct Download {
 }
 
 /// Checks run on a target's built files.
-#[allow(clippy::struct_excessive_bools, reason = "each flag is one independent policy in metadata.json")]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each flag is one independent policy in metadata.json"
+)]
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
 pub struct Verify {
@@ -164,7 +167,10 @@ impl Download {
             (ChecksumAlgorithm::Sha512, &self.sha512),
         ]
         .into_iter()
-        .filter_map(|(algorithm, hex)| hex.as_deref().and_then(|h| Checksum::parse(algorithm, h).ok()))
+        .filter_map(|(algorithm, hex)| {
+            hex.as_deref()
+                .and_then(|h| Checksum::parse(algorithm, h).ok())
+        })
         .collect()
     }
 }

@@ -35,7 +35,9 @@ pub(crate) fn from_ignored(base: &str, path: &serde_ignored::Path<'_>) -> (Strin
                 walk(parent, out);
                 out.push(key.clone());
             }
-            Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => {
+            Path::Some { parent }
+            | Path::NewtypeStruct { parent }
+            | Path::NewtypeVariant { parent } => {
                 walk(parent, out);
             }
         }

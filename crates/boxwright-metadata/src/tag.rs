@@ -82,7 +82,13 @@ impl ReleaseTag {
     }
 }
 
-fn parse_rest(tag: &str, target: &str, prefix: &str, version: &str, rest: &str) -> Result<ReleaseTag, TagError> {
+fn parse_rest(
+    tag: &str,
+    target: &str,
+    prefix: &str,
+    version: &str,
+    rest: &str,
+) -> Result<ReleaseTag, TagError> {
     let example = format!("{prefix}-{version}.0");
     let mismatch = |found: &str| TagError::VersionMismatch {
         tag: tag.to_string(),
@@ -169,9 +175,19 @@ mod tests {
     #[case("haproxy-3.2.13-beta.0", "haproxy", Some("beta"), 0)]
     #[case("haproxy-3.2.13-rc.1.7", "haproxy", Some("rc.1"), 7)]
     #[case("haproxy-3.2.13-rc-2.3", "haproxy", Some("rc-2"), 3)]
-    #[case("nginx-resty-upstream-healthcheck-0.1.0.2", "nginx-resty-upstream-healthcheck", None, 2)]
+    #[case(
+        "nginx-resty-upstream-healthcheck-0.1.0.2",
+        "nginx-resty-upstream-healthcheck",
+        None,
+        2
+    )]
     #[case("short-1.28.0", "short", None, 0)]
-    fn valid(#[case] tag: &str, #[case] target: &str, #[case] pre: Option<&str>, #[case] revision: u64) {
+    fn valid(
+        #[case] tag: &str,
+        #[case] target: &str,
+        #[case] pre: Option<&str>,
+        #[case] revision: u64,
+    ) {
         let parsed = ReleaseTag::parse(&seed(), tag).unwrap();
         assert_eq!(parsed.target, target);
         assert_eq!(parsed.prerelease.as_deref(), pre);
@@ -181,13 +197,31 @@ mod tests {
     #[test]
     fn invalid_seed_examples() {
         let m = seed();
-        assert!(matches!(ReleaseTag::parse(&m, "nginx-1.28.2"), Err(TagError::MissingRevision { .. })));
-        assert!(matches!(ReleaseTag::parse(&m, "custom-1.0.0.0"), Err(TagError::UnknownPrefix { .. })));
-        assert!(matches!(ReleaseTag::parse(&m, "nginx-1.28.2.x"), Err(TagError::BadRevision { .. })));
+        assert!(matches!(
+            ReleaseTag::parse(&m, "nginx-1.28.2"),
+            Err(TagError::MissingRevision { .. })
+        ));
+        assert!(matches!(
+            ReleaseTag::parse(&m, "custom-1.0.0.0"),
+            Err(TagError::UnknownPrefix { .. })
+        ));
+        assert!(matches!(
+            ReleaseTag::parse(&m, "nginx-1.28.2.x"),
+            Err(TagError::BadRevision { .. })
+        ));
         assert!(matches!(ReleaseTag::parse(&m, ""), Err(TagError::Empty)));
-        assert!(matches!(ReleaseTag::parse(&m, "nginx-1.28.2.-1"), Err(TagError::BadRevision { .. })));
-        assert!(matches!(ReleaseTag::parse(&m, "haproxy-3.2.13-.1"), Err(TagError::BadPrerelease { .. })));
-        assert!(matches!(ReleaseTag::parse(&m, "haproxy-3.2.13-beta"), Err(TagError::MissingRevision { .. })));
+        assert!(matches!(
+            ReleaseTag::parse(&m, "nginx-1.28.2.-1"),
+            Err(TagError::BadRevision { .. })
+        ));
+        assert!(matches!(
+            ReleaseTag::parse(&m, "haproxy-3.2.13-.1"),
+            Err(TagError::BadPrerelease { .. })
+        ));
+        assert!(matches!(
+            ReleaseTag::parse(&m, "haproxy-3.2.13-beta"),
+            Err(TagError::MissingRevision { .. })
+        ));
     }
 
     #[test]
@@ -204,19 +238,30 @@ mod tests {
             }
         );
         let err = ReleaseTag::parse(&seed(), "short-1.28.2.18").unwrap_err();
-        assert!(matches!(err, TagError::VersionMismatch { ref found, .. } if found == "1.28.2"), "{err}");
+        assert!(
+            matches!(err, TagError::VersionMismatch { ref found, .. } if found == "1.28.2"),
+            "{err}"
+        );
     }
 
     #[test]
     fn overlapping_prefix_falls_back_to_shorter_one() {
         // `nginx-resty-…` does not parse as the longer target, so `nginx` is tried and reports.
-        let err = ReleaseTag::parse(&seed(), "nginx-resty-upstream-healthcheck-9.9.9.1").unwrap_err();
-        assert!(matches!(err, TagError::VersionMismatch { ref target, .. } if target == "nginx-resty-upstream-healthcheck"));
+        let err =
+            ReleaseTag::parse(&seed(), "nginx-resty-upstream-healthcheck-9.9.9.1").unwrap_err();
+        assert!(
+            matches!(err, TagError::VersionMismatch { ref target, .. } if target == "nginx-resty-upstream-healthcheck")
+        );
     }
 
     #[test]
     fn unknown_prefix_lists_known_ones() {
-        let err = ReleaseTag::parse(&seed(), "custom-1.0.0.0").unwrap_err().to_string();
-        assert!(err.contains("httpd") && err.contains("nginx-resty-upstream-healthcheck"), "{err}");
+        let err = ReleaseTag::parse(&seed(), "custom-1.0.0.0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("httpd") && err.contains("nginx-resty-upstream-healthcheck"),
+            "{err}"
+        );
     }
 }

@@ -16,7 +16,10 @@ pub enum TemplateError {
 }
 
 /// Expands every placeholder in `input` with `lookup`.
-pub fn expand(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, TemplateError> {
+pub fn expand(
+    input: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(input.len());
     for piece in pieces(input) {
         match piece {

@@ -6,9 +6,6 @@ use serde::Serialize;
 
 use crate::{EntryKind, Error, ReleasePlan};
 
-/// gzip level of release archives (the level of `gzip -6`, the usual default).
-const GZIP_LEVEL: u32 = 6;
-
 /// A written release archive.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReleaseArchive {
@@ -21,9 +18,16 @@ pub struct ReleaseArchive {
     pub entries: usize,
 }
 
-/// Writes `<out_dir>/<tag>.tar.gz` and its `.sha256` file; entries carry `mtime`.
-/// Nothing appears under either final name unless both are complete.
-pub fn write(plan: &ReleasePlan, out_dir: &Path, mtime: u64, threads: usize) -> Result<ReleaseArchive, Error> {
+/// Writes `<out_dir>/<tag>.tar.gz` (gzip `level`, compressed on `threads` threads) and its
+/// `.sha256` file; entries carry `mtime`. Nothing appears under either final name unless
+/// both are complete.
+pub fn write(
+    plan: &ReleasePlan,
+    out_dir: &Path,
+    mtime: u64,
+    level: u32,
+    threads: usize,
+) -> Result<ReleaseArchive, Error> {
     let write_error = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Write { path, source }
@@ -33,8 +37,11 @@ pub fn write(plan: &ReleasePlan, out_dir: &Path, mtime: u64, threads: usize) -> 
     let checksum_path = out_dir.join(format!("{}.sha256", plan.archive_name()));
 
     let mut archive_file = AtomicFile::create(&archive_path).map_err(write_error(&archive_path))?;
-    let hashing = HashingWriter::new(std::io::BufWriter::with_capacity(1 << 20, archive_file.file()));
-    let gzip = ParallelGzip::new(hashing, GZIP_LEVEL, threads).map_err(write_error(&archive_path))?;
+    let hashing = HashingWriter::new(std::io::BufWriter::with_capacity(
+        1 << 20,
+        archive_file.file(),
+    ));
+    let gzip = ParallelGzip::new(hashing, level, threads).map_err(write_error(&archive_path))?;
     let mut tar = DeterministicTar::new(gzip, mtime);
     for entry in &plan.entries {
         let result = match &entry.kind {
@@ -47,6 +54,7 @@ pub fn write(plan: &ReleasePlan, out_dir: &Path, mtime: u64, threads: usize) -> 
                 tar.append_file(&entry.path, file)
             }
             EntryKind::Symlink(target) => tar.append_symlink(&entry.path, target),
+            EntryKind::Hardlink(first) => tar.append_hardlink(&entry.path, first),
         };
         result.map_err(write_error(&archive_path))?;
     }
@@ -56,10 +64,14 @@ pub fn write(plan: &ReleasePlan, out_dir: &Path, mtime: u64, threads: usize) -> 
     buffered.flush().map_err(write_error(&archive_path))?;
     drop(buffered);
 
-    let mut checksum_file = AtomicFile::create(&checksum_path).map_err(write_error(&checksum_path))?;
-    writeln!(checksum_file, "{sha256}  {}", plan.archive_name()).map_err(write_error(&checksum_path))?;
+    let mut checksum_file =
+        AtomicFile::create(&checksum_path).map_err(write_error(&checksum_path))?;
+    writeln!(checksum_file, "{sha256}  {}", plan.archive_name())
+        .map_err(write_error(&checksum_path))?;
     archive_file.commit().map_err(write_error(&archive_path))?;
-    checksum_file.commit().map_err(write_error(&checksum_path))?;
+    checksum_file
+        .commit()
+        .map_err(write_error(&checksum_path))?;
     Ok(ReleaseArchive {
         tag: plan.tag.tag.clone(),
         target: plan.tag.target.clone(),

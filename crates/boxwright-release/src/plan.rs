@@ -13,6 +13,9 @@ pub enum EntryKind {
     Directory,
     File(PathBuf),
     Symlink(PathBuf),
+    /// A second name of a file already in the archive (same device and inode): stored as a
+    /// tar hard link to that earlier path, so its content is written once.
+    Hardlink(String),
 }
 
 /// One entry of the archive, by its path inside the archive.
@@ -62,21 +65,59 @@ pub fn plan(project: &Project, tag: &str) -> Result<ReleasePlan, Error> {
         check_inside(&path, &canonical_dir, &output_dir)?;
         if file.ends_with('/') {
             if !meta.is_dir() {
-                return Err(Error::NotADirectory { file: file.clone(), path });
+                return Err(Error::NotADirectory {
+                    file: file.clone(),
+                    path,
+                });
             }
             add_tree(&path, &relative, &mut entries)?;
         } else {
-            entries.insert(relative.clone(), entry_kind(&path, &meta)?);
+            entries.insert(sort_key(&relative), entry_kind(&path, &meta)?);
         }
     }
     Ok(ReleasePlan {
         tag,
         output_dir,
-        entries: entries
-            .into_iter()
-            .map(|(path, kind)| PlannedEntry { path, kind })
-            .collect(),
+        entries: link_duplicates(entries)?,
     })
+}
+
+/// Orders paths component by component, as `tar --sort=name` does, so that a directory's
+/// entries stay together (`a/b` before `a.c`): NUL sorts before every character of a name.
+fn sort_key(path: &str) -> String {
+    path.replace('/', "\0")
+}
+
+/// In path order, every later name of an inode already seen becomes a hard link to the first.
+fn link_duplicates(entries: BTreeMap<String, EntryKind>) -> Result<Vec<PlannedEntry>, Error> {
+    use std::os::unix::fs::MetadataExt;
+    let mut first_names: BTreeMap<(u64, u64), String> = BTreeMap::new();
+    let mut planned = Vec::with_capacity(entries.len());
+    for (key, kind) in entries {
+        let path = key.replace('\0', "/");
+        let kind = match kind {
+            EntryKind::File(source) => {
+                let meta = std::fs::symlink_metadata(&source).map_err(|e| Error::Read {
+                    path: source.clone(),
+                    source: e,
+                })?;
+                if meta.nlink() > 1 {
+                    match first_names.get(&(meta.dev(), meta.ino())) {
+                        Some(first) => EntryKind::Hardlink(first.clone()),
+                        None => {
+                            first_names.insert((meta.dev(), meta.ino()), path.clone());
+                            EntryKind::File(source)
+                        }
+                    }
+                } else {
+                    EntryKind::File(source)
+                }
+            }
+            other => other,
+        };
+        planned.push(PlannedEntry { path, kind });
+    }
+    Ok(planned)
 }
 
 /// `./a//b/` → `a/b`.
@@ -108,13 +149,22 @@ fn check_inside(path: &Path, canonical_dir: &Path, dir: &Path) -> Result<(), Err
     }
 }
 
-fn add_tree(root: &Path, relative: &str, entries: &mut BTreeMap<String, EntryKind>) -> Result<(), Error> {
+fn add_tree(
+    root: &Path,
+    relative: &str,
+    entries: &mut BTreeMap<String, EntryKind>,
+) -> Result<(), Error> {
     for item in walkdir::WalkDir::new(root).sort_by_file_name() {
         let item = item.map_err(|e| Error::Read {
             path: e.path().unwrap_or(root).to_path_buf(),
-            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
         })?;
-        let below = item.path().strip_prefix(root).expect("walkdir stays below its root");
+        let below = item
+            .path()
+            .strip_prefix(root)
+            .expect("walkdir stays below its root");
         let below = below.to_str().ok_or_else(|| Error::NonUtf8 {
             path: item.path().to_path_buf(),
         })?;
@@ -125,9 +175,11 @@ fn add_tree(root: &Path, relative: &str, entries: &mut BTreeMap<String, EntryKin
         };
         let meta = item.metadata().map_err(|e| Error::Read {
             path: item.path().to_path_buf(),
-            source: e.into_io_error().unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
         })?;
-        entries.insert(path, entry_kind(item.path(), &meta)?);
+        entries.insert(sort_key(&path), entry_kind(item.path(), &meta)?);
     }
     Ok(())
 }

@@ -89,6 +89,9 @@ pub struct PackageArgs {
     /// Directory to write into [default: <project>/.out/release].
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// gzip level, 1 (fastest) to 9 (smallest).
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
+    pub level: u32,
     /// Show what would be packed, write nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -17,7 +17,10 @@ pub fn project(global: &GlobalArgs) -> Result<Project> {
 pub fn source_date_epoch(root: &Path) -> Result<u64> {
     if let Ok(value) = std::env::var(env_vars::SOURCE_DATE_EPOCH) {
         return value.trim().parse().with_context(|| {
-            format!("{} must be a whole number of seconds, not {value:?}", env_vars::SOURCE_DATE_EPOCH)
+            format!(
+                "{} must be a whole number of seconds, not {value:?}",
+                env_vars::SOURCE_DATE_EPOCH
+            )
         });
     }
     let output = std::process::Command::new("git")

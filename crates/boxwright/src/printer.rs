@@ -11,10 +11,17 @@ pub struct Printer {
     verbose: bool,
 }
 
-#[allow(clippy::unused_self, reason = "all output goes through the printer, even where it keeps no state")]
+#[allow(
+    clippy::unused_self,
+    reason = "all output goes through the printer, even where it keeps no state"
+)]
 impl Printer {
     pub fn new(json: bool, quiet: bool, verbose: bool) -> Self {
-        Printer { json, quiet, verbose }
+        Printer {
+            json,
+            quiet,
+            verbose,
+        }
     }
 
     /// A line of text output on stdout. A closed pipe is not an error.

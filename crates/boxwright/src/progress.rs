@@ -23,11 +23,14 @@ impl Progress for Bars {
     fn begin(&self, name: &str, total: Option<u64>) -> Box<dyn ProgressItem + '_> {
         let bar = match total {
             Some(total) => ProgressBar::new(total).with_style(
-                ProgressStyle::with_template("{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}")
-                    .expect("valid template"),
+                ProgressStyle::with_template(
+                    "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
+                )
+                .expect("valid template"),
             ),
             None => ProgressBar::new_spinner().with_style(
-                ProgressStyle::with_template("{msg:30!} {spinner} {bytes:>10} {bytes_per_sec:>12}").expect("valid template"),
+                ProgressStyle::with_template("{msg:30!} {spinner} {bytes:>10} {bytes_per_sec:>12}")
+                    .expect("valid template"),
             ),
         };
         let bar = self.0.add(bar.with_message(name.to_string()));
@@ -74,5 +77,8 @@ fn retry_line(name: &str, attempt: u32, error: &Error, wait: Duration) -> String
         reason.push_str(&cause.to_string());
         source = cause.source();
     }
-    format!("attempt {attempt} for {name} failed ({reason}); retrying in {:.1}s", wait.as_secs_f64())
+    format!(
+        "attempt {attempt} for {name} failed ({reason}); retrying in {:.1}s",
+        wait.as_secs_f64()
+    )
 }

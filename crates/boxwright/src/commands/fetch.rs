@@ -20,14 +20,19 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::
             None => env_number(env_vars::BOXWRIGHT_FETCH_JOBS)?.unwrap_or(defaults.jobs),
         },
         attempts: env_number(env_vars::BOXWRIGHT_FETCH_ATTEMPTS)?.unwrap_or(defaults.attempts),
-        backoff: env_number(env_vars::BOXWRIGHT_FETCH_BACKOFF_MS)?.map_or(defaults.backoff, Duration::from_millis),
+        backoff: env_number(env_vars::BOXWRIGHT_FETCH_BACKOFF_MS)?
+            .map_or(defaults.backoff, Duration::from_millis),
     };
     let reporter = progress::reporter(printer.quiet() || printer.json);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let results = runtime.block_on(boxwright_fetch::fetch_all(&requests, &options, reporter.as_ref()))?;
+    let results = runtime.block_on(boxwright_fetch::fetch_all(
+        &requests,
+        &options,
+        reporter.as_ref(),
+    ))?;
 
     let mut reports = Vec::new();
     let mut failures = Vec::new();
@@ -46,7 +51,10 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::
                 Outcome::Downloaded => "fetched",
                 Outcome::Replaced => "replaced",
             };
-            printer.line(format!("{verb:8} {}  sha256:{}", report.name, report.sha256));
+            printer.line(format!(
+                "{verb:8} {}  sha256:{}",
+                report.name, report.sha256
+            ));
             if !report.pinned {
                 printer.info(format!(
                     "note: `{}` of target `{}` has no digest in metadata.json; pin it with \"sha256\": \"{}\"",

@@ -8,12 +8,23 @@ use crate::printer::Printer;
 
 const KEYS: &str = "tag_prefix, version_env_var, version, release_files, env.NAME, downloads";
 
-pub fn get(global: &GlobalArgs, printer: &Printer, name: &str, key: &str) -> anyhow::Result<ExitStatus> {
+pub fn get(
+    global: &GlobalArgs,
+    printer: &Printer,
+    name: &str,
+    key: &str,
+) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
     let target = project.metadata.target(name).ok_or_else(|| {
         anyhow!(
             "unknown target `{name}` (known: {})",
-            project.metadata.targets.keys().cloned().collect::<Vec<_>>().join(", ")
+            project
+                .metadata
+                .targets
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     })?;
     let (lines, value): (Vec<String>, Value) = match key {

@@ -36,7 +36,9 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     let global = &cli.global;
     match cli.command {
         Command::Targets => targets::run(global, printer),
-        Command::Metadata(MetadataCommand::Get { target, key }) => metadata::get(global, printer, &target, &key),
+        Command::Metadata(MetadataCommand::Get { target, key }) => {
+            metadata::get(global, printer, &target, &key)
+        }
         Command::Schema => Ok(schema::run(printer)),
         Command::Fetch(args) => fetch::run(global, printer, &args),
         Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
@@ -46,7 +48,11 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
 
 /// A failed check (an invalid release tag) exits 1; every other error exits 2.
 pub fn classify(error: &anyhow::Error) -> ExitStatus {
-    if error.chain().any(<dyn std::error::Error>::is::<TagError>) {
+    let tag_error = |cause: &(dyn std::error::Error + 'static)| {
+        cause.is::<TagError>()
+            || matches!(cause.downcast_ref(), Some(boxwright_release::Error::Tag(_)))
+    };
+    if error.chain().any(tag_error) {
         ExitStatus::CheckFailed
     } else {
         ExitStatus::Error
@@ -63,7 +69,9 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
             return Some("run `boxwright fetch` once with network access".into());
         }
         if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = cause.downcast_ref() {
-            return Some("if the new file is the one you want, update the digest in metadata.json".into());
+            return Some(
+                "if the new file is the one you want, update the digest in metadata.json".into(),
+            );
         }
     }
     None

@@ -14,15 +14,23 @@ pub fn check(global: &GlobalArgs, printer: &Printer, tag: &str) -> anyhow::Resul
     } else {
         printer.line(format!("target: {}", parsed.target));
         printer.line(format!("version: {}", parsed.version));
-        printer.line(format!("prerelease: {}", parsed.prerelease.as_deref().unwrap_or("")));
+        printer.line(format!(
+            "prerelease: {}",
+            parsed.prerelease.as_deref().unwrap_or("")
+        ));
         printer.line(format!("revision: {}", parsed.revision));
     }
     Ok(ExitStatus::Success)
 }
 
-pub fn package(global: &GlobalArgs, printer: &Printer, args: &PackageArgs) -> anyhow::Result<ExitStatus> {
+pub fn package(
+    global: &GlobalArgs,
+    printer: &Printer,
+    args: &PackageArgs,
+) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
-    let plan = boxwright_release::plan(&project, &args.tag).with_context(|| format!("cannot package {}", args.tag))?;
+    let plan = boxwright_release::plan(&project, &args.tag)
+        .with_context(|| format!("cannot package {}", args.tag))?;
     let out_dir = args.output.clone().unwrap_or_else(|| project.release_dir());
     if args.dry_run {
         if printer.json {
@@ -37,11 +45,12 @@ pub fn package(global: &GlobalArgs, printer: &Printer, args: &PackageArgs) -> an
     let mtime = context::source_date_epoch(&project.root)?;
     let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     printer.detail(format!(
-        "packing {} entries from {} (mtime {mtime}, {threads} threads)",
+        "packing {} entries from {} (mtime {mtime}, gzip level {}, {threads} threads)",
         plan.entries.len(),
-        plan.output_dir.display()
+        plan.output_dir.display(),
+        args.level
     ));
-    let archive = boxwright_release::write(&plan, &out_dir, mtime, threads)
+    let archive = boxwright_release::write(&plan, &out_dir, mtime, args.level, threads)
         .with_context(|| format!("cannot package {}", args.tag))?;
     if printer.json {
         printer.json(&archive);

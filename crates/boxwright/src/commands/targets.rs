@@ -34,7 +34,9 @@ pub fn run(global: &GlobalArgs, printer: &Printer) -> anyhow::Result<ExitStatus>
         printer.json(&rows);
         return Ok(ExitStatus::Success);
     }
-    let width = |f: &dyn Fn(&TargetRow<'_>) -> usize, title: &str| rows.iter().map(f).chain([title.len()]).max().unwrap_or(0);
+    let width = |f: &dyn Fn(&TargetRow<'_>) -> usize, title: &str| {
+        rows.iter().map(f).chain([title.len()]).max().unwrap_or(0)
+    };
     let (w_name, w_version, w_prefix) = (
         width(&|r| r.name.len(), "TARGET"),
         width(&|r| r.version.len(), "VERSION"),

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Benchmark of `boxwright release package` against `tar | gzip -6` and `tar | pigz -6`.
+#
+# Builds boxwright in release mode, copies about 200 MB of real files from /usr/lib and
+# /usr/share into a throw-away project, then times three runs of each way of producing a
+# hashed .tar.gz and keeps the best. Needs pigz (Debian package `pigz`).
+#
+# Usage: bench/release.sh            (BENCH_MB=N changes the amount of data, default 200)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+target_mb=${BENCH_MB:-200}
+runs=3
+
+if ! command -v pigz >/dev/null; then
+  echo "error: pigz is missing; install it with: apt-get install pigz" >&2
+  exit 2
+fi
+
+echo "== building boxwright (release)" >&2
+(cd "$root" && cargo build --release -p boxwright)
+bin=$root/target/release/boxwright
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/boxwright-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+out=$tmp/release
+data=$tmp/.out/bench/data
+mkdir -p "$out" "$data/lib" "$data/share"
+
+cat >"$tmp/metadata.json" <<'EOF'
+{
+  "bench": {
+    "version_env_var": "BENCH_VERSION",
+    "release_files": ["data/"],
+    "env": { "BENCH_VERSION": "1.0.0" }
+  }
+}
+EOF
+
+# --- test data: whole directories, alternating between /usr/lib and /usr/share ---------------
+
+used_mb() { du -sm "$data" | cut -f1; }
+
+candidates=()
+lib=(/usr/lib/*) share=(/usr/share/*)
+for ((i = 0; i < ${#lib[@]} || i < ${#share[@]}; i++)); do
+  if [ "$i" -lt "${#lib[@]}" ]; then candidates+=("${lib[$i]}"); fi
+  if [ "$i" -lt "${#share[@]}" ]; then candidates+=("${share[$i]}"); fi
+done
+
+echo "== copying about ${target_mb} MB from /usr/lib and /usr/share" >&2
+for src in "${candidates[@]}"; do
+  used=$(used_mb)
+  if [ "$used" -ge "$target_mb" ]; then break; fi
+  # Only real directories (no symlinks: nothing is dereferenced), and none that would
+  # overshoot the target by much.
+  [ -d "$src" ] && [ ! -L "$src" ] || continue
+  size=$(du -sm "$src" 2>/dev/null | cut -f1) || continue
+  [ "$size" -gt 0 ] && [ "$size" -le $((target_mb - used + 20)) ] || continue
+  dest=$data/$(basename "$(dirname "$src")")
+  # cp -a copies symlinks as symlinks; unreadable files are skipped (their errors ignored).
+  cp -a "$src" "$dest/" 2>/dev/null || true
+done
+# Devices, FIFOs and sockets have no place in a release archive; make sure everything copied
+# is readable by us even where the source's modes were unusual.
+find "$data" \( -type b -o -type c -o -type p -o -type s \) -delete
+chmod -R u+rwX "$data"
+
+used=$(used_mb)
+files=$(find "$data" | wc -l)
+if [ "$used" -lt "$target_mb" ]; then
+  echo "warning: only ${used} MB of data found" >&2
+fi
+echo "data: ${used} MB, ${files} entries in $data" >&2
+
+# --- timing ----------------------------------------------------------------------------------
+
+export SOURCE_DATE_EPOCH=0
+src=$tmp/.out/bench
+
+run_boxwright() { "$bin" --project "$tmp" -q release package bench-1.0.0.0 -o "$out" >/dev/null; }
+run_gzip() { tar -C "$src" -cf - data | gzip -6 | sha256sum >/dev/null; }
+run_pigz() { tar -C "$src" -cf - data | pigz -6 | sha256sum >/dev/null; }
+
+# Prints the best wall-clock time of $runs runs of "$@", in seconds.
+best_time() {
+  local best="" start end t
+  for ((r = 1; r <= runs; r++)); do
+    start=$(date +%s.%N)
+    "$@"
+    end=$(date +%s.%N)
+    t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+    echo "  $1 run $r: ${t} s" >&2
+    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
+      best=$t
+    fi
+  done
+  echo "$best"
+}
+
+echo "== warming the page cache" >&2
+tar -C "$src" -cf - data >/dev/null
+
+echo "== timing (best of $runs)" >&2
+t_boxwright=$(best_time run_boxwright)
+t_gzip=$(best_time run_gzip)
+t_pigz=$(best_time run_pigz)
+
+# --- sizes and a sanity check ----------------------------------------------------------------
+
+archive=$out/bench-1.0.0.0.tar.gz
+gzip -t "$archive"
+(cd "$out" && sha256sum --quiet -c bench-1.0.0.0.tar.gz.sha256)
+size_boxwright=$(stat -c %s "$archive")
+size_gzip=$(tar -C "$src" -cf - data | gzip -6 | wc -c)
+size_pigz=$(tar -C "$src" -cf - data | pigz -6 | wc -c)
+size_tar=$(tar -C "$src" -cf - data | wc -c)
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo
+echo "input: ${used} MB on disk, ${files} entries, uncompressed tar ${size_tar} bytes, $(nproc) cores"
+printf '%-28s %10s %14s\n' "" "best (s)" "output bytes"
+printf '%-28s %10s %14s\n' "boxwright release package" "$t_boxwright" "$size_boxwright"
+printf '%-28s %10s %14s\n' "tar | gzip -6 | sha256sum" "$t_gzip" "$size_gzip"
+printf '%-28s %10s %14s\n' "tar | pigz -6 | sha256sum" "$t_pigz" "$size_pigz"
+echo "gzip_time/boxwright_time: $(ratio "$t_gzip" "$t_boxwright")"
+echo "pigz_time/boxwright_time: $(ratio "$t_pigz" "$t_boxwright")"

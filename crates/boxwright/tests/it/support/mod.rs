@@ -1,0 +1,85 @@
+//! Shared test aids: temporary projects and the boxwright command.
+
+#![allow(dead_code)]
+
+pub mod http;
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+/// A temporary project directory with a metadata.json.
+pub struct TestProject {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestProject {
+    /// A project whose metadata.json is `metadata`.
+    pub fn new(metadata: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("metadata.json"), metadata).expect("write metadata");
+        TestProject { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `boxwright --project <dir>` with a fixed SOURCE_DATE_EPOCH and fast retries.
+    pub fn boxwright(&self) -> Command {
+        let mut cmd = boxwright();
+        cmd.arg("--project").arg(self.path());
+        cmd
+    }
+
+    /// Writes `content` at `relative` (creating parents) with `mode`.
+    pub fn write(&self, relative: &str, content: &[u8], mode: u32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    /// Every file name in `relative` (empty when it does not exist).
+    pub fn list(&self, relative: &str) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path().join(relative))
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+/// The boxwright binary with a clean, reproducible environment.
+pub fn boxwright() -> Command {
+    let mut cmd = Command::cargo_bin("boxwright").expect("binary built");
+    cmd.env_remove("BUILD_OUTPUT_DEST")
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("BOXWRIGHT_FETCH_BACKOFF_MS", "10");
+    cmd
+}
+
+/// sha256 of bytes, hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use std::io::Write;
+    use std::process::{Command as Std, Stdio};
+    let mut child = Std::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum (coreutils) runs");
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
