@@ -101,15 +101,13 @@ fn link_duplicates(entries: BTreeMap<String, EntryKind>) -> Result<Vec<PlannedEn
                     path: source.clone(),
                     source: e,
                 })?;
-                if meta.nlink() > 1 {
-                    match first_names.get(&(meta.dev(), meta.ino())) {
-                        Some(first) => EntryKind::Hardlink(first.clone()),
-                        None => {
-                            first_names.insert((meta.dev(), meta.ino()), path.clone());
-                            EntryKind::File(source)
-                        }
-                    }
+                let inode = (meta.dev(), meta.ino());
+                if meta.nlink() < 2 {
+                    EntryKind::File(source)
+                } else if let Some(first) = first_names.get(&inode) {
+                    EntryKind::Hardlink(first.clone())
                 } else {
+                    first_names.insert(inode, path.clone());
                     EntryKind::File(source)
                 }
             }
