@@ -4,13 +4,16 @@
 //! - [`ParallelGzip`]: gzip on several threads whose output depends only on the input.
 //! - [`HashingWriter`]: SHA-256 of what passes through, so no file is read twice.
 //! - [`AtomicFile`]: a file that appears under its final name only when complete.
+//! - [`unpack()`]: safe unpacking of tar (plain, gz, xz, bz2, zst) and zip source archives.
 
 mod atomic;
 mod gzip;
 mod hash;
 mod tar_writer;
+mod unpack;
 
 pub use atomic::AtomicFile;
 pub use gzip::ParallelGzip;
 pub use hash::{HashingWriter, hex};
 pub use tar_writer::{DeterministicTar, normalised_mode};
+pub use unpack::{Format, Limits, Refusal, UnpackError, Unpacked, unpack};

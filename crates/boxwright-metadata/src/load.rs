@@ -199,14 +199,14 @@ fn expand_strings(
 }
 
 fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
-    if let Some(prefix) = &target.tag_prefix {
-        if prefix.is_empty() || prefix.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Error::invalid(
-                path,
-                pointer::push(base, "tag_prefix"),
-                format!("tag_prefix {prefix:?} must be non-empty and contain no whitespace"),
-            ));
-        }
+    if let Some(prefix) = &target.tag_prefix
+        && (prefix.is_empty() || prefix.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        return Err(Error::invalid(
+            path,
+            pointer::push(base, "tag_prefix"),
+            format!("tag_prefix {prefix:?} must be non-empty and contain no whitespace"),
+        ));
     }
     for (i, download) in target.downloads.iter().enumerate() {
         let at = pointer::push(&pointer::push(base, "downloads"), &i.to_string());

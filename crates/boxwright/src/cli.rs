@@ -43,9 +43,13 @@ pub enum Command {
     Schema,
     /// Download and verify sources into <project>/.tmp/.
     Fetch(FetchArgs),
+    /// Fetch, run the recipe in a sandbox, verify, publish to .out/<target>/.
+    Build(BuildArgs),
     /// Check release tags and package release archives.
     #[command(subcommand)]
     Release(ReleaseCommand),
+    /// Report on ELF files and check them against a policy.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +73,34 @@ pub struct FetchArgs {
     /// Downloads at once [env: BOXWRIGHT_FETCH_JOBS, default 4].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The target to build.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub target: Option<String>,
+    /// Build every target that has a recipe (<target>/build.sh).
+    #[arg(long)]
+    pub all: bool,
+    /// Targets built at once with --all.
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Architecture to build for: x86_64 or aarch64 [default: this machine's].
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Where the recipe runs: auto (bubblewrap when installed), bwrap, or none (the host).
+    #[arg(long, default_value = "auto", value_name = "KIND")]
+    pub sandbox: String,
+    /// Publish to DIR/<target>/ instead of the project's output directory.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Use only the download cache.
+    #[arg(long)]
+    pub offline: bool,
+    /// Print the build plans as JSON, build nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,4 +127,17 @@ pub struct PackageArgs {
     /// Show what would be packed, write nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Files to report on. Directories are walked recursively in name order; symbolic links
+    /// inside them are not followed.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Requirements, comma-separated: static, pie, stripped, relro (full RELRO), nx, canary,
+    /// fortify, arch=NAME (x86_64, aarch64, bpf...). Any file that misses one exits 1, with a
+    /// reason per miss on stderr.
+    #[arg(long, value_name = "LIST")]
+    pub policy: Option<boxwright_elf::Policy>,
 }

@@ -67,9 +67,9 @@ impl Printer {
 }
 
 fn ignore_broken_pipe(result: io::Result<()>) {
-    if let Err(e) = result {
-        if e.kind() == io::ErrorKind::BrokenPipe {
-            std::process::exit(0);
-        }
+    if let Err(e) = result
+        && e.kind() == io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
     }
 }

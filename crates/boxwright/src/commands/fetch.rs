@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use boxwright_fetch::{FetchOptions, Outcome};
-use boxwright_metadata::env_vars;
+use boxwright_fetch::{FetchOptions, FetchReport, Outcome};
+use boxwright_metadata::{Project, env_vars};
 
 use super::ExitStatus;
 use crate::cli::{FetchArgs, GlobalArgs};
@@ -11,11 +11,48 @@ use crate::{context, progress};
 
 pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
-    let requests = boxwright_fetch::plan(&project, &args.targets)?;
+    let (reports, outcome) = fetch(&project, &args.targets, args.offline, args.jobs, printer)?;
+    if printer.json {
+        printer.json(&reports);
+    } else {
+        for report in &reports {
+            printer.line(format!(
+                "{:8} {}  sha256:{}",
+                verb(report.outcome),
+                report.name,
+                report.sha256
+            ));
+        }
+    }
+    outcome.map(|()| ExitStatus::Success)
+}
+
+fn verb(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Cached => "cached",
+        Outcome::Downloaded => "fetched",
+        Outcome::Replaced => "replaced",
+    }
+}
+
+/// Brings the downloads of `targets` (all when empty) into the cache. Returns the reports of
+/// the files that arrived and, separately, the failure of the others: notes for unpinned
+/// files and every failure but the last go to stderr, the last failure is the error.
+pub fn fetch(
+    project: &Project,
+    targets: &[String],
+    offline: bool,
+    jobs: Option<usize>,
+    printer: &Printer,
+) -> anyhow::Result<(Vec<FetchReport>, anyhow::Result<()>)> {
+    let requests = boxwright_fetch::plan(project, targets)?;
+    if requests.is_empty() {
+        return Ok((Vec::new(), Ok(())));
+    }
     let defaults = FetchOptions::default();
     let options = FetchOptions {
-        offline: args.offline,
-        jobs: match args.jobs {
+        offline,
+        jobs: match jobs {
             Some(jobs) => jobs,
             None => env_number(env_vars::BOXWRIGHT_FETCH_JOBS)?.unwrap_or(defaults.jobs),
         },
@@ -38,33 +75,20 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::
     let mut failures = Vec::new();
     for (request, result) in requests.iter().zip(results) {
         match result {
-            Ok(report) => reports.push(report),
+            Ok(report) => {
+                if !report.pinned {
+                    printer.info(format!(
+                        "note: `{}` of target `{}` has no digest in metadata.json; pin it with \"sha256\": \"{}\"",
+                        report.name, report.target, report.sha256
+                    ));
+                }
+                reports.push(report);
+            }
             Err(error) => failures.push((request, anyhow::Error::new(error))),
         }
     }
-    if printer.json {
-        printer.json(&reports);
-    } else {
-        for report in &reports {
-            let verb = match report.outcome {
-                Outcome::Cached => "cached",
-                Outcome::Downloaded => "fetched",
-                Outcome::Replaced => "replaced",
-            };
-            printer.line(format!(
-                "{verb:8} {}  sha256:{}",
-                report.name, report.sha256
-            ));
-            if !report.pinned {
-                printer.info(format!(
-                    "note: `{}` of target `{}` has no digest in metadata.json; pin it with \"sha256\": \"{}\"",
-                    report.name, report.target, report.sha256
-                ));
-            }
-        }
-    }
     if failures.is_empty() {
-        return Ok(ExitStatus::Success);
+        return Ok((reports, Ok(())));
     }
     let total = requests.len();
     let count = failures.len();
@@ -73,7 +97,10 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::
     for (request, error) in failures {
         printer.error(&error.context(format!("cannot fetch `{}`", request.name)));
     }
-    Err(last.context(format!("{count} of {total} downloads failed")))
+    Ok((
+        reports,
+        Err(last.context(format!("{count} of {total} downloads failed"))),
+    ))
 }
 
 fn env_number<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>> {

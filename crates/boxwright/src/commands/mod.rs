@@ -1,10 +1,12 @@
 //! One module per command; each takes parsed arguments and the printer.
 
+mod build;
 mod fetch;
 mod metadata;
 mod release;
 mod schema;
 mod targets;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -41,16 +43,26 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
         Command::Schema => Ok(schema::run(printer)),
         Command::Fetch(args) => fetch::run(global, printer, &args),
+        Command::Build(args) => build::run(global, printer, &args),
         Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
         Command::Release(ReleaseCommand::Package(args)) => release::package(global, printer, &args),
+        Command::Verify(args) => verify::run(printer, &args),
     }
 }
 
-/// A failed check (an invalid release tag) exits 1; every other error exits 2.
+/// A failed check (an invalid release tag, a build's verification or smoke run) exits 1;
+/// every other error exits 2.
 pub fn classify(error: &anyhow::Error) -> ExitStatus {
     let tag_error = |cause: &(dyn std::error::Error + 'static)| {
         cause.is::<TagError>()
             || matches!(cause.downcast_ref(), Some(boxwright_release::Error::Tag(_)))
+            || matches!(
+                cause.downcast_ref(),
+                Some(
+                    boxwright_build::Error::Verification { .. }
+                        | boxwright_build::Error::SmokeFailed { .. }
+                )
+            )
     };
     if error.chain().any(tag_error) {
         ExitStatus::CheckFailed

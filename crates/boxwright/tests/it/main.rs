@@ -1,6 +1,8 @@
 //! Integration tests: they drive the real `boxwright` binary.
 
+mod build;
 mod fetch;
 mod metadata;
 mod release;
 mod support;
+mod verify;

@@ -83,3 +83,15 @@ pub fn sha256_hex(data: &[u8]) -> String {
         .unwrap()
         .to_string()
 }
+
+/// Fails the test, with the install command, when `tool` is not on PATH.
+pub fn require_tool(tool: &str, install: &str) {
+    let found = std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        found,
+        "this test needs `{tool}`: {install} (scripts/test-all.sh installs it)"
+    );
+}

@@ -1,0 +1,380 @@
+//! Static builds: a target's recipe run in a sandbox on freshly unpacked sources, its output
+//! verified (ELF policy and a smoke run in an empty root), then published as a whole.
+//!
+//! [`plan`] decides everything (paths, environment, sandbox) and can be shown without
+//! running; [`run`] executes a plan.
+
+mod arch;
+mod error;
+mod publish;
+mod recipe;
+mod sandbox;
+mod smoke;
+pub mod toolchain;
+mod verify;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use boxwright_metadata::{Project, Target};
+use serde::Serialize;
+
+pub use arch::Arch;
+pub use error::Error;
+pub use publish::publish;
+pub use sandbox::{Sandbox, SandboxChoice};
+
+/// Everything a build will do, decided before it starts.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildPlan {
+    pub target: String,
+    pub version: String,
+    pub arch: Arch,
+    /// `<project>/<target>/build.sh`.
+    pub recipe: PathBuf,
+    /// The target's directory, `<project>/<target>/` (`TARGETDIR` in the recipe).
+    pub target_dir: PathBuf,
+    /// Fresh for every build: `<project>/.cache/<target>/work/`.
+    pub work_dir: PathBuf,
+    /// `<project>/.cache/<target>/build.log`.
+    pub log: PathBuf,
+    /// Where the verified output is published.
+    pub output_dir: PathBuf,
+    pub sandbox: Sandbox,
+    /// Downloaded files in `downloads[]` order; archives are unpacked, others copied.
+    pub sources: Vec<PathBuf>,
+    /// The target's `env` plus boxwright's build variables (toolchain variables come at run time).
+    pub env: BTreeMap<String, String>,
+    /// ELF policy names from the target's `verify` (`static`, `pie`, …).
+    pub policy: Vec<String>,
+    /// The smoke command: a path under the output and its arguments.
+    pub smoke: Vec<String>,
+}
+
+/// What a finished build produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct BuildReport {
+    pub target: String,
+    pub arch: Arch,
+    pub output_dir: PathBuf,
+    /// Files published, relative to the output directory.
+    pub files: Vec<String>,
+    pub log: PathBuf,
+    pub seconds: f64,
+    /// The smoke command run in an empty root, if any.
+    pub smoke: Option<String>,
+}
+
+/// Options of a build that do not come from metadata.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    pub arch: Arch,
+    pub sandbox: SandboxChoice,
+    /// Parallel jobs inside the recipe (`JOBS`).
+    pub jobs: usize,
+    pub source_date_epoch: u64,
+    /// Overrides the output directory (default: the project's, see `Project::output_dir`).
+    pub output_dir: Option<PathBuf>,
+}
+
+/// Plans the build of `name`.
+pub fn plan(project: &Project, name: &str, options: &BuildOptions) -> Result<BuildPlan, Error> {
+    let target = project
+        .metadata
+        .target(name)
+        .expect("caller checked the target exists");
+    let target_dir = project.root.join(name);
+    let recipe = target_dir.join("build.sh");
+    if !recipe.is_file() {
+        return Err(Error::NoRecipe {
+            target: name.to_string(),
+            path: recipe,
+        });
+    }
+    let cache = project.root.join(".cache").join(name);
+    let work_dir = cache.join("work");
+    let sources = target
+        .downloads
+        .iter()
+        .map(|d| project.download_dir().join(d.file_name()))
+        .collect();
+    let env = recipe_env(name, target, &target_dir, &work_dir, options);
+    let verify = target.verify.clone().unwrap_or_default();
+    let mut policy: Vec<String> = [
+        ("static", verify.static_),
+        ("pie", verify.pie),
+        ("stripped", verify.stripped),
+        ("relro", verify.relro),
+        ("nx", verify.nx),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .map(|(name, _)| name.to_string())
+    .collect();
+    policy.sort();
+    Ok(BuildPlan {
+        target: name.to_string(),
+        version: target.version().to_string(),
+        arch: options.arch,
+        recipe,
+        target_dir,
+        log: cache.join("build.log"),
+        work_dir,
+        output_dir: options
+            .output_dir
+            .clone()
+            .unwrap_or_else(|| project.output_dir(name)),
+        sandbox: Sandbox::resolve(options.sandbox)?,
+        sources,
+        env,
+        policy,
+        smoke: verify.smoke,
+    })
+}
+
+/// The recipe's variables (DESIGN: Recipe), without the toolchain's.
+fn recipe_env(
+    name: &str,
+    target: &Target,
+    target_dir: &Path,
+    work: &Path,
+    options: &BuildOptions,
+) -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = target.env.clone();
+    let dir = |sub: &str| work.join(sub).display().to_string();
+    let pairs = [
+        ("SRCDIR", dir("src")),
+        ("srcdir", dir("src")),
+        ("builddir", dir("src")),
+        ("DESTDIR", dir("dest")),
+        ("pkgdir", dir("dest")),
+        ("HOME", dir("home")),
+        ("TMPDIR", dir("tmp")),
+        ("TARGETDIR", target_dir.display().to_string()),
+        ("TARGET", name.to_string()),
+        ("VERSION", target.version().to_string()),
+        ("ARCH", options.arch.name().to_string()),
+        ("JOBS", options.jobs.max(1).to_string()),
+        ("SOURCE_DATE_EPOCH", options.source_date_epoch.to_string()),
+        ("LC_ALL", "C.UTF-8".to_string()),
+        ("TZ", "UTC".to_string()),
+    ];
+    for (key, value) in pairs {
+        env.insert(key.to_string(), value);
+    }
+    env
+}
+
+/// Runs a plan: fresh work dir, unpack, recipe, verify, smoke, publish.
+pub fn run(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<BuildReport, Error> {
+    let started = Instant::now();
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    if plan.work_dir.exists() {
+        std::fs::remove_dir_all(&plan.work_dir).map_err(io(&plan.work_dir))?;
+    }
+    for sub in ["src", "dest", "home", "tmp"] {
+        let path = plan.work_dir.join(sub);
+        std::fs::create_dir_all(&path).map_err(io(&path))?;
+    }
+    let mut env = plan.env.clone();
+    if let Some(builddir) = unpack_sources(plan)? {
+        env.insert("builddir".into(), builddir.display().to_string());
+    }
+    let toolchain =
+        toolchain::prepare(plan.arch, &plan.work_dir.join("toolchain"), &plan.work_dir)?;
+    if uses_cargo(&plan.recipe)? && !toolchain::rust_target_installed(plan.arch.rust_target())? {
+        return Err(Error::MissingRustTarget {
+            triple: plan.arch.rust_target().to_string(),
+        });
+    }
+    env.extend(toolchain.env);
+    let mut path: Vec<String> = toolchain
+        .path
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    path.extend(
+        [
+            "/usr/local/sbin",
+            "/usr/local/bin",
+            "/usr/sbin",
+            "/usr/bin",
+            "/sbin",
+            "/bin",
+        ]
+        .map(String::from),
+    );
+    env.insert("PATH".into(), path.join(":"));
+
+    let driver = plan.work_dir.join("boxwright-driver.sh");
+    std::fs::write(&driver, recipe::driver(&plan.recipe)).map_err(io(&driver))?;
+    if let Sandbox::Host = plan.sandbox {
+        on_line("note: no sandbox: the recipe runs on the host, with network access");
+    }
+    run_logged(
+        plan,
+        &env,
+        &["bash".into(), driver.display().to_string()],
+        on_line,
+    )?;
+
+    let dest = plan.work_dir.join("dest");
+    let files = list_files(&dest)?;
+    if files.is_empty() {
+        return Err(Error::EmptyOutput {
+            target: plan.target.clone(),
+        });
+    }
+    let violations = verify::check_tree(&dest, &files, &plan.policy, plan.arch)?;
+    if !violations.is_empty() {
+        return Err(Error::Verification {
+            target: plan.target.clone(),
+            violations,
+        });
+    }
+    let smoke = if plan.smoke.is_empty() {
+        None
+    } else {
+        Some(smoke::run(&plan.sandbox, &dest, &plan.smoke, plan.arch)?)
+    };
+    publish(&dest, &plan.output_dir)?;
+    Ok(BuildReport {
+        target: plan.target.clone(),
+        arch: plan.arch,
+        output_dir: plan.output_dir.clone(),
+        files,
+        log: plan.log.clone(),
+        seconds: started.elapsed().as_secs_f64(),
+        smoke,
+    })
+}
+
+/// Unpacks archives (copies other files) into `src/`; returns the builddir when the first
+/// archive holds a single top-level directory.
+fn unpack_sources(plan: &BuildPlan) -> Result<Option<PathBuf>, Error> {
+    let src = plan.work_dir.join("src");
+    let mut builddir = None;
+    for (i, source) in plan.sources.iter().enumerate() {
+        if is_archive(source) {
+            let unpacked =
+                boxwright_archive::unpack(source, &src, &boxwright_archive::Limits::default())
+                    .map_err(|e| Error::Unpack {
+                        archive: source.clone(),
+                        source: e,
+                    })?;
+            if i == 0 {
+                builddir = unpacked.top_level.map(|top| src.join(top));
+            }
+        } else {
+            let name = source.file_name().unwrap_or_default();
+            std::fs::copy(source, src.join(name)).map_err(|e| Error::Io {
+                path: source.clone(),
+                source: e,
+            })?;
+        }
+    }
+    Ok(builddir)
+}
+
+fn is_archive(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    [
+        ".tar", ".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.bz2", ".tbz2", ".tbz", ".tar.zst",
+        ".tzst", ".zip",
+    ]
+    .iter()
+    .any(|ext| name.ends_with(ext))
+}
+
+fn uses_cargo(recipe: &Path) -> Result<bool, Error> {
+    let text = std::fs::read_to_string(recipe).map_err(|source| Error::Io {
+        path: recipe.to_path_buf(),
+        source,
+    })?;
+    Ok(text
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_')
+        .any(|word| word == "cargo"))
+}
+
+/// Runs `argv` in the sandbox with output appended to the log; on failure the error carries
+/// the log's tail.
+fn run_logged(
+    plan: &BuildPlan,
+    env: &BTreeMap<String, String>,
+    argv: &[String],
+    on_line: &dyn Fn(&str),
+) -> Result<(), Error> {
+    use std::io::{BufRead, BufReader, Write};
+    let log_path = &plan.log;
+    let mut log = std::fs::File::create(log_path).map_err(|source| Error::Io {
+        path: log_path.clone(),
+        source,
+    })?;
+    let project = plan.target_dir.parent().unwrap_or(&plan.target_dir);
+    let mut command = plan.sandbox.command(project, &plan.work_dir, env, argv);
+    let (reader, writer) = std::io::pipe().map_err(|source| Error::Io {
+        path: log_path.clone(),
+        source,
+    })?;
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(writer.try_clone().map_err(|source| Error::Io {
+            path: log_path.clone(),
+            source,
+        })?)
+        .stderr(writer);
+    let mut child = command.spawn().map_err(|source| Error::Spawn {
+        program: argv.join(" "),
+        source,
+    })?;
+    drop(command);
+    let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    for line in BufReader::new(reader).lines() {
+        let line = line.unwrap_or_else(|e| format!("(unreadable output: {e})"));
+        let _ = writeln!(log, "{line}");
+        on_line(&line);
+        if tail.len() == 40 {
+            tail.pop_front();
+        }
+        tail.push_back(line);
+    }
+    let status = child.wait().map_err(|source| Error::Spawn {
+        program: argv.join(" "),
+        source,
+    })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::RecipeFailed {
+            target: plan.target.clone(),
+            status: status.to_string(),
+            log: log_path.clone(),
+            tail: tail.into_iter().collect::<Vec<_>>().join("\n"),
+        })
+    }
+}
+
+/// Regular files and symlinks under `root`, relative, sorted.
+fn list_files(root: &Path) -> Result<Vec<String>, Error> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::Io {
+            path: root.to_path_buf(),
+            source: e
+                .into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+        })?;
+        if !entry.file_type().is_dir() {
+            let relative = entry.path().strip_prefix(root).expect("below root");
+            files.push(relative.to_string_lossy().into_owned());
+        }
+    }
+    Ok(files)
+}

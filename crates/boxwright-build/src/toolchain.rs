@@ -1,0 +1,227 @@
+//! The compilers a recipe sees: C through gcc with a musl specs file, Rust through cargo's
+//! musl targets, eBPF through clang. Written into the work directory, never into the host.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::{Arch, Error};
+
+/// Compiler flags for hardened static PIE C builds (DESIGN: Recipe).
+pub const CFLAGS: &str = "-O2 -fPIE -fstack-protector-strong -D_FORTIFY_SOURCE=2";
+/// Linker flags for hardened static PIE builds.
+pub const LDFLAGS: &str = "-static-pie -Wl,-z,relro,-z,now";
+
+/// Where Debian's musl-tools keeps musl for an architecture.
+fn musl_lib_dir(arch: Arch) -> PathBuf {
+    PathBuf::from(format!("/usr/lib/{}-linux-musl", arch.name()))
+}
+
+/// A gcc specs file for musl that also handles `-static-pie`.
+///
+/// Debian's `musl-gcc.specs` always passes `-dynamic-linker /lib/ld-musl-….so.1` unless
+/// `-static` is given, so `musl-gcc -static-pie` silently yields a *dynamic* binary. This
+/// one drops the dynamic linker for `-static-pie`, links `rcrt1.o` (musl's self-relocating
+/// start file) and passes the linker the options gcc itself uses for static PIE.
+fn musl_specs(arch: Arch) -> String {
+    let lib = musl_lib_dir(arch).display().to_string();
+    let include = format!("/usr/include/{}-linux-musl", arch.name());
+    let loader = format!("/lib/ld-musl-{}.so.1", arch.name());
+    format!(
+        "%rename cpp_options old_cpp_options\n\n\
+         *cpp_options:\n-nostdinc -isystem {include} -isystem include%s %(old_cpp_options)\n\n\
+         *cc1:\n%(cc1_cpu) -nostdinc -isystem {include} -isystem include%s\n\n\
+         *link_libgcc:\n-L{lib} -L .%s\n\n\
+         *libgcc:\nlibgcc.a%s %:if-exists(libgcc_eh.a%s)\n\n\
+         *startfile:\n%{{!shared:%{{static-pie:{lib}/rcrt1.o;static|no-pie:{lib}/crt1.o;:{lib}/Scrt1.o}}}} \
+         {lib}/crti.o %{{static-pie:crtbeginS.o%s;static|no-pie:crtbegin.o%s;:crtbeginS.o%s}}\n\n\
+         *endfile:\n%{{static-pie:crtendS.o%s;static|no-pie:crtend.o%s;:crtendS.o%s}} {lib}/crtn.o\n\n\
+         *link:\n%{{!static:%{{!static-pie:-dynamic-linker {loader}}}}} -nostdlib %{{shared:-shared}} \
+         %{{static:-static}} %{{static-pie:-static -pie --no-dynamic-linker -z text}} %{{rdynamic:-export-dynamic}}\n"
+    )
+}
+
+/// Finds `program` on the host's PATH.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// The directory holding the host's `cargo` (rustup's proxies), if any.
+pub fn cargo_bin_dir() -> Option<PathBuf> {
+    if let Some(found) = which("cargo") {
+        return found.parent().map(Path::to_path_buf);
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))?;
+    let bin = home.join("bin");
+    is_executable(&bin.join("cargo")).then_some(bin)
+}
+
+/// rustup's home on the host, so cargo finds its toolchains when `HOME` is the work dir.
+fn rustup_home() -> Option<PathBuf> {
+    std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")))
+        .filter(|p| p.is_dir())
+}
+
+/// Whether rustup has the standard library for `triple` installed.
+pub fn rust_target_installed(triple: &str) -> Result<bool, Error> {
+    let Some(bin) = cargo_bin_dir() else {
+        return Err(Error::MissingTool {
+            tool: "cargo".into(),
+            install: "install Rust with rustup".into(),
+        });
+    };
+    let rustup = bin.join("rustup");
+    let output = std::process::Command::new(if is_executable(&rustup) {
+        rustup
+    } else {
+        "rustup".into()
+    })
+    .args(["target", "list", "--installed"])
+    .output()
+    .map_err(|_| Error::MissingTool {
+        tool: "rustup".into(),
+        install: "install Rust with rustup".into(),
+    })?;
+    Ok(String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .any(|l| l.trim() == triple))
+}
+
+/// The environment and PATH entries of the toolchain, writing wrappers under `dir`.
+pub struct Toolchain {
+    pub env: BTreeMap<String, String>,
+    pub path: Vec<PathBuf>,
+}
+
+/// Sets up compilers for `arch` in `dir` (inside the work directory).
+pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> {
+    let bin = dir.join("bin");
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(&bin).map_err(io(&bin))?;
+    let mut env = BTreeMap::new();
+    let cc = bin.join("musl-gcc");
+    let host_arch = Arch::host();
+    let musl_ready = musl_lib_dir(arch).join("rcrt1.o").is_file();
+    if host_arch == Some(arch) && musl_ready && which("gcc").is_some() {
+        let specs = dir.join("musl.specs");
+        std::fs::write(&specs, musl_specs(arch)).map_err(io(&specs))?;
+        write_script(
+            &cc,
+            &format!("exec gcc \"$@\" -specs '{}'\n", specs.display()),
+        )?;
+    } else {
+        let why = if host_arch == Some(arch) {
+            "the C toolchain for static musl builds is missing: apt-get install gcc musl-tools"
+                .to_string()
+        } else {
+            format!(
+                "no C compiler for static {} musl builds: Debian ships no {}-linux-musl cross \
+                 toolchain (Rust targets cross-compile; C targets build on a {} machine)",
+                arch.name(),
+                arch.name(),
+                arch.name()
+            )
+        };
+        write_script(&cc, &format!("echo 'boxwright: {why}' >&2\nexit 127\n"))?;
+    }
+    let cxx = bin.join("musl-g++");
+    write_script(
+        &cxx,
+        "echo 'boxwright: C++ against musl needs a musl libstdc++, which Debian does not ship' >&2\nexit 127\n",
+    )?;
+    env.insert("CC".into(), cc.display().to_string());
+    env.insert("CXX".into(), cxx.display().to_string());
+    let prefix_map = format!("-ffile-prefix-map={}=/build", work.display());
+    env.insert("CFLAGS".into(), format!("{CFLAGS} {prefix_map}"));
+    env.insert("CXXFLAGS".into(), format!("{CFLAGS} {prefix_map}"));
+    env.insert("LDFLAGS".into(), LDFLAGS.into());
+    let strip = if host_arch == Some(arch) {
+        "strip".to_string()
+    } else {
+        format!("{}-strip", arch.gnu_triple())
+    };
+    env.insert("STRIP".into(), strip);
+
+    // Rust: cargo from the host, a private CARGO_HOME, the musl target by default.
+    let triple = arch.rust_target();
+    env.insert("RUST_TARGET".into(), triple.into());
+    env.insert("CARGO_BUILD_TARGET".into(), triple.into());
+    env.insert(
+        "CARGO_HOME".into(),
+        work.join("cargo-home").display().to_string(),
+    );
+    env.insert(
+        "CARGO_TARGET_DIR".into(),
+        work.join("cargo-target").display().to_string(),
+    );
+    env.insert("CARGO_NET_OFFLINE".into(), "true".into());
+    env.insert(
+        "RUSTFLAGS".into(),
+        format!("--remap-path-prefix={}=/build", work.display()),
+    );
+    if let Some(home) = rustup_home() {
+        env.insert("RUSTUP_HOME".into(), home.display().to_string());
+    }
+    if host_arch != Some(arch) {
+        let var = |what: &str| {
+            format!(
+                "CARGO_TARGET_{}_{what}",
+                triple.to_uppercase().replace('-', "_")
+            )
+        };
+        let linker = format!("{}-gcc", arch.gnu_triple());
+        if which(&linker).is_some() {
+            env.insert(var("LINKER"), linker);
+        }
+        // `cargo test` in a recipe's check() runs the foreign test binaries under qemu.
+        if let Some(qemu) = which(arch.qemu()) {
+            env.insert(var("RUNNER"), qemu.display().to_string());
+        }
+    }
+    let mut path = vec![bin];
+    path.extend(cargo_bin_dir());
+    Ok(Toolchain { env, path })
+}
+
+fn write_script(path: &Path, body: &str) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, format!("#!/bin/sh\n{body}")).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(|source| {
+        Error::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_never_add_a_dynamic_linker_to_static_pie() {
+        let specs = musl_specs(Arch::X86_64);
+        assert!(
+            specs.contains("%{!static:%{!static-pie:-dynamic-linker /lib/ld-musl-x86_64.so.1}}")
+        );
+        assert!(specs.contains("%{static-pie:/usr/lib/x86_64-linux-musl/rcrt1.o;"));
+        assert!(specs.contains("--no-dynamic-linker"));
+    }
+}
