@@ -1,40 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine with Rust stable: installs what the tests
-# need, then checks formatting, lints and runs every test. CI runs exactly this.
+# need (scripts/setup.sh), then checks formatting, lints and runs every test. CI runs exactly
+# this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
-# Debian packages the tests drive (coreutils, tar and gzip are always there).
-packages=()
-command -v git >/dev/null || packages+=(git)
-command -v python3 >/dev/null || packages+=(python3 python3-pip)
-command -v bwrap >/dev/null || packages+=(bubblewrap)
-command -v gcc >/dev/null || packages+=(gcc)
-command -v make >/dev/null || packages+=(make)
-command -v musl-gcc >/dev/null || packages+=(musl-tools)
-command -v clang >/dev/null || packages+=(clang)
-command -v readelf >/dev/null || packages+=(binutils)
-command -v scanelf >/dev/null || packages+=(pax-utils)
-command -v checksec >/dev/null || packages+=(checksec)
-command -v qemu-aarch64-static >/dev/null || packages+=(qemu-user-static)
-command -v aarch64-linux-gnu-gcc >/dev/null || packages+=(gcc-aarch64-linux-gnu)
-if [ ${#packages[@]} -gt 0 ]; then
-  echo "== installing Debian packages: ${packages[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
-fi
-# An independent JSON Schema validator for the schema test.
-if ! python3 -c 'import jsonschema' 2>/dev/null; then
-  echo "== installing the jsonschema Python module"
-  python3 -m pip install -q jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages jsonschema
-fi
-
-rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
-# Static musl targets for the example project's Rust recipe (x86_64 and the aarch64 cross build).
-rustup target list --installed | grep -q '^x86_64-unknown-linux-musl$' || rustup target add x86_64-unknown-linux-musl
-rustup target list --installed | grep -q '^aarch64-unknown-linux-musl$' || rustup target add aarch64-unknown-linux-musl
+bash scripts/setup.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
