@@ -6,6 +6,13 @@ pub enum Error {
     #[error("target `{target}` has no recipe: {} does not exist", path.display())]
     NoRecipe { target: String, path: PathBuf },
 
+    #[error(
+        "target `{target}` has only a Dockerfile ({}): building it needs `docker buildx` and a Docker \
+         engine, and `docker info` found none; write a recipe (<target>/build.sh) to build it without one",
+        path.display()
+    )]
+    DockerfileOnly { target: String, path: PathBuf },
+
     #[error("`{tool}` is not installed ({install})")]
     MissingTool { tool: String, install: String },
 

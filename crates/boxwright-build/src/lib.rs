@@ -31,8 +31,10 @@ pub struct BuildPlan {
     pub target: String,
     pub version: String,
     pub arch: Arch,
-    /// `<project>/<target>/build.sh`.
+    /// `<project>/<target>/build.sh`, or the target's `Dockerfile` when it has only that.
     pub recipe: PathBuf,
+    /// The recipe is a Dockerfile, built by `docker buildx` with a local output.
+    pub docker: bool,
     /// The target's directory, `<project>/<target>/` (`TARGETDIR` in the recipe).
     pub target_dir: PathBuf,
     /// Fresh for every build: `<project>/.cache/<target>/work/`.
@@ -86,6 +88,15 @@ pub fn plan(project: &Project, name: &str, options: &BuildOptions) -> Result<Bui
         .expect("caller checked the target exists");
     let target_dir = project.root.join(name);
     let recipe = target_dir.join("build.sh");
+    let dockerfile = target_dir.join("Dockerfile");
+    let docker = !recipe.is_file() && dockerfile.is_file();
+    if docker && !docker_engine_available() {
+        return Err(Error::DockerfileOnly {
+            target: name.to_string(),
+            path: dockerfile,
+        });
+    }
+    let recipe = if docker { dockerfile } else { recipe };
     if !recipe.is_file() {
         return Err(Error::NoRecipe {
             target: name.to_string(),
@@ -118,6 +129,7 @@ pub fn plan(project: &Project, name: &str, options: &BuildOptions) -> Result<Bui
         version: target.version().to_string(),
         arch: options.arch,
         recipe,
+        docker,
         target_dir,
         log: cache.join("build.log"),
         work_dir,
@@ -180,6 +192,20 @@ pub fn run(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<BuildReport, Erro
         let path = plan.work_dir.join(sub);
         std::fs::create_dir_all(&path).map_err(io(&path))?;
     }
+    if plan.docker {
+        run_docker(plan, on_line)?;
+    } else {
+        run_recipe(plan, on_line)?;
+    }
+    finish(plan, started)
+}
+
+/// The recipe in the sandbox, on the unpacked sources.
+fn run_recipe(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<(), Error> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
     let mut env = plan.env.clone();
     if let Some(builddir) = unpack_sources(plan)? {
         env.insert("builddir".into(), builddir.display().to_string());
@@ -215,13 +241,51 @@ pub fn run(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<BuildReport, Erro
     if let Sandbox::Host = plan.sandbox {
         on_line("note: no sandbox: the recipe runs on the host, with network access");
     }
-    run_logged(
-        plan,
-        &env,
-        &["bash".into(), driver.display().to_string()],
-        on_line,
-    )?;
+    let argv = ["bash".to_string(), driver.display().to_string()];
+    run_logged(plan, &plan.sandbox, &env, &argv, on_line)
+}
 
+/// The seed layout: `docker buildx build` of `<target>/Dockerfile` with the project as
+/// context, the target's upper-case `env` entries as build arguments, and the final stage
+/// exported into `dest/`. Docker is the sandbox here.
+fn run_docker(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<(), Error> {
+    let project = plan.target_dir.parent().unwrap_or(&plan.target_dir);
+    let mut argv: Vec<String> = ["docker", "buildx", "build", "--file"]
+        .map(String::from)
+        .to_vec();
+    argv.push(plan.recipe.display().to_string());
+    argv.push(format!(
+        "--output=type=local,dest={}",
+        plan.work_dir.join("dest").display()
+    ));
+    for (key, value) in &plan.env {
+        if key
+            .bytes()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+        {
+            argv.push(format!("--build-arg={key}={value}"));
+        }
+    }
+    argv.push(project.display().to_string());
+    let mut env: BTreeMap<String, String> = std::env::vars().collect();
+    env.insert(
+        "SOURCE_DATE_EPOCH".into(),
+        plan.env["SOURCE_DATE_EPOCH"].clone(),
+    );
+    run_logged(plan, &Sandbox::Host, &env, &argv, on_line)
+}
+
+fn docker_engine_available() -> bool {
+    std::process::Command::new("docker")
+        .arg("info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Verification, smoke run and publishing of what the build left in `dest/`.
+fn finish(plan: &BuildPlan, started: Instant) -> Result<BuildReport, Error> {
     let dest = plan.work_dir.join("dest");
     let files = list_files(&dest)?;
     if files.is_empty() {
@@ -307,6 +371,7 @@ fn uses_cargo(recipe: &Path) -> Result<bool, Error> {
 /// the log's tail.
 fn run_logged(
     plan: &BuildPlan,
+    sandbox: &Sandbox,
     env: &BTreeMap<String, String>,
     argv: &[String],
     on_line: &dyn Fn(&str),
@@ -318,7 +383,7 @@ fn run_logged(
         source,
     })?;
     let project = plan.target_dir.parent().unwrap_or(&plan.target_dir);
-    let mut command = plan.sandbox.command(project, &plan.work_dir, env, argv);
+    let mut command = sandbox.command(project, &plan.work_dir, env, argv);
     let (reader, writer) = std::io::pipe().map_err(|source| Error::Io {
         path: log_path.clone(),
         source,

@@ -396,3 +396,26 @@ fn dry_run_prints_the_plan_without_building() {
     );
     assert!(!project.path().join(".out").exists() && !project.path().join(".tmp").exists());
 }
+
+/// Seed layout: a target with only a Dockerfile needs a Docker engine; without one the error
+/// says so (this machine kind has the docker client but no engine).
+#[test]
+fn dockerfile_only_target_without_an_engine_is_a_clear_error() {
+    let engine = std::process::Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let project = TestProject::new(r#"{"t": {"version_env_var": "V", "env": {"V": "1"}}}"#);
+    project.write("t/Dockerfile", b"FROM scratch\n", 0o644);
+    let out = project.boxwright().args(["build", "t", "--dry-run"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if engine {
+        assert!(out.status.success(), "{stderr}");
+        let plans: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(plans[0]["docker"], true);
+    } else {
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("has only a Dockerfile"), "{stderr}");
+        assert!(stderr.contains("docker info"), "{stderr}");
+    }
+}
