@@ -133,10 +133,14 @@ pub fn plan(project: &Project, name: &str, options: &BuildOptions) -> Result<Bui
         target_dir,
         log: cache.join("build.log"),
         work_dir,
-        output_dir: options
-            .output_dir
-            .clone()
-            .unwrap_or_else(|| project.output_dir(name)),
+        output_dir: options.output_dir.clone().unwrap_or_else(|| {
+            // Other architectures' outputs sit beside this machine's: `.out/<target>@<arch>/`.
+            if Arch::host() == Some(options.arch) {
+                project.output_dir(name)
+            } else {
+                project.output_dir(&format!("{name}@{}", options.arch.name()))
+            }
+        }),
         sandbox: Sandbox::resolve(options.sandbox)?,
         sources,
         env,

@@ -50,6 +50,9 @@ pub enum Command {
     Release(ReleaseCommand),
     /// Report on ELF files and check them against a policy.
     Verify(VerifyArgs),
+    /// Build OCI images, docker archives and root-filesystem tarballs.
+    #[command(subcommand)]
+    Image(ImageCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,9 +80,9 @@ pub struct FetchArgs {
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
-    /// The target to build.
+    /// The targets to build.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
-    pub target: Option<String>,
+    pub targets: Vec<String>,
     /// Build every target that has a recipe (<target>/build.sh).
     #[arg(long)]
     pub all: bool,
@@ -140,4 +143,32 @@ pub struct VerifyArgs {
     /// reason per miss on stderr.
     #[arg(long, value_name = "LIST")]
     pub policy: Option<boxwright_elf::Policy>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Assemble the target's image from its build output, without a daemon.
+    Build(ImageBuildArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImageBuildArgs {
+    /// The target whose `image` settings and output to use.
+    pub target: String,
+    /// oci (layout directory), oci-archive, docker-archive, or rootfs (flat .tar or .tar.gz).
+    #[arg(long, value_name = "FORMAT")]
+    pub format: String,
+    /// Where to write.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// Image tag [default: the target's version].
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Layer compression: gzip, zstd or none.
+    #[arg(long, default_value = "gzip", value_name = "KIND")]
+    pub compression: String,
+    /// Platforms (os/arch, repeatable or comma-separated) [default: the target's
+    /// `image.platforms`, else the platform of the built binaries].
+    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
 }

@@ -36,3 +36,16 @@ pub fn source_date_epoch(root: &Path) -> Result<u64> {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0))
 }
+
+/// One line of `git` output in the project (empty when git or the repository is missing).
+pub fn git(root: &Path, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8(output.stdout).ok()?.trim().to_string();
+    (output.status.success() && !text.is_empty()).then_some(text)
+}

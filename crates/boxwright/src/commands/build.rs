@@ -88,22 +88,24 @@ fn select_targets(project: &Project, args: &BuildArgs) -> anyhow::Result<Vec<Str
             .cloned()
             .collect()
     } else {
-        let Some(name) = &args.target else {
+        if args.targets.is_empty() {
             bail!("name a target, or pass --all");
-        };
-        if project.metadata.target(name).is_none() {
-            bail!(
-                "unknown target `{name}` (known: {})",
-                project
-                    .metadata
-                    .targets
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
         }
-        vec![name.clone()]
+        for name in &args.targets {
+            if project.metadata.target(name).is_none() {
+                bail!(
+                    "unknown target `{name}` (known: {})",
+                    project
+                        .metadata
+                        .targets
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        args.targets.clone()
     };
     if names.is_empty() {
         bail!(

@@ -2,6 +2,7 @@
 
 mod build;
 mod fetch;
+mod image;
 mod metadata;
 mod release;
 mod schema;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use boxwright_metadata::TagError;
 
-use crate::cli::{Cli, Command, MetadataCommand, ReleaseCommand};
+use crate::cli::{Cli, Command, ImageCommand, MetadataCommand, ReleaseCommand};
 use crate::printer::Printer;
 
 /// How a command ended (DESIGN: 0 ok, 1 a check failed, 2 usage or input error).
@@ -44,6 +45,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Schema => Ok(schema::run(printer)),
         Command::Fetch(args) => fetch::run(global, printer, &args),
         Command::Build(args) => build::run(global, printer, &args),
+        Command::Image(ImageCommand::Build(args)) => image::build(global, printer, &args),
         Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
         Command::Release(ReleaseCommand::Package(args)) => release::package(global, printer, &args),
         Command::Verify(args) => verify::run(printer, &args),

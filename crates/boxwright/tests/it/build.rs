@@ -389,9 +389,9 @@ fn dry_run_prints_the_plan_without_building() {
         .iter()
         .map(|p| p["target"].as_str().unwrap())
         .collect();
-    assert_eq!(targets, ["hello", "static-proxy", "ttl-editor"]);
+    assert_eq!(targets, ["distro", "hello", "static-proxy", "ttl-editor"]);
     assert_eq!(
-        plans[0]["policy"],
+        plans[1]["policy"],
         serde_json::json!(["nx", "pie", "relro", "static", "stripped"])
     );
     assert!(!project.path().join(".out").exists() && !project.path().join(".tmp").exists());
@@ -407,7 +407,11 @@ fn dockerfile_only_target_without_an_engine_is_a_clear_error() {
         .is_ok_and(|o| o.status.success());
     let project = TestProject::new(r#"{"t": {"version_env_var": "V", "env": {"V": "1"}}}"#);
     project.write("t/Dockerfile", b"FROM scratch\n", 0o644);
-    let out = project.boxwright().args(["build", "t", "--dry-run"]).output().unwrap();
+    let out = project
+        .boxwright()
+        .args(["build", "t", "--dry-run"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if engine {
         assert!(out.status.success(), "{stderr}");

@@ -1,0 +1,126 @@
+//! Base images from disk: an OCI layout directory or an oci-archive file.
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest, MediaType};
+
+use crate::Error;
+use crate::platform::PlatformSpec;
+
+/// A base image for one platform: its config and layers, and where their blobs are.
+pub struct BaseImage {
+    /// The reference as given in metadata (a path).
+    pub name: String,
+    /// `sha256:` digest of the chosen manifest.
+    pub manifest_digest: String,
+    pub config: ImageConfiguration,
+    pub layers: Vec<Descriptor>,
+    /// The `blobs/sha256/` directory holding the layers.
+    pub blobs: PathBuf,
+    _unpacked: Option<tempfile::TempDir>,
+}
+
+impl BaseImage {
+    /// The blob file of a layer.
+    pub fn blob(&self, descriptor: &Descriptor) -> PathBuf {
+        self.blobs.join(descriptor.digest().digest())
+    }
+}
+
+/// Opens `path` (a layout directory or an oci-archive) and picks the manifest of `platform`.
+pub fn open(path: &Path, platform: &PlatformSpec) -> Result<BaseImage, Error> {
+    let (root, unpacked) = if path.is_dir() {
+        (path.to_path_buf(), None)
+    } else {
+        let temp = tempfile::tempdir().map_err(Error::io(&std::env::temp_dir()))?;
+        boxwright_archive::unpack(path, temp.path(), &boxwright_archive::Limits::default())
+            .map_err(|e| Error::Invalid {
+                path: path.to_path_buf(),
+                what: "oci-archive",
+                message: e.to_string(),
+            })?;
+        (temp.path().to_path_buf(), Some(temp))
+    };
+    let blobs = root.join("blobs").join("sha256");
+    let index: ImageIndex = read_json(&root.join("index.json"), "image index")?;
+    let manifest_descriptor = choose(&blobs, index.manifests(), platform, path)?;
+    let manifest_path = blob_path(&blobs, &manifest_descriptor);
+    verify_blob(&manifest_path, &manifest_descriptor)?;
+    let manifest: ImageManifest = read_json(&manifest_path, "image manifest")?;
+    let config_path = blob_path(&blobs, manifest.config());
+    verify_blob(&config_path, manifest.config())?;
+    let config: ImageConfiguration = read_json(&config_path, "image config")?;
+    Ok(BaseImage {
+        name: path.display().to_string(),
+        manifest_digest: manifest_descriptor.digest().to_string(),
+        config,
+        layers: manifest.layers().clone(),
+        blobs,
+        _unpacked: unpacked,
+    })
+}
+
+fn blob_path(blobs: &Path, descriptor: &Descriptor) -> PathBuf {
+    blobs.join(descriptor.digest().digest())
+}
+
+/// Picks the manifest for `platform`, following nested indexes.
+fn choose(
+    blobs: &Path,
+    manifests: &[Descriptor],
+    platform: &PlatformSpec,
+    shown: &Path,
+) -> Result<Descriptor, Error> {
+    let mut available = Vec::new();
+    for descriptor in manifests {
+        match descriptor.media_type() {
+            MediaType::ImageIndex => {
+                let nested_path = blob_path(blobs, descriptor);
+                verify_blob(&nested_path, descriptor)?;
+                let nested: ImageIndex = read_json(&nested_path, "image index")?;
+                if let Ok(found) = choose(blobs, nested.manifests(), platform, shown) {
+                    return Ok(found);
+                }
+            }
+            _ => match descriptor.platform() {
+                Some(p) if platform.matches(p) => return Ok(descriptor.clone()),
+                Some(p) => available.push(format!("{}/{}", p.os(), p.architecture())),
+                // A single manifest without a platform: its config says; checked by the caller.
+                None if manifests.len() == 1 => return Ok(descriptor.clone()),
+                None => available.push("(no platform)".into()),
+            },
+        }
+    }
+    Err(Error::NoPlatform {
+        path: shown.to_path_buf(),
+        platform: platform.to_string(),
+        available: if available.is_empty() {
+            "nothing".into()
+        } else {
+            available.join(", ")
+        },
+    })
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Result<T, Error> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Invalid {
+        path: path.to_path_buf(),
+        what,
+        message: e.to_string(),
+    })
+}
+
+/// Checks a small blob's digest before trusting its content.
+fn verify_blob(path: &Path, descriptor: &Descriptor) -> Result<(), Error> {
+    let actual = crate::blob::sha256_file(path)?;
+    if actual == descriptor.digest().digest() {
+        Ok(())
+    } else {
+        Err(Error::DigestMismatch {
+            path: path.to_path_buf(),
+            digest: descriptor.digest().to_string(),
+            actual,
+        })
+    }
+}

@@ -1,0 +1,259 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use boxwright_elf::{FileKind, FileType};
+use boxwright_metadata::{Image, Project};
+use boxwright_oci::{
+    Compression, ContainerSettings, Format, ImageInput, LayerEntry, LayerSpec, PlatformInput,
+    PlatformSpec,
+};
+
+use super::ExitStatus;
+use crate::cli::{GlobalArgs, ImageBuildArgs};
+use crate::context;
+use crate::printer::Printer;
+
+pub fn build(
+    global: &GlobalArgs,
+    printer: &Printer,
+    args: &ImageBuildArgs,
+) -> anyhow::Result<ExitStatus> {
+    let project = context::project(global)?;
+    let target = project
+        .metadata
+        .target(&args.target)
+        .ok_or_else(|| anyhow!("unknown target `{}`", args.target))?;
+    let image = target.image.clone().ok_or_else(|| {
+        anyhow!(
+            "target `{}` has no `image` in {}",
+            args.target,
+            project.metadata.path.display()
+        )
+    })?;
+    let format: Format = args.format.parse().map_err(|e: String| anyhow!(e))?;
+    let compression: Compression = args.compression.parse().map_err(|e: String| anyhow!(e))?;
+    // A docker-archive carries plain tar layers, as `docker save` writes them.
+    let compression = if format == Format::DockerArchive {
+        Compression::None
+    } else {
+        compression
+    };
+    let created = context::source_date_epoch(&project.root)?;
+    let tag = args
+        .tag
+        .clone()
+        .unwrap_or_else(|| target.version().to_string());
+
+    let requested: Vec<String> = if args.platform.is_empty() {
+        image.platforms.clone()
+    } else {
+        args.platform.clone()
+    };
+    let mut platforms = Vec::new();
+    if requested.is_empty() {
+        let host_dir = project.output_dir(&args.target);
+        let layer = layer_spec(&project, &args.target, &image, &host_dir)?;
+        let platform = detect_platform(&layer)?;
+        platforms.push(platform_input(&project, &image, platform, layer)?);
+    } else {
+        for name in requested {
+            let platform: PlatformSpec = name.parse().map_err(|e: String| anyhow!(e))?;
+            let dir = output_dir_for(&project, &args.target, &platform);
+            let layer = layer_spec(&project, &args.target, &image, &dir)?;
+            check_machines(&layer, &platform)?;
+            platforms.push(platform_input(&project, &image, platform, layer)?);
+        }
+    }
+
+    let mut annotations: BTreeMap<String, String> = BTreeMap::new();
+    annotations.insert(
+        "org.opencontainers.image.version".into(),
+        target.version().to_string(),
+    );
+    annotations.insert(
+        "org.opencontainers.image.created".into(),
+        boxwright_oci::image::rfc3339(created),
+    );
+    if let Some(source) = context::git(&project.root, &["remote", "get-url", "origin"]) {
+        annotations.insert("org.opencontainers.image.source".into(), source);
+    }
+    if let Some(revision) = context::git(&project.root, &["rev-parse", "HEAD"]) {
+        annotations.insert("org.opencontainers.image.revision".into(), revision);
+    }
+    annotations.extend(image.annotations.clone());
+
+    let input = ImageInput {
+        platforms,
+        settings: settings(&image),
+        annotations,
+        created,
+        ref_name: tag.clone(),
+        compression,
+        threads: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+    };
+    let written = boxwright_oci::write(
+        &input,
+        format,
+        &args.output,
+        &format!("{}:{tag}", args.target),
+    )
+    .with_context(|| format!("cannot write {}", args.output.display()))?;
+    if printer.json {
+        printer.json(&written);
+    } else {
+        printer.line(format!("{}  {}", written.digest, written.path.display()));
+        for platform in &written.platforms {
+            printer.info(format!(
+                "{}: manifest {}, {} layers, {} bytes",
+                platform.platform, platform.manifest, platform.layers, platform.size
+            ));
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `.out/<target>/` holds this machine's build; other architectures' builds are in
+/// `.out/<target>@<arch>/` (where `build --arch` publishes them).
+fn output_dir_for(project: &Project, target: &str, platform: &PlatformSpec) -> PathBuf {
+    let host = boxwright_build::Arch::host().map(boxwright_build::Arch::name);
+    if host == Some(platform.machine()) {
+        project.output_dir(target)
+    } else {
+        project.output_dir(&format!("{target}@{}", platform.machine()))
+    }
+}
+
+/// The new layer: rootfs overlay, then files from the output directory, then contents.
+fn layer_spec(
+    project: &Project,
+    name: &str,
+    image: &Image,
+    output_dir: &Path,
+) -> anyhow::Result<LayerSpec> {
+    let mut spec = LayerSpec::default();
+    let target_dir = project.root.join(name);
+    let overlay = match &image.rootfs {
+        Some(dir) => Some(target_dir.join(dir)),
+        None => Some(target_dir.join("rootfs")).filter(|d| d.is_dir()),
+    };
+    if let Some(overlay) = overlay {
+        if !overlay.is_dir() {
+            bail!(
+                "image.rootfs of `{name}` is not a directory: {}",
+                overlay.display()
+            );
+        }
+        spec.insert_tree(&overlay)?;
+    }
+    for (image_path, relative) in &image.files {
+        let source = output_dir.join(relative);
+        let meta = std::fs::symlink_metadata(&source).map_err(|_| {
+            anyhow!(
+                "image.files of `{name}`: `{relative}` (for {image_path}) is not in {}; build the target first",
+                output_dir.display()
+            )
+        })?;
+        let entry = if meta.file_type().is_symlink() {
+            LayerEntry::Symlink(std::fs::read_link(&source)?)
+        } else {
+            LayerEntry::File(source)
+        };
+        spec.insert(image_path, entry)?;
+    }
+    for (image_path, content) in &image.contents {
+        let mode = if content.starts_with("#!") {
+            0o755
+        } else {
+            0o644
+        };
+        spec.insert(
+            image_path,
+            LayerEntry::Bytes(content.clone().into_bytes(), mode),
+        )?;
+    }
+    Ok(spec)
+}
+
+/// The ELF machines of the layer's executables and libraries (relocatable objects such as
+/// eBPF programs do not run on the CPU and are left out).
+fn machines(layer: &LayerSpec) -> anyhow::Result<Vec<(String, String)>> {
+    let mut found = Vec::new();
+    for (image_path, source) in layer.files() {
+        let report = boxwright_elf::inspect(source)?;
+        if let (FileKind::Elf, Some(elf)) = (report.kind, &report.elf)
+            && elf.file_type != FileType::Rel
+        {
+            found.push((image_path.to_string(), elf.machine.clone()));
+        }
+    }
+    Ok(found)
+}
+
+fn detect_platform(layer: &LayerSpec) -> anyhow::Result<PlatformSpec> {
+    let found = machines(layer)?;
+    let Some((path, machine)) = found.first() else {
+        let host = boxwright_build::Arch::host().context("unknown host architecture")?;
+        return Ok(PlatformSpec::for_machine(host.name()).expect("boxwright's architectures map"));
+    };
+    let platform = PlatformSpec::for_machine(machine)
+        .ok_or_else(|| anyhow!("/{path} is built for {machine}, which has no OCI platform name"))?;
+    check_machines(layer, &platform)?;
+    Ok(platform)
+}
+
+/// Every executable must be built for the platform's CPU.
+fn check_machines(layer: &LayerSpec, platform: &PlatformSpec) -> anyhow::Result<()> {
+    for (path, machine) in machines(layer)? {
+        if machine != platform.machine() {
+            bail!(
+                "platform {platform} needs {} binaries, but /{path} is built for {machine} \
+                 (build it with --arch {})",
+                platform.machine(),
+                platform.machine()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn platform_input(
+    project: &Project,
+    image: &Image,
+    platform: PlatformSpec,
+    layer: LayerSpec,
+) -> anyhow::Result<PlatformInput> {
+    let base = match image.base.as_deref() {
+        None | Some("scratch") => None,
+        Some(reference) => {
+            let path = project.root.join(reference);
+            if !path.exists() {
+                bail!(
+                    "image.base `{reference}` is not a path to an OCI layout or oci-archive \
+                     ({} does not exist)",
+                    path.display()
+                );
+            }
+            Some(boxwright_oci::base::open(&path, &platform)?)
+        }
+    };
+    Ok(PlatformInput {
+        platform,
+        base,
+        layer,
+    })
+}
+
+fn settings(image: &Image) -> ContainerSettings {
+    ContainerSettings {
+        entrypoint: image.entrypoint.clone(),
+        cmd: image.cmd.clone(),
+        env: image.env.clone(),
+        user: image.user.clone(),
+        workdir: image.workdir.clone(),
+        labels: image.labels.clone(),
+        exposed_ports: image.exposed_ports.clone(),
+        volumes: image.volumes.clone(),
+        stop_signal: image.stop_signal.clone(),
+    }
+}
