@@ -167,6 +167,9 @@ pub struct ImageBuildArgs {
     /// Layer compression: gzip, zstd or none.
     #[arg(long, default_value = "gzip", value_name = "KIND")]
     pub compression: String,
+    /// Compression level: gzip 1 (fastest) to 9 (smallest), default 6; zstd 1 to 19, default 3.
+    #[arg(long, value_name = "N")]
+    pub level: Option<u32>,
     /// Platforms (os/arch, repeatable or comma-separated) [default: the target's
     /// `image.platforms`, else the platform of the built binaries].
     #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]

@@ -32,7 +32,18 @@ pub fn build(
         )
     })?;
     let format: Format = args.format.parse().map_err(|e: String| anyhow!(e))?;
-    let compression: Compression = args.compression.parse().map_err(|e: String| anyhow!(e))?;
+    let compression = match (
+        args.compression.parse().map_err(|e: String| anyhow!(e))?,
+        args.level,
+    ) {
+        (Compression::Gzip { .. }, Some(level @ 1..=9)) => Compression::Gzip { level },
+        (Compression::Zstd { .. }, Some(level @ 1..=19)) => Compression::Zstd {
+            level: i32::try_from(level).expect("small"),
+        },
+        (Compression::None, Some(_)) => bail!("--level does not apply to --compression none"),
+        (_, Some(level)) => bail!("--level {level} is out of range (gzip 1-9, zstd 1-19)"),
+        (compression, None) => compression,
+    };
     // A docker-archive carries plain tar layers, as `docker save` writes them.
     let compression = if format == Format::DockerArchive {
         Compression::None
