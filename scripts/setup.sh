@@ -21,6 +21,11 @@ command -v scanelf >/dev/null || packages+=(pax-utils)
 command -v checksec >/dev/null || packages+=(checksec)
 command -v qemu-aarch64-static >/dev/null || packages+=(qemu-user-static)
 command -v aarch64-linux-gnu-gcc >/dev/null || packages+=(gcc-aarch64-linux-gnu)
+command -v skopeo >/dev/null || packages+=(skopeo)
+command -v umoci >/dev/null || packages+=(umoci)
+command -v podman >/dev/null || packages+=(podman)
+command -v runc >/dev/null || packages+=(runc)
+command -v zstd >/dev/null || packages+=(zstd)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${packages[*]}"
   as_root apt-get update -qq

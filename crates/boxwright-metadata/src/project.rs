@@ -41,6 +41,13 @@ impl Project {
                     file: METADATA_FILE,
                 })?,
         };
+        // Absolute from here on: the sandbox binds these paths, and outputs must not depend
+        // on the directory boxwright was started from.
+        let metadata_path =
+            std::fs::canonicalize(&metadata_path).map_err(|source| Error::Read {
+                path: metadata_path.clone(),
+                source,
+            })?;
         let root = metadata_path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -83,7 +90,7 @@ mod tests {
         let deep = dir.path().join("a/b");
         std::fs::create_dir_all(&deep).unwrap();
         let project = Project::discover(None, &deep).unwrap();
-        assert_eq!(project.root, dir.path());
+        assert_eq!(project.root, dir.path().canonicalize().unwrap());
         assert_eq!(project.metadata.targets["a"].version(), "1");
     }
 

@@ -226,10 +226,17 @@ fn write_docker_archive(
     let platform = &layout.platforms[0];
     let blob_name =
         |d: &oci_spec::image::Descriptor| format!("blobs/sha256/{}", d.digest().digest());
+    // `docker save` writes plain tar layers: compressed base layers are decompressed here
+    // (their content, and so their diff_id, is unchanged).
+    let store = crate::BlobStore::create(&layout.root)?;
+    let mut layers = Vec::new();
+    for (layer, diff_id) in platform.layers.iter().zip(&platform.diff_ids) {
+        layers.push(plain_layer(layout, &store, layer, diff_id)?);
+    }
     let entry = DockerManifestEntry {
         config: blob_name(&platform.config),
         repo_tags: vec![repo_tag.to_string()],
-        layers: platform.layers.iter().map(blob_name).collect(),
+        layers: layers.iter().map(blob_name).collect(),
     };
     let manifest = serde_json::to_vec(&[entry]).expect("serialises");
     let (repository, tag) = repo_tag.rsplit_once(':').unwrap_or((repo_tag, "latest"));
@@ -243,7 +250,7 @@ fn write_docker_archive(
     // Only the config and the layers: the OCI manifest and index stay out of a docker-archive.
     let mut paths = vec!["blobs/".to_string(), "blobs/sha256/".to_string()];
     let mut blobs: Vec<String> = std::iter::once(&platform.config)
-        .chain(&platform.layers)
+        .chain(&layers)
         .map(blob_name)
         .collect();
     blobs.sort();
@@ -256,6 +263,47 @@ fn write_docker_archive(
         &paths,
         &[("manifest.json", manifest), ("repositories", repositories)],
     )
+}
+
+/// The layer as a plain tar blob: itself when uncompressed, else decompressed into `store`
+/// and checked against its diff_id.
+fn plain_layer(
+    layout: &Layout,
+    store: &crate::BlobStore,
+    layer: &oci_spec::image::Descriptor,
+    diff_id: &str,
+) -> Result<oci_spec::image::Descriptor, Error> {
+    let source = layout.blob(layer);
+    let compression = Compression::from_media_type(layer.media_type().as_ref());
+    let reader: Box<dyn std::io::Read> = match compression {
+        Some(Compression::None) => return Ok(layer.clone()),
+        Some(Compression::Gzip { .. }) => Box::new(flate2::read::MultiGzDecoder::new(
+            File::open(&source).map_err(Error::io(&source))?,
+        )),
+        Some(Compression::Zstd { .. }) => Box::new(
+            zstd::stream::Decoder::new(File::open(&source).map_err(Error::io(&source))?)
+                .map_err(Error::io(&source))?,
+        ),
+        None => {
+            return Err(Error::Invalid {
+                path: source,
+                what: "layer",
+                message: format!("unknown layer media type {}", layer.media_type()),
+            });
+        }
+    };
+    let mut reader = reader;
+    let mut writer = store.writer()?;
+    std::io::copy(&mut reader, &mut writer).map_err(Error::io(&source))?;
+    let plain = writer.finish(oci_spec::image::MediaType::ImageLayer)?;
+    if plain.digest().to_string() != diff_id {
+        return Err(Error::DigestMismatch {
+            path: source,
+            digest: diff_id.to_string(),
+            actual: plain.digest().digest().to_string(),
+        });
+    }
+    Ok(plain)
 }
 
 /// The flattened filesystem; `.gz`/`.tgz` names get parallel gzip. Returns `sha256:` of the file.

@@ -245,7 +245,10 @@ fn platform_input(
                     path.display()
                 );
             }
-            Some(boxwright_oci::base::open(&path, &platform)?)
+            let mut base = boxwright_oci::base::open(&path, &platform)?;
+            // Recorded as written in metadata: the image must not depend on where the project is.
+            base.name = reference.to_string();
+            Some(base)
         }
     };
     Ok(PlatformInput {

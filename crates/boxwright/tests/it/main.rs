@@ -2,6 +2,7 @@
 
 mod build;
 mod fetch;
+mod image;
 mod metadata;
 mod release;
 mod support;
