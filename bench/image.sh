@@ -2,7 +2,7 @@
 # Benchmark of `boxwright image build --format oci` against other ways of turning a directory
 # tree into a compressed, hashed image layer:
 #
-#   - boxwright, gzip (default) and zstd;
+#   - boxwright, gzip (default level 6, and level 3) and zstd;
 #   - umoci insert into a fresh layout (gzip);
 #   - buildah from scratch + copy + commit into an OCI layout (vfs storage, gzip);
 #   - the bare pipelines `tar | pigz -6 | sha256sum` and `tar | zstd -3 -T0 | sha256sum`.
@@ -98,6 +98,9 @@ mkdir -p "$out"
 run_boxwright_gzip() {
   "$bin" --project "$tmp" -q image build bench --format oci -o "$out/bw-gzip" >/dev/null
 }
+run_boxwright_gzip3() {
+  "$bin" --project "$tmp" -q image build bench --format oci --level 3 -o "$out/bw-gzip3" >/dev/null
+}
 run_boxwright_zstd() {
   "$bin" --project "$tmp" -q image build bench --format oci --compression zstd \
     -o "$out/bw-zstd" >/dev/null
@@ -146,6 +149,7 @@ tar -C "$tree" -cf - . >/dev/null
 
 echo "== timing (best of $runs)" >&2
 t_bw_gzip=$(best_time boxwright_gzip)
+t_bw_gzip3=$(best_time boxwright_gzip3)
 t_bw_zstd=$(best_time boxwright_zstd)
 t_umoci=$(best_time umoci)
 t_buildah=$(best_time buildah)
@@ -173,6 +177,7 @@ gzip -t "$(layer_of "$out/bw-gzip" | cut -d' ' -f2)"
 zstd -q -t "$(layer_of "$out/bw-zstd" | cut -d' ' -f2)"
 s_bw_gzip=$(layer_size "$out/bw-gzip")
 s_bw_zstd=$(layer_size "$out/bw-zstd")
+s_bw_gzip3=$(layer_size "$out/bw-gzip3")
 s_umoci=$(layer_size "$out/umoci")
 s_buildah=$(layer_size "$out/buildah")
 s_pigz=$(tar -C "$tree" -cf - . | pigz -6 | wc -c)
@@ -185,12 +190,14 @@ echo
 echo "input: ${used} MB on disk, ${entries} entries, uncompressed tar ${s_tar} bytes, $(nproc) cores"
 printf '%-46s %9s %14s %9s\n' "" "best (s)" "layer bytes" "peak MB"
 printf '%-46s %9s %14s %9s\n' "boxwright image build --format oci (gzip)" "$t_bw_gzip" "$s_bw_gzip" "$m_bw_gzip"
+printf '%-46s %9s %14s %9s\n' "boxwright image build --level 3 (gzip)" "$t_bw_gzip3" "$s_bw_gzip3" "-"
 printf '%-46s %9s %14s %9s\n' "boxwright image build --compression zstd" "$t_bw_zstd" "$s_bw_zstd" "$m_bw_zstd"
 printf '%-46s %9s %14s %9s\n' "umoci init + new + insert (gzip)" "$t_umoci" "$s_umoci" "-"
 printf '%-46s %9s %14s %9s\n' "buildah from + copy + commit (vfs, gzip)" "$t_buildah" "$s_buildah" "-"
 printf '%-46s %9s %14s %9s\n' "tar | pigz -6 | sha256sum" "$t_pigz" "$s_pigz" "-"
 printf '%-46s %9s %14s %9s\n' "tar | zstd -3 -T0 | sha256sum" "$t_zstd" "$s_zstd" "-"
 echo "umoci_time/boxwright_gzip_time:   $(ratio "$t_umoci" "$t_bw_gzip")"
+echo "umoci_time/boxwright_level3_time: $(ratio "$t_umoci" "$t_bw_gzip3")"
 echo "buildah_time/boxwright_gzip_time: $(ratio "$t_buildah" "$t_bw_gzip")"
 echo "pigz_time/boxwright_gzip_time:    $(ratio "$t_pigz" "$t_bw_gzip")"
 echo "zstd_time/boxwright_zstd_time:    $(ratio "$t_zstd" "$t_bw_zstd")"
