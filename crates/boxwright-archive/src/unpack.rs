@@ -19,6 +19,7 @@
 
 mod dest;
 mod path;
+pub use path::display_name;
 mod tar_entries;
 mod zip_entries;
 

@@ -76,7 +76,7 @@ pub(super) fn symlink_target(link: &Path, raw: &[u8], max_len: usize) -> Result<
 
 /// A raw name for messages: invalid UTF-8 replaced, control characters escaped so that a
 /// hostile name cannot write terminal escape sequences.
-pub(super) fn display_name(raw: &[u8]) -> String {
+pub fn display_name(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

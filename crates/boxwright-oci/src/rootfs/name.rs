@@ -1,8 +1,6 @@
 //! Entry names of untrusted layers: normalisation into tree keys, whiteout names, and
 //! names for messages.
 
-use std::fmt::Write as _;
-
 use super::EntryProblem;
 
 /// Longest name or link target accepted, in bytes (Linux's `PATH_MAX`).
@@ -125,20 +123,8 @@ pub(super) fn classify(key: &[u8]) -> Result<Class, EntryProblem> {
     Ok(Class::Whiteout(target))
 }
 
-/// A raw name for messages: invalid UTF-8 replaced, control characters escaped, so that a
-/// hostile name cannot put escape sequences on a terminal.
-pub(super) fn display(raw: &[u8]) -> String {
-    let text = String::from_utf8_lossy(raw);
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            let _ = write!(out, "{}", c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+/// A raw name for messages, escaped as the unpacker escapes names.
+pub(super) use boxwright_archive::display_name as display;
 
 #[cfg(test)]
 mod tests {

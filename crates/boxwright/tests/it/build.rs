@@ -4,46 +4,7 @@
 
 use std::path::Path;
 
-use crate::support::{TestProject, boxwright, require_tool};
-
-/// The bundled example project, copied into a temporary directory.
-fn example_project() -> TestProject {
-    let project = TestProject::new("{}");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    copy_tree(&examples, project.path());
-    project
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if [".tmp", ".out", ".cache", "target"]
-            .iter()
-            .any(|skip| name == *skip)
-        {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn tools_for_examples() {
-    for (tool, install) in [
-        ("bwrap", "apt-get install bubblewrap"),
-        ("musl-gcc", "apt-get install musl-tools"),
-        ("clang", "apt-get install clang"),
-        ("readelf", "apt-get install binutils"),
-    ] {
-        require_tool(tool, install);
-    }
-}
+use crate::support::{TestProject, boxwright, example_project, require_tool, tools_for_examples};
 
 fn readelf(path: &Path) -> String {
     let out = std::process::Command::new("readelf")

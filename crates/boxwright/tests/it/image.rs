@@ -16,7 +16,9 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::support::{TestProject, require_tool, sha256_hex};
+use crate::support::{
+    TestProject, copy_tree, example_project, require_tool, sha256_hex, tools_for_examples,
+};
 
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -30,54 +32,12 @@ const CREATED: &str = "2023-11-14T22:13:20Z";
 // ---------------------------------------------------------------------------------------------
 // Projects and commands
 
-/// The bundled example project, copied into a temporary directory (without caches/outputs).
-fn example_project() -> TestProject {
-    let project = TestProject::new("{}");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    copy_tree(
-        &examples,
-        project.path(),
-        &[".tmp", ".out", ".cache", "target"],
-    );
-    project
-}
-
-fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if skip.iter().any(|s| name == *s) {
-            continue;
-        }
-        let target = to.join(&name);
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_tree(&entry.path(), &target, skip);
-        } else if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// Rewrites the project's metadata.json through `edit`.
 fn edit_metadata(project: &TestProject, edit: impl FnOnce(&mut Value)) {
     let path = project.path().join("metadata.json");
     let mut metadata: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     edit(&mut metadata);
     std::fs::write(&path, serde_json::to_vec_pretty(&metadata).unwrap()).unwrap();
-}
-
-fn tools_for_examples() {
-    for (tool, install) in [
-        ("bwrap", "apt-get install bubblewrap"),
-        ("musl-gcc", "apt-get install musl-tools"),
-        ("clang", "apt-get install clang"),
-    ] {
-        require_tool(tool, install);
-    }
 }
 
 /// The example project with `targets` built (`boxwright build TARGET...`).

@@ -95,3 +95,48 @@ pub fn require_tool(tool: &str, install: &str) {
         "this test needs `{tool}`: {install} (scripts/test-all.sh installs it)"
     );
 }
+
+/// The bundled example project, copied into a temporary directory (without caches/outputs).
+pub fn example_project() -> TestProject {
+    let project = TestProject::new("{}");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    copy_tree(
+        &examples,
+        project.path(),
+        &[".tmp", ".out", ".cache", "target"],
+    );
+    project
+}
+
+/// Copies a directory tree (symlinks kept), leaving out top-level names in `skip`.
+pub fn copy_tree(from: &Path, to: &Path, skip: &[&str]) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if skip.iter().any(|s| name == *s) {
+            continue;
+        }
+        let target = to.join(&name);
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target, skip);
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Fails unless the tools the example project's recipes use are installed.
+pub fn tools_for_examples() {
+    for (tool, install) in [
+        ("bwrap", "apt-get install bubblewrap"),
+        ("musl-gcc", "apt-get install musl-tools"),
+        ("clang", "apt-get install clang"),
+        ("readelf", "apt-get install binutils"),
+    ] {
+        require_tool(tool, install);
+    }
+}
