@@ -17,6 +17,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 target_mb=${BENCH_MB:-300}
 runs=3
 
@@ -57,27 +59,8 @@ EOF
 
 # --- test data: whole directories, alternating between /usr/lib and /usr/share ---------------
 
+fill_tree "$tree/usr" "$target_mb"
 used_mb() { du -sm "$tree" | cut -f1; }
-
-candidates=()
-lib=(/usr/lib/*) share=(/usr/share/*)
-for ((i = 0; i < ${#lib[@]} || i < ${#share[@]}; i++)); do
-  if [ "$i" -lt "${#lib[@]}" ]; then candidates+=("${lib[$i]}"); fi
-  if [ "$i" -lt "${#share[@]}" ]; then candidates+=("${share[$i]}"); fi
-done
-
-echo "== copying about ${target_mb} MB from /usr/lib and /usr/share" >&2
-for src in "${candidates[@]}"; do
-  used=$(used_mb)
-  if [ "$used" -ge "$target_mb" ]; then break; fi
-  # Real directories only (symlinks inside are copied as symlinks), none that overshoots much.
-  [ -d "$src" ] && [ ! -L "$src" ] || continue
-  size=$(du -sm "$src" 2>/dev/null | cut -f1) || continue
-  [ "$size" -gt 0 ] && [ "$size" -le $((target_mb - used + 20)) ] || continue
-  dest=$tree/usr/$(basename "$(dirname "$src")")
-  mkdir -p "$dest"
-  cp -a "$src" "$dest/" 2>/dev/null || true
-done
 # No devices, FIFOs or sockets in an image layer here; everything readable.
 find "$tree" \( -type b -o -type c -o -type p -o -type s \) -delete
 chmod -R u+rwX "$tree"
@@ -126,35 +109,18 @@ run_buildah() {
 run_pigz() { tar -C "$tree" -cf - . | pigz -6 | sha256sum >/dev/null; }
 run_zstd() { tar -C "$tree" -cf - . | zstd -q -3 -T0 | sha256sum >/dev/null; }
 
-# Prints the best wall-clock time of $runs runs of run_NAME (after reset_NAME, untimed, when
-# there is one), in seconds.
-best_time() {
-  local name=$1 best="" start end t
-  for ((r = 1; r <= runs; r++)); do
-    if declare -F "reset_$name" >/dev/null; then "reset_$name"; fi
-    start=$(date +%s.%N)
-    "run_$name"
-    end=$(date +%s.%N)
-    t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
-    echo "  $name run $r: ${t} s" >&2
-    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
-      best=$t
-    fi
-  done
-  echo "$best"
-}
 
 echo "== warming the page cache" >&2
 tar -C "$tree" -cf - . >/dev/null
 
 echo "== timing (best of $runs)" >&2
-t_bw_gzip=$(best_time boxwright_gzip)
-t_bw_gzip3=$(best_time boxwright_gzip3)
-t_bw_zstd=$(best_time boxwright_zstd)
-t_umoci=$(best_time umoci)
-t_buildah=$(best_time buildah)
-t_pigz=$(best_time pigz)
-t_zstd=$(best_time zstd)
+t_bw_gzip=$(best_time run_boxwright_gzip)
+t_bw_gzip3=$(best_time run_boxwright_gzip3)
+t_bw_zstd=$(best_time run_boxwright_zstd)
+t_umoci=$(best_time run_umoci)
+t_buildah=$(best_time run_buildah)
+t_pigz=$(best_time run_pigz)
+t_zstd=$(best_time run_zstd)
 
 # --- peak memory -----------------------------------------------------------------------------
 
@@ -184,7 +150,6 @@ s_pigz=$(tar -C "$tree" -cf - . | pigz -6 | wc -c)
 s_zstd=$(tar -C "$tree" -cf - . | zstd -q -3 -T0 | wc -c)
 s_tar=$(tar -C "$tree" -cf - . | wc -c)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo
 echo "input: ${used} MB on disk, ${entries} entries, uncompressed tar ${s_tar} bytes, $(nproc) cores"

@@ -9,6 +9,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 target_mb=${BENCH_MB:-200}
 runs=3
 
@@ -39,28 +41,8 @@ EOF
 
 # --- test data: whole directories, alternating between /usr/lib and /usr/share ---------------
 
+fill_tree "$data" "$target_mb"
 used_mb() { du -sm "$data" | cut -f1; }
-
-candidates=()
-lib=(/usr/lib/*) share=(/usr/share/*)
-for ((i = 0; i < ${#lib[@]} || i < ${#share[@]}; i++)); do
-  if [ "$i" -lt "${#lib[@]}" ]; then candidates+=("${lib[$i]}"); fi
-  if [ "$i" -lt "${#share[@]}" ]; then candidates+=("${share[$i]}"); fi
-done
-
-echo "== copying about ${target_mb} MB from /usr/lib and /usr/share" >&2
-for src in "${candidates[@]}"; do
-  used=$(used_mb)
-  if [ "$used" -ge "$target_mb" ]; then break; fi
-  # Only real directories (no symlinks: nothing is dereferenced), and none that would
-  # overshoot the target by much.
-  [ -d "$src" ] && [ ! -L "$src" ] || continue
-  size=$(du -sm "$src" 2>/dev/null | cut -f1) || continue
-  [ "$size" -gt 0 ] && [ "$size" -le $((target_mb - used + 20)) ] || continue
-  dest=$data/$(basename "$(dirname "$src")")
-  # cp -a copies symlinks as symlinks; unreadable files are skipped (their errors ignored).
-  cp -a "$src" "$dest/" 2>/dev/null || true
-done
 # Devices, FIFOs and sockets have no place in a release archive; make sure everything copied
 # is readable by us even where the source's modes were unusual.
 find "$data" \( -type b -o -type c -o -type p -o -type s \) -delete
@@ -82,21 +64,6 @@ run_boxwright() { "$bin" --project "$tmp" -q release package bench-1.0.0.0 -o "$
 run_gzip() { tar -C "$src" -cf - data | gzip -6 | sha256sum >/dev/null; }
 run_pigz() { tar -C "$src" -cf - data | pigz -6 | sha256sum >/dev/null; }
 
-# Prints the best wall-clock time of $runs runs of "$@", in seconds.
-best_time() {
-  local best="" start end t
-  for ((r = 1; r <= runs; r++)); do
-    start=$(date +%s.%N)
-    "$@"
-    end=$(date +%s.%N)
-    t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
-    echo "  $1 run $r: ${t} s" >&2
-    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
-      best=$t
-    fi
-  done
-  echo "$best"
-}
 
 echo "== warming the page cache" >&2
 tar -C "$src" -cf - data >/dev/null
@@ -116,7 +83,6 @@ size_gzip=$(tar -C "$src" -cf - data | gzip -6 | wc -c)
 size_pigz=$(tar -C "$src" -cf - data | pigz -6 | wc -c)
 size_tar=$(tar -C "$src" -cf - data | wc -c)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo
 echo "input: ${used} MB on disk, ${files} entries, uncompressed tar ${size_tar} bytes, $(nproc) cores"

@@ -15,6 +15,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 runs=3
 if [ $# -gt 0 ]; then dirs=("$@"); else dirs=(/usr/bin /usr/lib); fi
 
@@ -41,21 +43,6 @@ run_boxwright() {
 run_scanelf() { scanelf -R -B -k .symtab -s __stack_chk_fail -F "$format" "${dirs[@]}" >"$tmp/scanelf.txt" 2>/dev/null; }
 run_scanelf_quiet() { scanelf -R -q -B "${dirs[@]}" >/dev/null 2>&1; }
 
-# Prints the best wall-clock time of $runs runs of "$@", in seconds.
-best_time() {
-  local best="" start end t
-  for ((r = 1; r <= runs; r++)); do
-    start=$(date +%s.%N)
-    "$@"
-    end=$(date +%s.%N)
-    t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
-    echo "  $1 run $r: ${t} s" >&2
-    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
-      best=$t
-    fi
-  done
-  echo "$best"
-}
 
 echo "== warming the page cache" >&2
 run_scanelf_quiet
@@ -74,7 +61,6 @@ elf_boxwright=$(grep -c '"kind": "elf"' "$tmp/boxwright.json" || true)
 # string can contain a newline.
 elf_scanelf=$(scanelf -R -B -F '%F' "${dirs[@]}" 2>/dev/null | wc -l)
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 echo
 echo "trees: ${dirs[*]}; $files_boxwright regular files; $(nproc) cores"

@@ -1,0 +1,47 @@
+# Shared by the benchmarks under bench/: sourced, not run.
+
+# Prints the best wall-clock time of $runs runs of "$@", in seconds; each run's time goes to
+# stderr.
+best_time() {
+  local best="" start end t
+  for ((r = 1; r <= runs; r++)); do
+    start=$(date +%s.%N)
+    "$@"
+    end=$(date +%s.%N)
+    t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+    echo "  $1 run $r: ${t} s" >&2
+    if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
+      best=$t
+    fi
+  done
+  echo "$best"
+}
+
+# a / b with two decimals.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+# Copies whole directories of real files, alternating between /usr/lib and /usr/share, into
+# DEST/lib and DEST/share until DEST holds about MB megabytes: fill_tree DEST MB.
+fill_tree() {
+  local dest_root=$1 target_mb=$2 used size dest src i
+  local candidates=() lib=(/usr/lib/*) share=(/usr/share/*)
+  for ((i = 0; i < ${#lib[@]} || i < ${#share[@]}; i++)); do
+    if [ "$i" -lt "${#lib[@]}" ]; then candidates+=("${lib[$i]}"); fi
+    if [ "$i" -lt "${#share[@]}" ]; then candidates+=("${share[$i]}"); fi
+  done
+  echo "== copying about ${target_mb} MB from /usr/lib and /usr/share" >&2
+  mkdir -p "$dest_root"
+  for src in "${candidates[@]}"; do
+    used=$(du -sm "$dest_root" | cut -f1)
+    if [ "$used" -ge "$target_mb" ]; then break; fi
+    # Real directories only (symlinks inside are copied as symlinks: nothing is
+    # dereferenced), and none that would overshoot the target by much.
+    [ -d "$src" ] && [ ! -L "$src" ] || continue
+    size=$(du -sm "$src" 2>/dev/null | cut -f1) || continue
+    [ "$size" -gt 0 ] && [ "$size" -le $((target_mb - used + 20)) ] || continue
+    dest=$dest_root/$(basename "$(dirname "$src")")
+    mkdir -p "$dest"
+    # Unreadable files are skipped (their errors ignored).
+    cp -a "$src" "$dest/" 2>/dev/null || true
+  done
+}
