@@ -26,6 +26,8 @@ command -v umoci >/dev/null || packages+=(umoci)
 command -v podman >/dev/null || packages+=(podman)
 command -v runc >/dev/null || packages+=(runc)
 command -v zstd >/dev/null || packages+=(zstd)
+command -v docker-registry >/dev/null || packages+=(docker-registry)
+command -v htpasswd >/dev/null || packages+=(apache2-utils)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${packages[*]}"
   as_root apt-get update -qq

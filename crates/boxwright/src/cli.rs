@@ -149,6 +149,69 @@ pub struct VerifyArgs {
 pub enum ImageCommand {
     /// Assemble the target's image from its build output, without a daemon.
     Build(ImageBuildArgs),
+    /// Push an OCI layout (DIR or DIR:REFNAME) or oci-archive to a registry; prints the digest.
+    Push(ImagePushArgs),
+    /// Exit 0 when the image exists in the registry, 1 when it does not, 2 on errors.
+    Exists(ImageExistsArgs),
+    /// List the tags of a repository (HOST[:PORT]/REPOSITORY).
+    Tags(ImageTagsArgs),
+    /// Show the manifest or index a reference names.
+    Inspect(ImageInspectArgs),
+}
+
+/// How to reach a registry.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Allow plain http to a registry that is not on a loopback address.
+    #[arg(long)]
+    pub insecure: bool,
+    /// User name for basic or token authentication; the password comes from
+    /// BOXWRIGHT_REGISTRY_PASSWORD.
+    #[arg(long, env = "BOXWRIGHT_REGISTRY_USERNAME", value_name = "USER")]
+    pub username: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePushArgs {
+    /// An OCI layout directory (optionally DIR:REFNAME) or an oci-archive.
+    pub source: String,
+    /// HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST].
+    pub reference: String,
+    /// Also write the pushed digest to this file.
+    #[arg(long, value_name = "FILE")]
+    pub digest_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageExistsArgs {
+    /// HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST].
+    pub reference: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageTagsArgs {
+    /// HOST[:PORT]/REPOSITORY.
+    pub repository: String,
+    /// Ask for pages of N tags (all pages are still listed).
+    #[arg(long, value_name = "N")]
+    pub page_size: Option<u32>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageInspectArgs {
+    /// HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST].
+    pub reference: String,
+    /// Print the manifest or index exactly as received.
+    #[arg(long)]
+    pub raw: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]

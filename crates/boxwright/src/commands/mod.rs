@@ -4,6 +4,7 @@ mod build;
 mod fetch;
 mod image;
 mod metadata;
+mod registry;
 mod release;
 mod schema;
 mod targets;
@@ -46,6 +47,10 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Fetch(args) => fetch::run(global, printer, &args),
         Command::Build(args) => build::run(global, printer, &args),
         Command::Image(ImageCommand::Build(args)) => image::build(global, printer, &args),
+        Command::Image(ImageCommand::Push(args)) => registry::push(printer, &args),
+        Command::Image(ImageCommand::Exists(args)) => registry::exists(printer, &args),
+        Command::Image(ImageCommand::Tags(args)) => registry::tags(printer, &args),
+        Command::Image(ImageCommand::Inspect(args)) => registry::inspect(printer, &args),
         Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
         Command::Release(ReleaseCommand::Package(args)) => release::package(global, printer, &args),
         Command::Verify(args) => verify::run(printer, &args),

@@ -4,6 +4,7 @@ mod build;
 mod fetch;
 mod image;
 mod metadata;
+mod registry;
 mod release;
 mod support;
 mod verify;

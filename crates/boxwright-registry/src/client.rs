@@ -1,0 +1,609 @@
+//! The HTTP side: scheme choice, authentication (anonymous, basic, bearer tokens cached per
+//! scope), retries, and the read-only operations.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use boxwright_archive::hex;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LINK, WWW_AUTHENTICATE};
+use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::{Error, Reference};
+
+/// Media types a manifest GET or HEAD accepts.
+pub(crate) const MANIFEST_TYPES: [&str; 4] = [
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+/// A user name and password for basic authentication and token requests.
+#[derive(Clone)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How the client talks to registries.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Allow plain http (and so no TLS) to a registry that is not on a loopback address.
+    pub insecure: bool,
+    pub credentials: Option<Credentials>,
+    /// Blob uploads at once.
+    pub jobs: usize,
+    /// Attempts per request (or per blob upload) for retryable failures.
+    pub attempts: u32,
+    /// Wait before the second attempt; doubled for each further one.
+    pub backoff: Duration,
+    /// Tags per page of a tag list (`?n=`); `None` leaves the page size to the registry.
+    pub page_size: Option<u32>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            insecure: false,
+            credentials: None,
+            jobs: 4,
+            attempts: 4,
+            backoff: Duration::from_millis(500),
+            page_size: None,
+        }
+    }
+}
+
+/// A manifest or index as the registry returned it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Inspected {
+    pub reference: String,
+    pub media_type: String,
+    /// `sha256:` of the bytes received.
+    pub digest: String,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+/// A registry client. Bearer tokens are kept per registry and scope for its lifetime.
+pub struct Client {
+    pub(crate) http: reqwest::Client,
+    pub(crate) options: ClientOptions,
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+/// What a request is about, for error messages and authentication.
+pub(crate) struct Call<'a> {
+    pub reference: &'a Reference,
+    pub what: String,
+    pub push: bool,
+}
+
+impl Call<'_> {
+    pub(crate) fn status_error(&self, status: StatusCode, detail: String) -> Error {
+        let registry = self.reference.registry.clone();
+        let repository = self.reference.repository.clone();
+        let what = self.what.clone();
+        match status.as_u16() {
+            401 => Error::Unauthorized {
+                registry,
+                repository,
+                what,
+                hint: "",
+            },
+            403 => Error::Forbidden {
+                registry,
+                repository,
+                what,
+            },
+            404 => Error::NotFound {
+                registry,
+                repository,
+                what,
+                detail,
+            },
+            status => Error::Status {
+                registry,
+                repository,
+                what,
+                status,
+                detail,
+            },
+        }
+    }
+
+    pub(crate) fn http_error(&self, source: reqwest::Error) -> Error {
+        Error::Http {
+            registry: self.reference.registry.clone(),
+            repository: self.reference.repository.clone(),
+            what: self.what.clone(),
+            source,
+        }
+    }
+
+    pub(crate) fn protocol(&self, message: impl Into<String>) -> Error {
+        Error::Protocol {
+            registry: self.reference.registry.clone(),
+            repository: self.reference.repository.clone(),
+            what: self.what.clone(),
+            message: message.into(),
+        }
+    }
+
+    /// An error for an unexpected answer, with the registry's own message when it sent one.
+    pub(crate) async fn fail(&self, response: Response) -> Error {
+        let status = response.status();
+        let body = response.bytes().await.unwrap_or_default();
+        self.status_error(status, error_detail(&body))
+    }
+}
+
+/// `: message` from a distribution error body (`{"errors":[{"code","message"}]}`).
+fn error_detail(body: &[u8]) -> String {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let messages: Vec<String> = value["errors"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["code"].as_str().unwrap_or_default(),
+                e["message"].as_str().unwrap_or_default()
+            )
+            .trim()
+            .to_string()
+        })
+        .filter(|m| !m.is_empty())
+        .collect();
+    if messages.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", messages.join("; "))
+    }
+}
+
+impl Client {
+    pub fn new(options: ClientOptions) -> Result<Client, Error> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(30))
+            .read_timeout(Duration::from_secs(120))
+            .build()
+            .map_err(Error::Client)?;
+        Ok(Client {
+            http,
+            options,
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// `http(s)://host[:port]` of the reference's registry.
+    pub(crate) fn base(&self, reference: &Reference) -> Result<Url, Error> {
+        let scheme = if reference.is_loopback() || self.options.insecure {
+            "http"
+        } else {
+            "https"
+        };
+        Url::parse(&format!("{scheme}://{}/", reference.registry)).map_err(|e| Error::Protocol {
+            registry: reference.registry.clone(),
+            repository: reference.repository.clone(),
+            what: "address".into(),
+            message: e.to_string(),
+        })
+    }
+
+    /// `<base>/v2/<repository>/<rest>`.
+    pub(crate) fn url(&self, reference: &Reference, rest: &str) -> Result<Url, Error> {
+        let base = self.base(reference)?;
+        base.join(&format!("v2/{}/{rest}", reference.repository))
+            .map_err(|e| Error::Protocol {
+                registry: reference.registry.clone(),
+                repository: reference.repository.clone(),
+                what: rest.into(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Sends the request `build` makes, authenticating as needed, and retries connection
+    /// failures and 5xx/408/429 answers with backoff. Any other answer is returned as is,
+    /// except 401, which becomes [`Error::Unauthorized`].
+    pub(crate) async fn send(
+        &self,
+        call: &Call<'_>,
+        build: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
+    ) -> Result<Response, Error> {
+        let mut attempt = 1;
+        loop {
+            match self.send_once(call, build).await {
+                Ok(response) => return Ok(response),
+                Err(error) if error.is_retryable() && attempt < self.options.attempts => {
+                    let wait = self.options.backoff * 2u32.saturating_pow(attempt - 1);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(error) if attempt > 1 => {
+                    return Err(Error::GaveUp {
+                        what: format!(
+                            "{} of {}/{}",
+                            call.what, call.reference.registry, call.reference.repository
+                        ),
+                        attempts: attempt,
+                        last: Box::new(error),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    fn scope_key(call: &Call<'_>) -> (String, String) {
+        let scope = format!(
+            "repository:{}:{}",
+            call.reference.repository,
+            if call.push { "pull,push" } else { "pull" }
+        );
+        (format!("{} {scope}", call.reference.registry), scope)
+    }
+
+    /// One attempt of [`Client::send`] (authentication included, no retry).
+    pub(crate) async fn send_once(
+        &self,
+        call: &Call<'_>,
+        build: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
+    ) -> Result<Response, Error> {
+        let (key, scope) = Self::scope_key(call);
+        let mut fetched_token = false;
+        loop {
+            let token = self.tokens.lock().expect("not poisoned").get(&key).cloned();
+            let mut request = build(&self.http);
+            if let Some(token) = &token {
+                request = request.bearer_auth(token);
+            } else if let Some(credentials) = &self.options.credentials {
+                request = request.basic_auth(&credentials.username, Some(&credentials.password));
+            }
+            let response = request.send().await.map_err(|e| call.http_error(e))?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED {
+                let challenge = parse_challenge(response.headers());
+                if let Some(challenge) =
+                    challenge.filter(|c| c.scheme.eq_ignore_ascii_case("bearer"))
+                    && !fetched_token
+                {
+                    let token = self.fetch_token(call, &challenge, &scope).await?;
+                    self.tokens
+                        .lock()
+                        .expect("not poisoned")
+                        .insert(key.clone(), token);
+                    fetched_token = true;
+                    continue;
+                }
+                let hint = if self.options.credentials.is_some() {
+                    ": check the user name and the password (BOXWRIGHT_REGISTRY_PASSWORD)"
+                } else {
+                    ": the registry needs credentials: pass --username (or set BOXWRIGHT_REGISTRY_USERNAME) and set BOXWRIGHT_REGISTRY_PASSWORD"
+                };
+                return Err(Error::Unauthorized {
+                    registry: call.reference.registry.clone(),
+                    repository: call.reference.repository.clone(),
+                    what: call.what.clone(),
+                    hint,
+                });
+            }
+            if status.is_server_error()
+                || status == StatusCode::REQUEST_TIMEOUT
+                || status == StatusCode::TOO_MANY_REQUESTS
+            {
+                return Err(call.fail(response).await);
+            }
+            return Ok(response);
+        }
+    }
+
+    async fn fetch_token(
+        &self,
+        call: &Call<'_>,
+        challenge: &Challenge,
+        scope: &str,
+    ) -> Result<String, Error> {
+        let realm = challenge.param("realm").unwrap_or_default().to_string();
+        let token_error = |message: String| Error::Token {
+            registry: call.reference.registry.clone(),
+            repository: call.reference.repository.clone(),
+            realm: realm.clone(),
+            message,
+        };
+        let mut url = Url::parse(&realm)
+            .map_err(|e| token_error(format!("the challenge's realm is not a URL: {e}")))?;
+        {
+            let mut query = url.query_pairs_mut();
+            if let Some(service) = challenge.param("service") {
+                query.append_pair("service", service);
+            }
+            query.append_pair("scope", scope);
+        }
+        let mut request = self.http.get(url);
+        if let Some(credentials) = &self.options.credentials {
+            request = request.basic_auth(&credentials.username, Some(&credentials.password));
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| token_error(e.to_string()))?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            return Err(Error::Unauthorized {
+                registry: call.reference.registry.clone(),
+                repository: call.reference.repository.clone(),
+                what: format!("token request to {realm}"),
+                hint: if self.options.credentials.is_some() {
+                    ": check the user name and the password (BOXWRIGHT_REGISTRY_PASSWORD)"
+                } else {
+                    ": the registry needs credentials"
+                },
+            });
+        }
+        if !status.is_success() {
+            return Err(token_error(format!("HTTP {}", status.as_u16())));
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| token_error(e.to_string()))?;
+        let value: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| token_error(format!("answer is not JSON: {e}")))?;
+        value["token"]
+            .as_str()
+            .or(value["access_token"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| token_error("answer has no token".into()))
+    }
+
+    /// Whether the manifest the reference names exists (HEAD; 404 is `false`).
+    pub async fn exists(&self, reference: &Reference) -> Result<bool, Error> {
+        let call = Call {
+            reference,
+            what: format!("manifest {}", reference.manifest_reference()),
+            push: false,
+        };
+        let url = self.url(
+            reference,
+            &format!("manifests/{}", reference.manifest_reference()),
+        )?;
+        let accept = MANIFEST_TYPES.join(", ");
+        let response = self
+            .send(&call, &|http| {
+                http.request(Method::HEAD, url.clone())
+                    .header(ACCEPT, &accept)
+            })
+            .await?;
+        match response.status() {
+            s if s.is_success() => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(call.fail(response).await),
+        }
+    }
+
+    /// Every tag of the repository, following `Link: <...>; rel="next"` pages.
+    pub async fn tags(&self, repository: &Reference) -> Result<Vec<String>, Error> {
+        let call = Call {
+            reference: repository,
+            what: "tag list".into(),
+            push: false,
+        };
+        let mut url = self.url(repository, "tags/list")?;
+        if let Some(n) = self.options.page_size {
+            url.query_pairs_mut().append_pair("n", &n.to_string());
+        }
+        let mut tags = Vec::new();
+        loop {
+            let page = url.clone();
+            let response = self.send(&call, &|http| http.get(page.clone())).await?;
+            if !response.status().is_success() {
+                return Err(call.fail(response).await);
+            }
+            let next = next_link(response.headers());
+            let body = response.bytes().await.map_err(|e| call.http_error(e))?;
+            let value: serde_json::Value = serde_json::from_slice(&body)
+                .map_err(|e| call.protocol(format!("answer is not JSON: {e}")))?;
+            tags.extend(
+                value["tags"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_string)),
+            );
+            match next {
+                Some(link) => {
+                    url = url
+                        .join(&link)
+                        .map_err(|e| call.protocol(format!("bad Link `{link}`: {e}")))?;
+                }
+                None => return Ok(tags),
+            }
+        }
+    }
+
+    /// The manifest or index the reference names, as received; its digest is checked when
+    /// the reference has one.
+    pub async fn inspect(&self, reference: &Reference) -> Result<Inspected, Error> {
+        let call = Call {
+            reference,
+            what: format!("manifest {}", reference.manifest_reference()),
+            push: false,
+        };
+        let url = self.url(
+            reference,
+            &format!("manifests/{}", reference.manifest_reference()),
+        )?;
+        let accept = MANIFEST_TYPES.join(", ");
+        let response = self
+            .send(&call, &|http| http.get(url.clone()).header(ACCEPT, &accept))
+            .await?;
+        if !response.status().is_success() {
+            return Err(call.fail(response).await);
+        }
+        let header_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or_default().trim().to_string());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| call.http_error(e))?
+            .to_vec();
+        let digest = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
+        if let Some(expected) = &reference.digest
+            && *expected != digest
+        {
+            return Err(Error::DigestMismatch {
+                registry: reference.registry.clone(),
+                repository: reference.repository.clone(),
+                expected: expected.clone(),
+                actual: digest,
+            });
+        }
+        let body_type = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v["mediaType"].as_str().map(str::to_string));
+        let media_type = body_type
+            .or(header_type)
+            .ok_or_else(|| call.protocol("the answer has no media type"))?;
+        Ok(Inspected {
+            reference: reference.to_string(),
+            media_type,
+            digest,
+            bytes,
+        })
+    }
+}
+
+/// A `WWW-Authenticate` challenge: scheme and parameters.
+struct Challenge {
+    scheme: String,
+    params: Vec<(String, String)>,
+}
+
+impl Challenge {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
+    let text = headers.get(WWW_AUTHENTICATE)?.to_str().ok()?.trim();
+    let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
+    let mut params = Vec::new();
+    let mut chars = rest.trim().chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if key.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.peek().copied() {
+                if c == ',' {
+                    break;
+                }
+                value.push(c);
+                chars.next();
+            }
+        }
+        params.push((key.trim().to_string(), value.trim().to_string()));
+    }
+    Some(Challenge {
+        scheme: scheme.to_string(),
+        params,
+    })
+}
+
+/// The target of `Link: <url>; rel="next"`.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(LINK)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|link| {
+            let (target, params) = link.split_once(';')?;
+            let is_next = params.split(';').any(|p| {
+                p.trim()
+                    .strip_prefix("rel=")
+                    .is_some_and(|r| r.trim_matches('"') == "next")
+            });
+            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+            is_next.then(|| target.to_string())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn challenges_and_links() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(
+                r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#,
+            ),
+        );
+        headers.insert(
+            LINK,
+            HeaderValue::from_static(r#"</v2/a/tags/list?last=x&n=2>; rel="next""#),
+        );
+        let challenge = parse_challenge(&headers).unwrap();
+        assert_eq!(challenge.scheme, "Bearer");
+        assert_eq!(challenge.param("realm"), Some("https://auth.example/token"));
+        assert_eq!(challenge.param("service"), Some("registry.example"));
+        assert_eq!(challenge.param("scope"), Some("repository:a/b:pull,push"));
+        assert_eq!(
+            next_link(&headers).as_deref(),
+            Some("/v2/a/tags/list?last=x&n=2")
+        );
+    }
+
+    #[test]
+    fn error_bodies() {
+        assert_eq!(
+            error_detail(
+                br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#
+            ),
+            ": MANIFEST_UNKNOWN manifest unknown"
+        );
+        assert_eq!(error_detail(b"nope"), "");
+    }
+}

@@ -1,0 +1,22 @@
+//! A client for OCI distribution registries: push an OCI layout or oci-archive, check that a
+//! manifest exists, list tags, and fetch a manifest or index.
+//!
+//! Blobs already in the repository are skipped (HEAD first); the others are uploaded a few at
+//! a time, in one request below [`CHUNKED_THRESHOLD`] and in chunks above it. Manifests are
+//! put by digest, the index last, and the tag only at the very end, so a tag never names an
+//! incomplete image.
+
+mod client;
+mod error;
+mod push;
+mod reference;
+
+pub use client::{Client, ClientOptions, Credentials, Inspected};
+pub use error::Error;
+pub use push::{CHUNK_SIZE, CHUNKED_THRESHOLD, PushReport, PushSource};
+pub use reference::{Reference, ReferenceError};
+
+/// Environment variable holding the registry user name.
+pub const USERNAME_ENV: &str = "BOXWRIGHT_REGISTRY_USERNAME";
+/// Environment variable holding the registry password.
+pub const PASSWORD_ENV: &str = "BOXWRIGHT_REGISTRY_PASSWORD";

@@ -1,0 +1,485 @@
+//! `push`: an OCI layout (optionally one `org.opencontainers.image.ref.name` of it) or an
+//! oci-archive to a registry.
+
+use std::path::{Path, PathBuf};
+
+use boxwright_archive::hex;
+use boxwright_oci::BlobStore;
+use futures_util::StreamExt;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncReadExt;
+
+use crate::client::Call;
+use crate::{Client, Error, Reference};
+
+/// Blobs from this size on are uploaded in chunks (PATCH), smaller ones in one PUT.
+pub const CHUNKED_THRESHOLD: u64 = 16 << 20;
+/// The size of one PATCH.
+pub const CHUNK_SIZE: usize = 8 << 20;
+
+const INDEX_TYPES: [&str; 2] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+];
+
+/// What to push: a layout directory or an oci-archive, and which image in it.
+#[derive(Debug, Clone)]
+pub struct PushSource {
+    pub path: PathBuf,
+    /// An `org.opencontainers.image.ref.name` annotation in `index.json`.
+    pub ref_name: Option<String>,
+}
+
+impl PushSource {
+    /// `PATH` or `PATH:REFNAME` (the second only when `PATH:REFNAME` is not itself a path).
+    pub fn parse(text: &str) -> PushSource {
+        if !Path::new(text).exists()
+            && let Some((path, name)) = text.rsplit_once(':')
+            && Path::new(path).exists()
+        {
+            return PushSource {
+                path: path.into(),
+                ref_name: Some(name.into()),
+            };
+        }
+        PushSource {
+            path: text.into(),
+            ref_name: None,
+        }
+    }
+}
+
+/// The result of a push.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushReport {
+    pub reference: String,
+    /// `sha256:` of the top manifest or index.
+    pub digest: String,
+    pub media_type: String,
+    /// Blobs uploaded, and those the registry already had.
+    pub uploaded: usize,
+    pub skipped: usize,
+    pub uploaded_bytes: u64,
+    pub manifests: usize,
+}
+
+/// A blob of the image: digest, size, file.
+#[derive(Debug, Clone)]
+struct Blob {
+    digest: String,
+    size: u64,
+    path: PathBuf,
+}
+
+/// A manifest or index to put, in order.
+struct Manifest {
+    digest: String,
+    media_type: String,
+    bytes: Vec<u8>,
+}
+
+enum Outcome {
+    Uploaded(u64),
+    Skipped,
+}
+
+impl Client {
+    /// Pushes the image of `source` to `reference`: blobs first, then the manifests by
+    /// digest (an index last), then the tag when the reference has one.
+    pub async fn push(
+        &self,
+        source: &PushSource,
+        reference: &Reference,
+    ) -> Result<PushReport, Error> {
+        let (_unpacked, root) = open(&source.path)?;
+        let store = BlobStore::create(&root)?;
+        let (blobs, manifests) = collect(&store, &root, source)?;
+        let top = manifests.last().expect("at least one manifest");
+        if let Some(expected) = &reference.digest
+            && *expected != top.digest
+        {
+            return Err(Error::Source {
+                path: source.path.clone(),
+                message: format!(
+                    "the reference asks for {expected}, and the image's digest is {}",
+                    top.digest
+                ),
+            });
+        }
+        let results: Vec<Result<Outcome, Error>> = futures_util::stream::iter(&blobs)
+            .map(|blob| self.push_blob(reference, blob))
+            .buffer_unordered(self.options.jobs.max(1))
+            .collect()
+            .await;
+        let mut report = PushReport {
+            reference: reference.to_string(),
+            digest: top.digest.clone(),
+            media_type: top.media_type.clone(),
+            uploaded: 0,
+            skipped: 0,
+            uploaded_bytes: 0,
+            manifests: manifests.len(),
+        };
+        for result in results {
+            match result? {
+                Outcome::Uploaded(size) => {
+                    report.uploaded += 1;
+                    report.uploaded_bytes += size;
+                }
+                Outcome::Skipped => report.skipped += 1,
+            }
+        }
+        for manifest in &manifests {
+            self.put_manifest(reference, manifest, &manifest.digest)
+                .await?;
+        }
+        if let Some(tag) = &reference.tag {
+            self.put_manifest(reference, top, tag).await?;
+        }
+        Ok(report)
+    }
+
+    async fn push_blob(&self, reference: &Reference, blob: &Blob) -> Result<Outcome, Error> {
+        let call = Call {
+            reference,
+            what: format!("blob {}", blob.digest),
+            push: true,
+        };
+        let url = self.url(reference, &format!("blobs/{}", blob.digest))?;
+        let response = self
+            .send(&call, &|http| http.request(Method::HEAD, url.clone()))
+            .await?;
+        match response.status() {
+            s if s.is_success() => return Ok(Outcome::Skipped),
+            StatusCode::NOT_FOUND => {}
+            _ => return Err(call.fail(response).await),
+        }
+        // The whole upload is one attempt: a session broken half-way starts again.
+        let mut attempt = 1;
+        loop {
+            match self.upload(&call, blob).await {
+                Ok(()) => return Ok(Outcome::Uploaded(blob.size)),
+                Err(error) if error.is_retryable() && attempt < self.options.attempts => {
+                    let wait = self.options.backoff * 2u32.saturating_pow(attempt - 1);
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(error) if attempt > 1 => {
+                    return Err(Error::GaveUp {
+                        what: format!(
+                            "upload of {} to {}/{}",
+                            blob.digest, reference.registry, reference.repository
+                        ),
+                        attempts: attempt,
+                        last: Box::new(error),
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    async fn upload(&self, call: &Call<'_>, blob: &Blob) -> Result<(), Error> {
+        let reference = call.reference;
+        let start = self.url(reference, "blobs/uploads/")?;
+        let response = self
+            .send_once(call, &|http| {
+                http.post(start.clone()).header(CONTENT_LENGTH, "0")
+            })
+            .await?;
+        if response.status() != StatusCode::ACCEPTED {
+            return Err(call.fail(response).await);
+        }
+        let mut location = location(call, &start, &response)?;
+        let read_error = |source| Error::Read {
+            path: blob.path.clone(),
+            source,
+        };
+        let mut file = tokio::fs::File::open(&blob.path)
+            .await
+            .map_err(read_error)?;
+        let mut hasher = Sha256::new();
+        let last_body = if blob.size < CHUNKED_THRESHOLD {
+            let mut bytes = Vec::new();
+            file.read_to_end(&mut bytes).await.map_err(read_error)?;
+            hasher.update(&bytes);
+            bytes
+        } else {
+            let mut offset = 0u64;
+            let mut chunk = vec![0; CHUNK_SIZE];
+            loop {
+                let mut filled = 0;
+                while filled < chunk.len() {
+                    let n = file.read(&mut chunk[filled..]).await.map_err(read_error)?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                if filled == 0 {
+                    break;
+                }
+                hasher.update(&chunk[..filled]);
+                let body = chunk[..filled].to_vec();
+                let range = format!("{offset}-{}", offset + filled as u64 - 1);
+                let target = location.clone();
+                let response = self
+                    .send_once(call, &|http| {
+                        http.patch(target.clone())
+                            .header(CONTENT_TYPE, "application/octet-stream")
+                            .header(CONTENT_RANGE, &range)
+                            .header(CONTENT_LENGTH, body.len())
+                            .body(body.clone())
+                    })
+                    .await?;
+                if response.status() != StatusCode::ACCEPTED {
+                    return Err(call.fail(response).await);
+                }
+                location = self::location(call, &location, &response)?;
+                offset += filled as u64;
+            }
+            Vec::new()
+        };
+        let actual = format!("sha256:{}", hex(&hasher.finalize()));
+        if actual != blob.digest {
+            return Err(Error::Source {
+                path: blob.path.clone(),
+                message: format!("blob {} has content with digest {actual}", blob.digest),
+            });
+        }
+        let mut finish = location;
+        finish.query_pairs_mut().append_pair("digest", &blob.digest);
+        let response = self
+            .send_once(call, &|http| {
+                http.put(finish.clone())
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, last_body.len())
+                    .body(last_body.clone())
+            })
+            .await?;
+        if response.status() != StatusCode::CREATED {
+            return Err(call.fail(response).await);
+        }
+        Ok(())
+    }
+
+    async fn put_manifest(
+        &self,
+        reference: &Reference,
+        manifest: &Manifest,
+        name: &str,
+    ) -> Result<(), Error> {
+        let call = Call {
+            reference,
+            what: format!("manifest {name}"),
+            push: true,
+        };
+        let url = self.url(reference, &format!("manifests/{name}"))?;
+        let response = self
+            .send(&call, &|http| {
+                http.put(url.clone())
+                    .header(CONTENT_TYPE, &manifest.media_type)
+                    .body(manifest.bytes.clone())
+            })
+            .await?;
+        if response.status() != StatusCode::CREATED {
+            return Err(call.fail(response).await);
+        }
+        Ok(())
+    }
+}
+
+/// The upload URL from `Location`, resolved against the request's URL.
+fn location(call: &Call<'_>, base: &Url, response: &reqwest::Response) -> Result<Url, Error> {
+    let value = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| call.protocol("the upload answer has no Location header"))?;
+    base.join(value)
+        .map_err(|e| call.protocol(format!("bad Location `{value}`: {e}")))
+}
+
+/// The layout root: the directory itself, or an oci-archive unpacked into a temporary one.
+fn open(path: &Path) -> Result<(Option<tempfile::TempDir>, PathBuf), Error> {
+    if path.is_dir() {
+        return Ok((None, path.to_path_buf()));
+    }
+    if !path.exists() {
+        return Err(Error::Source {
+            path: path.to_path_buf(),
+            message: "no such OCI layout directory or oci-archive".into(),
+        });
+    }
+    let temp = tempfile::tempdir().map_err(|source| Error::Read {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    boxwright_archive::unpack(path, temp.path(), &boxwright_archive::Limits::default()).map_err(
+        |e| Error::Source {
+            path: path.to_path_buf(),
+            message: format!("not a readable oci-archive: {e}"),
+        },
+    )?;
+    let root = temp.path().to_path_buf();
+    Ok((Some(temp), root))
+}
+
+fn read_json(path: &Path) -> Result<(Vec<u8>, Value), Error> {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value = serde_json::from_slice(&bytes).map_err(|e| Error::Source {
+        path: path.to_path_buf(),
+        message: format!("not JSON: {e}"),
+    })?;
+    Ok((bytes, value))
+}
+
+/// The descriptor's `sha256:` digest, checked for shape.
+fn descriptor_digest(descriptor: &Value, path: &Path) -> Result<String, Error> {
+    descriptor["digest"]
+        .as_str()
+        .filter(|d| {
+            d.strip_prefix("sha256:")
+                .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        })
+        .map(str::to_string)
+        .ok_or_else(|| Error::Source {
+            path: path.to_path_buf(),
+            message: format!("descriptor without a sha256 digest: {descriptor}"),
+        })
+}
+
+/// The blobs to upload and the manifests to put (in order, the top one last).
+fn collect(
+    store: &BlobStore,
+    root: &Path,
+    source: &PushSource,
+) -> Result<(Vec<Blob>, Vec<Manifest>), Error> {
+    let index_path = root.join("index.json");
+    let (_, index) = read_json(&index_path)?;
+    let descriptors: Vec<&Value> = index["manifests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .collect();
+    let ref_name = |d: &Value| {
+        d["annotations"]["org.opencontainers.image.ref.name"]
+            .as_str()
+            .map(str::to_string)
+    };
+    let top = match &source.ref_name {
+        Some(name) => descriptors
+            .iter()
+            .find(|d| ref_name(d).as_deref() == Some(name.as_str()))
+            .ok_or_else(|| Error::Source {
+                path: source.path.clone(),
+                message: format!(
+                    "no image named `{name}` in index.json (names: {})",
+                    descriptors
+                        .iter()
+                        .filter_map(|d| ref_name(d))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?,
+        None => match descriptors.as_slice() {
+            [one] => one,
+            [] => {
+                return Err(Error::Source {
+                    path: source.path.clone(),
+                    message: "index.json names no image".into(),
+                });
+            }
+            _ => {
+                return Err(Error::Source {
+                    path: source.path.clone(),
+                    message: "index.json names several images: choose one with PATH:REFNAME".into(),
+                });
+            }
+        },
+    };
+    let mut blobs = Vec::new();
+    let mut manifests = Vec::new();
+    add_manifest(store, top, &mut blobs, &mut manifests, 0)?;
+    blobs.sort_by(|a: &Blob, b| a.digest.cmp(&b.digest));
+    blobs.dedup_by(|a, b| a.digest == b.digest);
+    Ok((blobs, manifests))
+}
+
+fn load_blob(store: &BlobStore, descriptor: &Value) -> Result<(Blob, Vec<u8>, Value), Error> {
+    let path = store.path("");
+    let digest = descriptor_digest(descriptor, &path)?;
+    let path = store.path(&digest["sha256:".len()..]);
+    let (bytes, value) = read_json(&path)?;
+    let actual = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
+    if actual != digest {
+        return Err(Error::Source {
+            path,
+            message: format!("content has digest {actual}, not {digest}"),
+        });
+    }
+    let size = bytes.len() as u64;
+    Ok((Blob { digest, size, path }, bytes, value))
+}
+
+fn add_manifest(
+    store: &BlobStore,
+    descriptor: &Value,
+    blobs: &mut Vec<Blob>,
+    manifests: &mut Vec<Manifest>,
+    depth: usize,
+) -> Result<(), Error> {
+    let (blob, bytes, value) = load_blob(store, descriptor)?;
+    let media_type = value["mediaType"]
+        .as_str()
+        .or(descriptor["mediaType"].as_str())
+        .unwrap_or("application/vnd.oci.image.manifest.v1+json")
+        .to_string();
+    if INDEX_TYPES.contains(&media_type.as_str()) {
+        if depth > 2 {
+            return Err(Error::Source {
+                path: blob.path,
+                message: "indexes nested too deeply".into(),
+            });
+        }
+        for child in value["manifests"].as_array().into_iter().flatten() {
+            add_manifest(store, child, blobs, manifests, depth + 1)?;
+        }
+    } else {
+        for layer in std::iter::once(&value["config"])
+            .chain(value["layers"].as_array().into_iter().flatten())
+        {
+            let digest = descriptor_digest(layer, &blob.path)?;
+            let path = store.path(&digest["sha256:".len()..]);
+            let size = std::fs::metadata(&path)
+                .map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?
+                .len();
+            if layer["size"].as_u64().is_some_and(|s| s != size) {
+                return Err(Error::Source {
+                    path,
+                    message: format!(
+                        "size {size} differs from the descriptor's {}",
+                        layer["size"]
+                    ),
+                });
+            }
+            blobs.push(Blob { digest, size, path });
+        }
+    }
+    manifests.push(Manifest {
+        digest: blob.digest,
+        media_type,
+        bytes,
+    });
+    Ok(())
+}

@@ -1,0 +1,499 @@
+//! `image push`, `exists`, `tags` and `inspect` against a real registry: Debian's
+//! `docker-registry` (the CNCF distribution registry) on 127.0.0.1, with its storage in a
+//! temporary directory and its access log captured. skopeo checks what was pushed.
+//!
+//! Needs what `build` needs for the example targets, and docker-registry, apache2-utils
+//! (htpasswd) and skopeo (scripts/setup.sh installs them all).
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{TestProject, example_project, require_tool, tools_for_examples};
+
+/// A registry process, killed on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// Starts a registry; with `htpasswd`, basic authentication for its users.
+    fn start(htpasswd: Option<&[(&str, &str)]>) -> Registry {
+        require_tool("docker-registry", "apt-get install docker-registry");
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let storage = dir.path().join("storage");
+        std::fs::create_dir(&storage).unwrap();
+        let mut config = format!(
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+             http:\n  addr: 127.0.0.1:{port}\n",
+            storage.display()
+        );
+        if let Some(users) = htpasswd {
+            let file = dir.path().join("htpasswd");
+            write_htpasswd(&file, users);
+            let auth = format!(
+                "auth:\n  htpasswd:\n    realm: boxwright-test\n    path: {}\n",
+                file.display()
+            );
+            config.push_str(&auth);
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config_path)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("docker-registry starts");
+        let registry = Registry { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the registry did not listen on port {port}: {}",
+                registry.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        registry
+    }
+
+    fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The registry's combined log (access log lines included).
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    /// Access-log lines of blob upload requests (POST, PATCH or PUT to `/blobs/uploads/`).
+    fn upload_requests(&self) -> usize {
+        self.log()
+            .lines()
+            .filter(|line| {
+                ["\"POST ", "\"PATCH ", "\"PUT "]
+                    .iter()
+                    .any(|m| line.contains(m))
+                    && line.contains("/blobs/uploads/")
+            })
+            .count()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A bcrypt htpasswd file: `htpasswd -B`, else python3's bcrypt module.
+fn write_htpasswd(path: &Path, users: &[(&str, &str)]) {
+    let have_htpasswd = Command::new("sh")
+        .args(["-c", "command -v htpasswd"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let mut content = String::new();
+    for (user, password) in users {
+        let out = if have_htpasswd {
+            Command::new("htpasswd")
+                .args(["-nbB", user, password])
+                .output()
+                .unwrap()
+        } else {
+            Command::new("python3")
+                .args([
+                    "-c",
+                    "import bcrypt,sys; print(sys.argv[1] + ':' + bcrypt.hashpw(sys.argv[2].encode(), bcrypt.gensalt()).decode())",
+                    user,
+                    password,
+                ])
+                .output()
+                .expect("htpasswd (apt-get install apache2-utils) or python3 with bcrypt")
+        };
+        assert!(
+            out.status.success(),
+            "htpasswd (apt-get install apache2-utils): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        content.push_str(String::from_utf8(out.stdout).unwrap().trim());
+        content.push('\n');
+    }
+    std::fs::write(path, content).unwrap();
+}
+
+/// The example project's `hello` built and assembled as an OCI layout.
+fn hello_layout() -> (TestProject, PathBuf) {
+    tools_for_examples();
+    let project = example_project();
+    let out = project
+        .boxwright()
+        .args(["build", "hello"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boxwright build hello: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let layout = project.path().join("hello-oci");
+    let out = project
+        .boxwright()
+        .args(["image", "build", "hello", "--format", "oci", "-o"])
+        .arg(&layout)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "boxwright image build: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (project, layout)
+}
+
+/// `skopeo inspect --tls-verify=false ARGS docker://REFERENCE`.
+fn skopeo_inspect(args: &[&str], reference: &str) -> Output {
+    Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false"])
+        .args(args)
+        .arg(format!("docker://{reference}"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn run(project: &TestProject, args: &[&str]) -> Output {
+    project
+        .boxwright()
+        .env_remove("BOXWRIGHT_REGISTRY_USERNAME")
+        .env_remove("BOXWRIGHT_REGISTRY_PASSWORD")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn push_exists_tags_inspect() {
+    require_tool("skopeo", "apt-get install skopeo");
+    let (project, layout) = hello_layout();
+    let registry = Registry::start(None);
+    let reference = format!("{}/hello:1.0.0", registry.host());
+    let digest_file = project.path().join("digest.txt");
+    let layout_arg = layout.to_str().unwrap();
+
+    let out = run(
+        &project,
+        &[
+            "image",
+            "push",
+            layout_arg,
+            &reference,
+            "--digest-file",
+            digest_file.to_str().unwrap(),
+        ],
+    );
+    let digest = ok(&out, "image push").trim().to_string();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    assert_eq!(
+        std::fs::read_to_string(&digest_file).unwrap().trim(),
+        digest
+    );
+    let first_uploads = registry.upload_requests();
+    assert!(first_uploads >= 4, "{}", registry.log());
+
+    let out = run(&project, &["image", "exists", &reference]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = skopeo_inspect(&[], &reference);
+    let inspect: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("skopeo inspect: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(inspect["Digest"], digest.as_str());
+
+    // Everything is there already: no blob is uploaded again.
+    let out = run(
+        &project,
+        &["--json", "image", "push", layout_arg, &reference],
+    );
+    let report: Value = serde_json::from_str(&ok(&out, "second push")).unwrap();
+    assert_eq!(report["digest"], digest.as_str());
+    assert_eq!(report["uploaded"], 0);
+    assert!(report["skipped"].as_u64().unwrap() >= 2, "{report}");
+    assert_eq!(
+        registry.upload_requests(),
+        first_uploads,
+        "{}",
+        registry.log()
+    );
+
+    let missing = format!("{}/hello:nope", registry.host());
+    let out = run(&project, &["image", "exists", &missing]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&project, &["image", "exists", "no-host-here"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = run(
+        &project,
+        &["image", "tags", &format!("{}/hello", registry.host())],
+    );
+    assert_eq!(ok(&out, "image tags"), "1.0.0\n");
+
+    let by_digest = format!("{}/hello@{digest}", registry.host());
+    let out = run(&project, &["--json", "image", "inspect", &by_digest]);
+    let inspected: Value = serde_json::from_str(&ok(&out, "image inspect")).unwrap();
+    assert_eq!(inspected["digest"], digest.as_str());
+    let out = run(&project, &["image", "inspect", "--raw", &reference]);
+    assert!(out.status.success());
+    assert_eq!(
+        format!("sha256:{}", crate::support::sha256_hex(&out.stdout)),
+        digest
+    );
+}
+
+#[test]
+fn basic_auth() {
+    let (project, layout) = hello_layout();
+    let registry = Registry::start(Some(&[("pusher", "right-password")]));
+    let reference = format!("{}/hello:1.0.0", registry.host());
+    let push = |password: Option<&str>| {
+        let mut cmd = project.boxwright();
+        cmd.env_remove("BOXWRIGHT_REGISTRY_USERNAME")
+            .env_remove("BOXWRIGHT_REGISTRY_PASSWORD")
+            .args(["image", "push"])
+            .arg(&layout)
+            .arg(&reference);
+        if let Some(password) = password {
+            cmd.env("BOXWRIGHT_REGISTRY_PASSWORD", password)
+                .args(["--username", "pusher"]);
+        }
+        cmd.output().unwrap()
+    };
+
+    let out = push(None);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("401") && stderr.contains("needs credentials"),
+        "{stderr}"
+    );
+
+    let out = push(Some("wrong-password"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rejected the credentials") && stderr.contains("401"),
+        "{stderr}"
+    );
+
+    let out = push(Some("right-password"));
+    let digest = ok(&out, "authenticated push").trim().to_string();
+    assert!(digest.starts_with("sha256:"));
+}
+
+/// Writes `bytes` as a blob of the layout and returns its descriptor.
+fn blob(layout: &Path, media_type: &str, bytes: &[u8]) -> Value {
+    let hex = crate::support::sha256_hex(bytes);
+    std::fs::write(layout.join("blobs/sha256").join(&hex), bytes).unwrap();
+    serde_json::json!({
+        "mediaType": media_type,
+        "digest": format!("sha256:{hex}"),
+        "size": bytes.len(),
+    })
+}
+
+/// A two-platform layout by hand: an index over two manifests that share one layer larger
+/// than the single-request limit (so it goes up in chunks).
+fn synthetic_index_layout(root: &Path) -> String {
+    std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+    std::fs::write(root.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    // 17 MiB of bytes that do not repeat in an obvious way.
+    let big: Vec<u8> = (0u32..17 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let shared = blob(root, "application/vnd.oci.image.layer.v1.tar", &big);
+    let mut manifests = Vec::new();
+    for (os, arch) in [("linux", "amd64"), ("linux", "arm64")] {
+        let config = blob(
+            root,
+            "application/vnd.oci.image.config.v1+json",
+            serde_json::to_vec(&serde_json::json!({
+                "architecture": arch, "os": os, "rootfs": {"type": "layers", "diff_ids": []}
+            }))
+            .unwrap()
+            .as_slice(),
+        );
+        let own = blob(
+            root,
+            "application/vnd.oci.image.layer.v1.tar",
+            format!("layer of {arch}").as_bytes(),
+        );
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": config,
+            "layers": [shared, own],
+        });
+        let mut descriptor = blob(
+            root,
+            "application/vnd.oci.image.manifest.v1+json",
+            &serde_json::to_vec(&manifest).unwrap(),
+        );
+        descriptor["platform"] = serde_json::json!({"os": os, "architecture": arch});
+        manifests.push(descriptor);
+    }
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": manifests,
+    });
+    let mut top = blob(
+        root,
+        "application/vnd.oci.image.index.v1+json",
+        &serde_json::to_vec(&index).unwrap(),
+    );
+    top["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": "multi"});
+    let digest = top["digest"].as_str().unwrap().to_string();
+    let layout_index = serde_json::json!({"schemaVersion": 2, "manifests": [top]});
+    std::fs::write(
+        root.join("index.json"),
+        serde_json::to_vec(&layout_index).unwrap(),
+    )
+    .unwrap();
+    digest
+}
+
+#[test]
+fn index_chunks_archive_and_pages() {
+    require_tool("skopeo", "apt-get install skopeo");
+    let project = TestProject::new("{}");
+    let layout = project.path().join("multi");
+    let digest = synthetic_index_layout(&layout);
+    let registry = Registry::start(None);
+    let host = registry.host();
+
+    // DIR:REFNAME picks the image by its ref.name annotation.
+    let source = format!("{}:multi", layout.display());
+    let out = run(
+        &project,
+        &[
+            "--json",
+            "image",
+            "push",
+            &source,
+            &format!("{host}/multi:v1"),
+        ],
+    );
+    let report: Value = serde_json::from_str(&ok(&out, "push of an index")).unwrap();
+    assert_eq!(report["digest"], digest.as_str(), "{report}");
+    assert_eq!(report["manifests"], 3);
+    assert_eq!(report["uploaded"], 5, "{report}");
+    let log = registry.log();
+    assert!(
+        log.lines()
+            .filter(|l| l.contains("\"PATCH ") && l.contains("/blobs/uploads/"))
+            .count()
+            >= 3,
+        "the 17 MiB layer goes up in chunks: {log}"
+    );
+
+    let out = skopeo_inspect(&["--raw"], &format!("{host}/multi:v1"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        format!("sha256:{}", crate::support::sha256_hex(&out.stdout)),
+        digest
+    );
+    let out = skopeo_inspect(&["--override-arch", "arm64"], &format!("{host}/multi:v1"));
+    let inspect: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(inspect["Architecture"], "arm64");
+
+    // The same image as an oci-archive, under more tags: nothing new to upload.
+    let archive = project.path().join("multi.tar");
+    let status = Command::new("tar")
+        .arg("-C")
+        .arg(&layout)
+        .arg("-cf")
+        .arg(&archive)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for tag in ["v2", "v3", "v4", "latest"] {
+        let out = run(
+            &project,
+            &[
+                "--json",
+                "image",
+                "push",
+                archive.to_str().unwrap(),
+                &format!("{host}/multi:{tag}"),
+            ],
+        );
+        let report: Value = serde_json::from_str(&ok(&out, "push of an archive")).unwrap();
+        assert_eq!(report["digest"], digest.as_str());
+        assert_eq!(report["uploaded"], 0, "{report}");
+    }
+
+    // Two tags a page (docker-registry 2.8 ignores `n` for tag lists and answers in one page;
+    // the Link-following itself is covered by boxwright-registry's own tests).
+    let out = run(
+        &project,
+        &[
+            "image",
+            "tags",
+            "--page-size",
+            "2",
+            &format!("{host}/multi"),
+        ],
+    );
+    let mut tags: Vec<String> = ok(&out, "image tags").lines().map(String::from).collect();
+    tags.sort();
+    assert_eq!(tags, ["latest", "v1", "v2", "v3", "v4"]);
+    // A digest reference that does not match the image is refused before anything is sent.
+    let wrong = format!("{host}/multi@sha256:{}", "0".repeat(64));
+    let out = run(&project, &["image", "push", &source, &wrong]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&project, &["image", "exists", &wrong]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(
+        &project,
+        &["image", "exists", &format!("{host}/multi@{digest}")],
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
