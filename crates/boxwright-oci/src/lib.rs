@@ -24,5 +24,6 @@ pub use image::{
     ContainerSettings, ImageInput, Layout, PlatformInput, PlatformOutput, write_layout,
 };
 pub use layer::{LayerEntry, LayerSpec, WrittenLayer, write_layer};
+pub use oci_spec::image::MediaType;
 pub use output::{Format, Written, write};
 pub use platform::PlatformSpec;

@@ -126,7 +126,7 @@ pub fn write(
 }
 
 /// Moves the finished directory `from` to `to`, replacing an earlier output.
-fn replace_dir(from: &Path, to: &Path) -> Result<(), Error> {
+pub fn replace_dir(from: &Path, to: &Path) -> Result<(), Error> {
     if to.exists() && !to.is_dir() {
         return Err(Error::Invalid {
             path: to.to_path_buf(),
@@ -147,6 +147,12 @@ fn replace_dir(from: &Path, to: &Path) -> Result<(), Error> {
         std::fs::remove_dir_all(&old).map_err(Error::io(&old))?;
     }
     Ok(())
+}
+
+/// Writes the OCI layout directory `root` as an oci-archive at `path` (atomically), entries
+/// sorted by name with mtime `mtime`.
+pub fn write_oci_archive(root: &Path, path: &Path, mtime: u64) -> Result<(), Error> {
+    write_tar(path, mtime, root, &tar_paths(root)?, &[])
 }
 
 /// Every path below `root` (relative, `/`-separated, directories with a trailing `/`) in

@@ -1,5 +1,6 @@
 //! A client for OCI distribution registries: push an OCI layout or oci-archive, check that a
-//! manifest exists, list tags, and fetch a manifest or index.
+//! manifest exists, list tags, fetch a manifest or index, merge per-platform manifests into an
+//! index, and pull an image into an OCI layout or oci-archive (every blob's digest checked).
 //!
 //! Blobs already in the repository are skipped (HEAD first); the others are uploaded a few at
 //! a time, in one request below [`CHUNKED_THRESHOLD`] and in chunks above it. Manifests are
@@ -11,9 +12,9 @@ mod error;
 mod push;
 mod reference;
 
-pub use client::{Client, ClientOptions, Credentials, Inspected};
+pub use client::{Client, ClientOptions, Credentials, Inspected, PullFormat, PullReport};
 pub use error::Error;
-pub use push::{CHUNK_SIZE, CHUNKED_THRESHOLD, PushReport, PushSource};
+pub use push::{CHUNK_SIZE, CHUNKED_THRESHOLD, MergeReport, PushReport, PushSource};
 pub use reference::{Reference, ReferenceError};
 
 /// Environment variable holding the registry user name.

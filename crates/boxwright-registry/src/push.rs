@@ -483,3 +483,110 @@ fn add_manifest(
     });
     Ok(())
 }
+
+/// What `merge` put: the index digest, the platforms in it and the tags moved.
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeReport {
+    pub reference: String,
+    /// `sha256:` of the index (or manifest list).
+    pub digest: String,
+    pub media_type: String,
+    /// `os/architecture[/variant]` of each entry, in the order given.
+    pub platforms: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+impl Client {
+    /// Builds an index (an OCI image index, or with `docker` a Docker manifest list) over the
+    /// manifests `digests` names in `repository`, each entry with the platform of its config,
+    /// and puts it by digest and then under every tag. Nothing is put when a manifest is
+    /// missing or two have the same platform.
+    pub async fn merge(
+        &self,
+        repository: &Reference,
+        digests: &[String],
+        tags: &[String],
+        docker: bool,
+    ) -> Result<MergeReport, Error> {
+        let mut entries = Vec::new();
+        let mut platforms: Vec<String> = Vec::new();
+        for digest in digests {
+            let child = Reference {
+                tag: None,
+                digest: Some(digest.clone()),
+                ..repository.clone()
+            };
+            let inspected = self.inspect(&child).await?;
+            let call = Call {
+                reference: &child,
+                what: format!("manifest {digest}"),
+                push: false,
+            };
+            if INDEX_TYPES.contains(&inspected.media_type.as_str()) {
+                return Err(call.protocol(format!(
+                    "is an index ({}), and merge takes image manifests",
+                    inspected.media_type
+                )));
+            }
+            let manifest: Value = serde_json::from_slice(&inspected.bytes)
+                .map_err(|e| call.protocol(format!("not JSON: {e}")))?;
+            let config_digest = manifest["config"]["digest"]
+                .as_str()
+                .ok_or_else(|| call.protocol("the manifest has no config digest"))?;
+            let config_bytes = self.blob_bytes(&child, config_digest).await?;
+            let config: Value = serde_json::from_slice(&config_bytes)
+                .map_err(|e| call.protocol(format!("config {config_digest} is not JSON: {e}")))?;
+            let os = config["os"].as_str().unwrap_or_default();
+            let architecture = config["architecture"].as_str().unwrap_or_default();
+            if os.is_empty() || architecture.is_empty() {
+                return Err(call.protocol(format!(
+                    "config {config_digest} names no os and architecture"
+                )));
+            }
+            let mut platform = serde_json::json!({ "os": os, "architecture": architecture });
+            let mut name = format!("{os}/{architecture}");
+            if let Some(variant) = config["variant"].as_str().filter(|v| !v.is_empty()) {
+                platform["variant"] = variant.into();
+                name = format!("{name}/{variant}");
+            }
+            if let Some(first) = platforms.iter().position(|p| *p == name) {
+                return Err(call.protocol(format!(
+                    "has platform {name}, like {}: an index holds one manifest per platform",
+                    digests[first]
+                )));
+            }
+            platforms.push(name);
+            entries.push(serde_json::json!({
+                "mediaType": inspected.media_type,
+                "digest": inspected.digest,
+                "size": inspected.bytes.len(),
+                "platform": platform,
+            }));
+        }
+        let media_type = INDEX_TYPES[usize::from(docker)];
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": media_type,
+            "manifests": entries,
+        });
+        // `Value` objects keep their keys sorted: these are canonical bytes.
+        let bytes = serde_json::to_vec(&index).expect("a JSON value serialises");
+        let manifest = Manifest {
+            digest: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+            media_type: media_type.to_string(),
+            bytes,
+        };
+        self.put_manifest(repository, &manifest, &manifest.digest)
+            .await?;
+        for tag in tags {
+            self.put_manifest(repository, &manifest, tag).await?;
+        }
+        Ok(MergeReport {
+            reference: repository.name(),
+            digest: manifest.digest,
+            media_type: media_type.to_string(),
+            platforms,
+            tags: tags.to_vec(),
+        })
+    }
+}

@@ -157,6 +157,10 @@ pub enum ImageCommand {
     Tags(ImageTagsArgs),
     /// Show the manifest or index a reference names.
     Inspect(ImageInspectArgs),
+    /// Put a multi-platform index over manifests already in a repository; prints its digest.
+    Merge(ImageMergeArgs),
+    /// Save an image from a registry as an OCI layout or oci-archive.
+    Pull(ImagePullArgs),
 }
 
 /// How to reach a registry.
@@ -210,6 +214,40 @@ pub struct ImageInspectArgs {
     /// Print the manifest or index exactly as received.
     #[arg(long)]
     pub raw: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageMergeArgs {
+    /// HOST[:PORT]/REPOSITORY[:TAG]; a tag counts as one more --tag.
+    pub reference: String,
+    /// Digests (sha256:...) of the platform manifests, already in the repository.
+    #[arg(required = true, value_name = "DIGEST")]
+    pub digests: Vec<String>,
+    /// Tags to point at the index, moved only after it is pushed (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub tag: Vec<String>,
+    /// oci (image index) or docker (manifest list).
+    #[arg(long, default_value = "oci", value_name = "FORMAT")]
+    pub format: String,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePullArgs {
+    /// HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST].
+    pub reference: String,
+    /// Where to write.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// oci (layout directory) or oci-archive.
+    #[arg(long, default_value = "oci", value_name = "FORMAT")]
+    pub format: String,
+    /// Only this platform of an index (os/arch[/variant]).
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -51,6 +51,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Image(ImageCommand::Exists(args)) => registry::exists(printer, &args),
         Command::Image(ImageCommand::Tags(args)) => registry::tags(printer, &args),
         Command::Image(ImageCommand::Inspect(args)) => registry::inspect(printer, &args),
+        Command::Image(ImageCommand::Merge(args)) => registry::merge(printer, &args),
+        Command::Image(ImageCommand::Pull(args)) => registry::pull(printer, &args),
         Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
         Command::Release(ReleaseCommand::Package(args)) => release::package(global, printer, &args),
         Command::Verify(args) => verify::run(printer, &args),

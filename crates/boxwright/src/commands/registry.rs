@@ -1,12 +1,16 @@
-//! `image push`, `image exists`, `image tags`, `image inspect`: the registry commands.
+//! `image push`, `image exists`, `image tags`, `image inspect`, `image merge`, `image pull`:
+//! the registry commands.
 
 use std::io::Write;
 
 use anyhow::{Context, bail};
-use boxwright_registry::{Client, ClientOptions, Credentials, PushSource, Reference};
+use boxwright_registry::{Client, ClientOptions, Credentials, PullFormat, PushSource, Reference};
 
 use super::ExitStatus;
-use crate::cli::{ImageExistsArgs, ImageInspectArgs, ImagePushArgs, ImageTagsArgs, RegistryArgs};
+use crate::cli::{
+    ImageExistsArgs, ImageInspectArgs, ImageMergeArgs, ImagePullArgs, ImagePushArgs, ImageTagsArgs,
+    RegistryArgs,
+};
 use crate::printer::Printer;
 
 fn client(args: &RegistryArgs) -> anyhow::Result<Client> {
@@ -120,6 +124,95 @@ pub fn inspect(printer: &Printer, args: &ImageInspectArgs) -> anyhow::Result<Exi
         printer.json(&summary);
     } else {
         printer.line(serde_json::to_string_pretty(&summary).expect("serialises"));
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn merge(printer: &Printer, args: &ImageMergeArgs) -> anyhow::Result<ExitStatus> {
+    let mut reference: Reference = args.reference.parse()?;
+    if reference.digest.is_some() {
+        bail!(
+            "`{}`: merge takes HOST[:PORT]/REPOSITORY[:TAG], without a digest",
+            args.reference
+        );
+    }
+    let docker = match args.format.as_str() {
+        "oci" => false,
+        "docker" => true,
+        other => bail!("unknown format `{other}` (known: oci, docker)"),
+    };
+    let mut tags = args.tag.clone();
+    if let Some(tag) = reference.tag.take() {
+        tags.insert(0, tag);
+    }
+    for tag in &tags {
+        format!("{}:{tag}", reference.name())
+            .parse::<Reference>()
+            .with_context(|| format!("invalid tag `{tag}`"))?;
+    }
+    let mut seen = std::collections::HashSet::new();
+    tags.retain(|tag| seen.insert(tag.clone()));
+    for digest in &args.digests {
+        format!("{}@{digest}", reference.name()).parse::<Reference>()?;
+    }
+    let client = client(&args.registry)?;
+    let report = block_on(client.merge(&reference, &args.digests, &tags, docker))??;
+    printer.info(format!(
+        "merged {} platforms ({}) into {}@{}{}",
+        report.platforms.len(),
+        report.platforms.join(", "),
+        report.reference,
+        report.digest,
+        if report.tags.is_empty() {
+            String::new()
+        } else {
+            format!(", tagged {}", report.tags.join(", "))
+        }
+    ));
+    if printer.json {
+        printer.json(&report);
+    } else {
+        printer.line(&report.digest);
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn pull(printer: &Printer, args: &ImagePullArgs) -> anyhow::Result<ExitStatus> {
+    let reference: Reference = args.reference.parse()?;
+    let format = match args.format.as_str() {
+        "oci" => PullFormat::Oci,
+        "oci-archive" => PullFormat::OciArchive,
+        other => bail!("unknown format `{other}` (known: oci, oci-archive)"),
+    };
+    if let Some(platform) = &args.platform {
+        let parts = platform.split('/').count();
+        if !(2..=3).contains(&parts) || platform.split('/').any(str::is_empty) {
+            bail!("platform `{platform}`: expected OS/ARCH[/VARIANT], e.g. linux/amd64");
+        }
+    }
+    let mtime = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let client = client(&args.registry)?;
+    let report = block_on(client.pull(
+        &reference,
+        &args.output,
+        format,
+        args.platform.as_deref(),
+        mtime,
+    ))??;
+    printer.info(format!(
+        "pulled {} into {}: {} blobs ({} bytes)",
+        report.reference,
+        report.path.display(),
+        report.blobs,
+        report.bytes
+    ));
+    if printer.json {
+        printer.json(&report);
+    } else {
+        printer.line(&report.digest);
     }
     Ok(ExitStatus::Success)
 }

@@ -497,3 +497,309 @@ fn index_chunks_archive_and_pages() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A second image of the example project for linux/arm64 without cross-building: a target
+/// whose layer holds only `contents` (no ELF files to check), built as an OCI layout.
+fn arm64_layout(project: &TestProject) -> PathBuf {
+    let metadata_path = project.path().join("metadata.json");
+    let mut metadata: Value =
+        serde_json::from_str(&std::fs::read_to_string(&metadata_path).unwrap()).unwrap();
+    metadata["hello-arm"] = serde_json::json!({
+        "tag_prefix": "hello-arm",
+        "version_env_var": "HELLO_ARM_VERSION",
+        "release_files": ["etc/hello-arm"],
+        "env": {"HELLO_ARM_VERSION": "1.0.0"},
+        "image": {
+            "platforms": ["linux/arm64"],
+            "contents": {"/etc/hello-arm": "hello from arm64\n"},
+        },
+    });
+    std::fs::write(&metadata_path, serde_json::to_vec(&metadata).unwrap()).unwrap();
+    std::fs::create_dir_all(project.path().join(".out/hello-arm@aarch64")).unwrap();
+    let layout = project.path().join("hello-arm-oci");
+    let out = project
+        .boxwright()
+        .args(["image", "build", "hello-arm", "--format", "oci", "-o"])
+        .arg(&layout)
+        .output()
+        .unwrap();
+    ok(&out, "boxwright image build hello-arm");
+    layout
+}
+
+/// The registry's file for a blob.
+fn registry_blob(registry: &Registry, digest: &str) -> PathBuf {
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    registry
+        .dir
+        .path()
+        .join("storage/docker/registry/v2/blobs/sha256")
+        .join(&hex[..2])
+        .join(hex)
+        .join("data")
+}
+
+/// The example's `hello` (linux/amd64) and `hello-arm` (linux/arm64) pushed by digest only
+/// (no tag) into one repository: the project, the registry, `HOST:PORT/hello` and the two
+/// manifest digests.
+fn two_platforms() -> (TestProject, Registry, String, String, String) {
+    require_tool("skopeo", "apt-get install skopeo");
+    let (project, amd64) = hello_layout();
+    let arm64 = arm64_layout(&project);
+    let registry = Registry::start(None);
+    let repo = format!("{}/hello", registry.host());
+
+    // Both pushed by digest only: no tag.
+    let push = |layout: &Path| {
+        let out = run(
+            &project,
+            &["image", "push", layout.to_str().unwrap(), &repo],
+        );
+        ok(&out, "image push").trim().to_string()
+    };
+    let d1 = push(&amd64);
+    let d2 = push(&arm64);
+    assert_ne!(d1, d2);
+    (project, registry, repo, d1, d2)
+}
+
+/// `image merge REPO:v1 D1 D2`: the index digest.
+fn merge_v1(project: &TestProject, repo: &str, d1: &str, d2: &str) -> String {
+    let out = run(project, &["image", "merge", &format!("{repo}:v1"), d1, d2]);
+    ok(&out, "image merge").trim().to_string()
+}
+
+#[test]
+fn merge_index() {
+    let (project, _registry, repo, d1, d2) = two_platforms();
+    let out = run(&project, &["image", "exists", &format!("{repo}:latest")]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let out = run(
+        &project,
+        &[
+            "--json", "image", "merge", &repo, &d1, &d2, "--tag", "v1", "--tag", "latest",
+        ],
+    );
+    let report: Value = serde_json::from_str(&ok(&out, "image merge")).unwrap();
+    let digest = report["digest"].as_str().unwrap().to_string();
+    assert_eq!(
+        report["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64"])
+    );
+    assert_eq!(report["tags"], serde_json::json!(["v1", "latest"]));
+
+    let out = skopeo_inspect(&["--raw"], &format!("{repo}:v1"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        format!("sha256:{}", crate::support::sha256_hex(&out.stdout)),
+        digest
+    );
+    let index: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        index["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let entries: Vec<(String, String)> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["digest"].as_str().unwrap().to_string(),
+                format!("{}/{}", m["platform"]["os"], m["platform"]["architecture"])
+                    .replace('"', ""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (d1.clone(), "linux/amd64".to_string()),
+            (d2.clone(), "linux/arm64".to_string())
+        ]
+    );
+    let out = run(&project, &["image", "exists", &format!("{repo}:latest")]);
+    assert_eq!(out.status.code(), Some(0));
+
+    // A Docker manifest list over the same manifests.
+    let out = run(
+        &project,
+        &[
+            "image",
+            "merge",
+            &format!("{repo}:list"),
+            &d1,
+            &d2,
+            "--format",
+            "docker",
+        ],
+    );
+    ok(&out, "image merge --format docker");
+    let out = skopeo_inspect(&["--raw"], &format!("{repo}:list"));
+    let manifest_list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        manifest_list["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+
+    // A missing digest: an error naming it, and the tag is not set.
+    let missing = format!("sha256:{}", "0".repeat(64));
+    let out = run(
+        &project,
+        &["image", "merge", &format!("{repo}:v2"), &d1, &missing],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&missing), "{stderr}");
+    let out = run(&project, &["image", "exists", &format!("{repo}:v2")]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // Two manifests of one platform.
+    let out = run(
+        &project,
+        &["image", "merge", &repo, &d1, &d1, "--tag", "v3"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("linux/amd64"), "{stderr}");
+    let out = run(&project, &["image", "exists", &format!("{repo}:v3")]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn pull_layout_and_archive() {
+    let (project, _registry, repo, d1, d2) = two_platforms();
+    let digest = merge_v1(&project, &repo, &d1, &d2);
+    // Pull one platform as a layout: skopeo reads it, with the layers of the pushed image.
+    let pulled = project.path().join("pulled");
+    let out = run(
+        &project,
+        &[
+            "image",
+            "pull",
+            &format!("{repo}:v1"),
+            "-o",
+            pulled.to_str().unwrap(),
+            "--platform",
+            "linux/amd64",
+        ],
+    );
+    assert_eq!(ok(&out, "image pull").trim(), d1);
+    let skopeo_layers = |transport: &str| -> Value {
+        let out = Command::new("skopeo")
+            .args(["inspect", transport])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let inspect: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!(
+                "skopeo inspect {transport}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert_eq!(inspect["Architecture"], "amd64");
+        inspect["Layers"].clone()
+    };
+    let out = skopeo_inspect(&[], &format!("{repo}@{d1}"));
+    let remote: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = skopeo_layers(&format!("oci:{}:v1", pulled.display()));
+    assert_eq!(layers, remote["Layers"]);
+    assert!(!layers.as_array().unwrap().is_empty());
+    for layer in layers.as_array().unwrap() {
+        let hex = layer.as_str().unwrap().strip_prefix("sha256:").unwrap();
+        let bytes = std::fs::read(pulled.join("blobs/sha256").join(hex)).unwrap();
+        assert_eq!(crate::support::sha256_hex(&bytes), hex);
+    }
+
+    // The whole index, as an oci-archive.
+    let archive = project.path().join("pulled.tar");
+    let out = run(
+        &project,
+        &[
+            "--json",
+            "image",
+            "pull",
+            &format!("{repo}:v1"),
+            "-o",
+            archive.to_str().unwrap(),
+            "--format",
+            "oci-archive",
+        ],
+    );
+    let report: Value = serde_json::from_str(&ok(&out, "image pull oci-archive")).unwrap();
+    assert_eq!(report["digest"], digest.as_str());
+    assert_eq!(
+        report["platforms"],
+        serde_json::json!(["linux/amd64", "linux/arm64"])
+    );
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw"])
+        .arg(format!("oci-archive:{}:v1", archive.display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        format!("sha256:{}", crate::support::sha256_hex(&out.stdout)),
+        digest
+    );
+    assert_eq!(
+        skopeo_layers(&format!("oci-archive:{}:v1", archive.display())),
+        layers
+    );
+}
+
+#[test]
+fn pull_refuses_a_tampered_blob() {
+    let (project, registry, repo, d1, d2) = two_platforms();
+    merge_v1(&project, &repo, &d1, &d2);
+    let out = skopeo_inspect(&[], &format!("{repo}@{d1}"));
+    let remote: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = remote["Layers"].clone();
+    // A tampered layer in the registry's storage: the pull fails and leaves nothing.
+    let layer = layers[0].as_str().unwrap();
+    let data = registry_blob(&registry, layer);
+    let mut bytes = std::fs::read(&data).unwrap();
+    let end = bytes.len() - 1;
+    bytes[end] ^= 0xff;
+    std::fs::write(&data, bytes).unwrap();
+    let target = project.path().join("tampered");
+    let out = run(
+        &project,
+        &[
+            "image",
+            "pull",
+            &format!("{repo}:v1"),
+            "-o",
+            target.to_str().unwrap(),
+            "--platform",
+            "linux/amd64",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("digest") && stderr.contains(layer),
+        "{stderr}"
+    );
+    assert!(!target.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(project.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".boxwright-pull.")
+        })
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
