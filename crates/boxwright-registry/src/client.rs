@@ -373,8 +373,12 @@ impl Client {
             .ok_or_else(|| token_error("answer has no token".into()))
     }
 
-    /// Whether the manifest the reference names exists (HEAD; 404 is `false`).
-    pub async fn exists(&self, reference: &Reference) -> Result<bool, Error> {
+    /// Requests the manifest (or index) the reference names, accepting every manifest type.
+    async fn manifest<'a>(
+        &self,
+        reference: &'a Reference,
+        method: Method,
+    ) -> Result<(Call<'a>, Response), Error> {
         let call = Call {
             reference,
             what: format!("manifest {}", reference.manifest_reference()),
@@ -387,10 +391,16 @@ impl Client {
         let accept = MANIFEST_TYPES.join(", ");
         let response = self
             .send(&call, &|http| {
-                http.request(Method::HEAD, url.clone())
+                http.request(method.clone(), url.clone())
                     .header(ACCEPT, &accept)
             })
             .await?;
+        Ok((call, response))
+    }
+
+    /// Whether the manifest the reference names exists (HEAD; 404 is `false`).
+    pub async fn exists(&self, reference: &Reference) -> Result<bool, Error> {
+        let (call, response) = self.manifest(reference, Method::HEAD).await?;
         match response.status() {
             s if s.is_success() => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
@@ -441,19 +451,7 @@ impl Client {
     /// The manifest or index the reference names, as received; its digest is checked when
     /// the reference has one.
     pub async fn inspect(&self, reference: &Reference) -> Result<Inspected, Error> {
-        let call = Call {
-            reference,
-            what: format!("manifest {}", reference.manifest_reference()),
-            push: false,
-        };
-        let url = self.url(
-            reference,
-            &format!("manifests/{}", reference.manifest_reference()),
-        )?;
-        let accept = MANIFEST_TYPES.join(", ");
-        let response = self
-            .send(&call, &|http| http.get(url.clone()).header(ACCEPT, &accept))
-            .await?;
+        let (call, response) = self.manifest(reference, Method::GET).await?;
         if !response.status().is_success() {
             return Err(call.fail(response).await);
         }

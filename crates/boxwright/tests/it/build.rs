@@ -59,11 +59,7 @@ fn every_example_target_builds_verifies_and_runs_in_an_empty_root() {
         .arg(&proxy)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
 
     // The log is kept.
     let log = std::fs::read_to_string(project.path().join(".cache/hello/build.log")).unwrap();
@@ -79,11 +75,7 @@ fn every_example_target_builds_verifies_and_runs_in_an_empty_root() {
         .args(["build", "hello"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     assert_eq!(
         std::fs::read(&hello).unwrap(),
         first,
@@ -338,11 +330,7 @@ fn dry_run_prints_the_plan_without_building() {
         .args(["build", "--all", "--dry-run"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     let plans: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let targets: Vec<&str> = plans
         .as_array()

@@ -664,11 +664,7 @@ fn oci_layout_is_read_by_skopeo_and_umoci_and_runs_under_runc() {
         .arg(&layout)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["format"], "oci", "{report}");
     assert_eq!(report["digest"], digest.as_str(), "{report}");
@@ -953,11 +949,7 @@ fn assert_reproducible(
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     let again = String::from_utf8_lossy(&out.stdout);
     assert!(
         again.starts_with(&format!("{digest}  ")),

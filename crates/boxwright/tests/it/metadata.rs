@@ -39,11 +39,7 @@ const SEED: &str = r#"{
 
 fn stdout(cmd: &mut assert_cmd::Command) -> String {
     let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     String::from_utf8(out.stdout).unwrap()
 }
 

@@ -429,11 +429,7 @@ fn index_chunks_archive_and_pages() {
     );
 
     let out = skopeo_inspect(&["--raw"], &format!("{host}/multi:v1"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     assert_eq!(
         format!("sha256:{}", crate::support::sha256_hex(&out.stdout)),
         digest
@@ -590,11 +586,7 @@ fn merge_index() {
     assert_eq!(report["tags"], serde_json::json!(["v1", "latest"]));
 
     let out = skopeo_inspect(&["--raw"], &format!("{repo}:v1"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     assert_eq!(
         format!("sha256:{}", crate::support::sha256_hex(&out.stdout)),
         digest
@@ -743,11 +735,7 @@ fn pull_layout_and_archive() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     assert_eq!(
         format!("sha256:{}", crate::support::sha256_hex(&out.stdout)),
         digest

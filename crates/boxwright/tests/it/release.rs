@@ -155,11 +155,7 @@ fn package_is_reproducible_and_normalised() {
     let first = project.path().join("first");
     let second = project.path().join("second");
     let out = package(&project, &first);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     // Touch every input: new mtimes must not change the archive.
     for f in ["sbin/nginx", "lualib/resty/core.lua"] {
         let path = project
@@ -311,11 +307,7 @@ fn package_uses_build_output_dest_and_default_directory() {
         .args(["--json", "release", "package", "httpd-2.4.66.1"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::support::assert_success(&out);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["entries"], 2);
     assert_eq!(report["target"], "apache-httpd");

@@ -140,3 +140,12 @@ pub fn tools_for_examples() {
         require_tool(tool, install);
     }
 }
+
+/// Fails the test with the command's stderr unless it exited 0.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
