@@ -50,6 +50,15 @@ pub fn open(path: &Path, platform: &PlatformSpec) -> Result<BaseImage, Error> {
     let config_path = blob_path(&blobs, manifest.config());
     verify_blob(&config_path, manifest.config())?;
     let config: ImageConfiguration = read_json(&config_path, "image config")?;
+    // A lone manifest without a platform in the index is chosen on trust: its config decides.
+    let (os, architecture) = (config.os().to_string(), config.architecture().to_string());
+    if os != platform.os || architecture != platform.architecture {
+        return Err(Error::NoPlatform {
+            path: path.to_path_buf(),
+            platform: platform.to_string(),
+            available: format!("{os}/{architecture}"),
+        });
+    }
     Ok(BaseImage {
         name: path.display().to_string(),
         manifest_digest: manifest_descriptor.digest().to_string(),
@@ -85,7 +94,7 @@ fn choose(
             _ => match descriptor.platform() {
                 Some(p) if platform.matches(p) => return Ok(descriptor.clone()),
                 Some(p) => available.push(format!("{}/{}", p.os(), p.architecture())),
-                // A single manifest without a platform: its config says; checked by the caller.
+                // A single manifest without a platform: its config says (checked in `open`).
                 None if manifests.len() == 1 => return Ok(descriptor.clone()),
                 None => available.push("(no platform)".into()),
             },

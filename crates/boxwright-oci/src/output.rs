@@ -57,6 +57,11 @@ pub struct WrittenPlatform {
     pub config: String,
     pub layers: usize,
     pub size: u64,
+    /// The base image as named in metadata, and the digest of its manifest used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_digest: Option<String>,
 }
 
 /// Writes `input` as `format` to `path`. `repo_tag` (`name:tag`) names the image in a
@@ -114,12 +119,15 @@ pub fn write(
         platforms: layout
             .platforms
             .iter()
-            .map(|p| WrittenPlatform {
+            .zip(&input.platforms)
+            .map(|(p, wanted)| WrittenPlatform {
                 platform: p.platform.to_string(),
                 manifest: p.manifest.digest().to_string(),
                 config: p.config.digest().to_string(),
                 layers: p.layers.len(),
                 size: p.layers.iter().map(oci_spec::image::Descriptor::size).sum(),
+                base_name: wanted.base.as_ref().map(|b| b.name.clone()),
+                base_digest: wanted.base.as_ref().map(|b| b.manifest_digest.clone()),
             })
             .collect(),
     })

@@ -11,7 +11,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::{Error, Reference};
+use crate::{AuthFile, Error, Reference};
 
 /// Media types a manifest GET or HEAD accepts.
 pub(crate) const MANIFEST_TYPES: [&str; 4] = [
@@ -39,9 +39,15 @@ impl std::fmt::Debug for Credentials {
 /// How the client talks to registries.
 #[derive(Debug, Clone)]
 pub struct ClientOptions {
-    /// Allow plain http (and so no TLS) to a registry that is not on a loopback address.
+    /// Allow plain http (and TLS certificates that do not verify) for a registry that is not
+    /// on a loopback address.
     pub insecure: bool,
+    /// Credentials for every registry the client talks to (`--username`).
     pub credentials: Option<Credentials>,
+    /// Where to look up credentials per registry when `credentials` is `None`.
+    pub auth_file: Option<AuthFile>,
+    /// PEM certificates trusted as roots in addition to the system's (`--ca-file`).
+    pub ca_pem: Option<Vec<u8>>,
     /// Blob uploads at once.
     pub jobs: usize,
     /// Attempts per request (or per blob upload) for retryable failures.
@@ -57,6 +63,8 @@ impl Default for ClientOptions {
         ClientOptions {
             insecure: false,
             credentials: None,
+            auth_file: None,
+            ca_pem: None,
             jobs: 4,
             attempts: 4,
             backoff: Duration::from_millis(500),
@@ -81,6 +89,10 @@ pub struct Client {
     pub(crate) http: reqwest::Client,
     pub(crate) options: ClientOptions,
     tokens: Mutex<HashMap<String, String>>,
+    /// `http` or `https` per registry, once known.
+    schemes: Mutex<HashMap<String, &'static str>>,
+    /// Credentials per registry, once looked up.
+    credentials: Mutex<HashMap<String, Option<Credentials>>>,
 }
 
 /// What a request is about, for error messages and authentication.
@@ -88,6 +100,21 @@ pub(crate) struct Call<'a> {
     pub reference: &'a Reference,
     pub what: String,
     pub push: bool,
+    /// Another repository of the same registry read by the request (a cross-repository
+    /// mount): its pull scope is asked for too.
+    pub mount_from: Option<&'a str>,
+}
+
+impl<'a> Call<'a> {
+    /// A call without a second repository.
+    pub(crate) fn new(reference: &'a Reference, what: impl Into<String>, push: bool) -> Self {
+        Call {
+            reference,
+            what: what.into(),
+            push,
+            mount_from: None,
+        }
+    }
 }
 
 impl Call<'_> {
@@ -124,6 +151,12 @@ impl Call<'_> {
     }
 
     pub(crate) fn http_error(&self, source: reqwest::Error) -> Error {
+        if let Some(message) = certificate_problem(&source) {
+            return Error::Certificate {
+                registry: self.reference.registry.clone(),
+                message,
+            };
+        }
         Error::Http {
             registry: self.reference.registry.clone(),
             repository: self.reference.repository.clone(),
@@ -147,6 +180,63 @@ impl Call<'_> {
         let body = response.bytes().await.unwrap_or_default();
         self.status_error(status, error_detail(&body))
     }
+}
+
+/// What to say after a 401.
+fn credentials_hint(credentials: Option<&Credentials>) -> &'static str {
+    if credentials.is_some() {
+        ": check the user name and the password (--password-stdin, BOXWRIGHT_REGISTRY_PASSWORD or the auth file)"
+    } else {
+        ": the registry needs credentials: pass --username with --password-stdin (or set BOXWRIGHT_REGISTRY_USERNAME and BOXWRIGHT_REGISTRY_PASSWORD), or log in with a tool that writes ~/.docker/config.json"
+    }
+}
+
+/// `scheme://registry/`.
+fn parse_base(reference: &Reference, scheme: &str) -> Result<Url, Error> {
+    Url::parse(&format!("{scheme}://{}/", reference.registry)).map_err(|e| Error::Protocol {
+        registry: reference.registry.clone(),
+        repository: reference.repository.clone(),
+        what: "address".into(),
+        message: e.to_string(),
+    })
+}
+
+/// The errors behind `error`, including those wrapped inside `std::io::Error`s (whose own
+/// `source()` skips the wrapped error).
+fn error_chain<'a>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut chain = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        chain.push(current);
+        next = match current
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => current.source(),
+        };
+    }
+    chain
+}
+
+fn io_error_kinds(error: &reqwest::Error) -> Vec<std::io::ErrorKind> {
+    error_chain(error)
+        .into_iter()
+        .filter_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
+        .collect()
+}
+
+/// What is wrong with the server's certificate, when that is why the request failed.
+fn certificate_problem(error: &reqwest::Error) -> Option<String> {
+    error_chain(error)
+        .into_iter()
+        .find_map(|e| match e.downcast_ref::<rustls::Error>()? {
+            rustls::Error::InvalidCertificate(problem) => Some(format!("{problem:?}")),
+            rustls::Error::NoCertificatesPresented => Some("no certificate presented".into()),
+            _ => None,
+        })
 }
 
 /// `: message` from a distribution error body (`{"errors":[{"code","message"}]}`).
@@ -179,37 +269,110 @@ fn error_detail(body: &[u8]) -> String {
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, Error> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120))
-            .build()
-            .map_err(Error::Client)?;
+            .read_timeout(Duration::from_secs(120));
+        if let Some(pem) = &options.ca_pem {
+            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(Error::CaFile)?;
+            if certificates.is_empty() {
+                return Err(Error::NoCertificates);
+            }
+            builder = builder.tls_certs_merge(certificates);
+        }
+        if options.insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let http = builder.build().map_err(Error::Client)?;
         Ok(Client {
             http,
             options,
             tokens: Mutex::new(HashMap::new()),
+            schemes: Mutex::new(HashMap::new()),
+            credentials: Mutex::new(HashMap::new()),
         })
     }
 
-    /// `http(s)://host[:port]` of the reference's registry.
-    pub(crate) fn base(&self, reference: &Reference) -> Result<Url, Error> {
+    /// `http(s)://host[:port]` of the reference's registry. Registries must speak https,
+    /// except loopback ones and all with `--insecure`: for those https is tried first (once
+    /// per registry), and plain http is used when the server does not speak TLS at all. A
+    /// certificate that does not verify is an error, never a reason to drop TLS.
+    pub(crate) async fn base(&self, reference: &Reference) -> Result<Url, Error> {
         let scheme = if reference.is_loopback() || self.options.insecure {
-            "http"
+            let known = self
+                .schemes
+                .lock()
+                .expect("not poisoned")
+                .get(&reference.registry)
+                .copied();
+            match known {
+                Some(scheme) => scheme,
+                None => match self.probe(reference).await? {
+                    Some(scheme) => {
+                        self.schemes
+                            .lock()
+                            .expect("not poisoned")
+                            .insert(reference.registry.clone(), scheme);
+                        scheme
+                    }
+                    None => "http",
+                },
+            }
         } else {
             "https"
         };
-        Url::parse(&format!("{scheme}://{}/", reference.registry)).map_err(|e| Error::Protocol {
-            registry: reference.registry.clone(),
-            repository: reference.repository.clone(),
-            what: "address".into(),
-            message: e.to_string(),
-        })
+        parse_base(reference, scheme)
+    }
+
+    /// Whether the registry answers over TLS: `https`, or `http` when the server does not
+    /// speak TLS. `None` when nothing answers at all (nothing to remember: the request
+    /// itself, over http, reports it).
+    async fn probe(&self, reference: &Reference) -> Result<Option<&'static str>, Error> {
+        let url = parse_base(reference, "https")?
+            .join("v2/")
+            .expect("a fixed path joins");
+        let result = self
+            .http
+            .get(url)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Some("https")),
+            Err(error) if certificate_problem(&error).is_some() => {
+                Err(Call::new(reference, "TLS handshake", false).http_error(error))
+            }
+            Err(error)
+                if io_error_kinds(&error).contains(&std::io::ErrorKind::ConnectionRefused) =>
+            {
+                Ok(None)
+            }
+            Err(_) => Ok(Some("http")),
+        }
+    }
+
+    /// The credentials for the registry: `--username`'s, else the auth file's.
+    fn credentials_for(&self, registry: &str) -> Result<Option<Credentials>, Error> {
+        if let Some(credentials) = &self.options.credentials {
+            return Ok(Some(credentials.clone()));
+        }
+        let Some(file) = &self.options.auth_file else {
+            return Ok(None);
+        };
+        if let Some(known) = self.credentials.lock().expect("not poisoned").get(registry) {
+            return Ok(known.clone());
+        }
+        let found = file.lookup(registry)?;
+        self.credentials
+            .lock()
+            .expect("not poisoned")
+            .insert(registry.to_string(), found.clone());
+        Ok(found)
     }
 
     /// `<base>/v2/<repository>/<rest>`.
-    pub(crate) fn url(&self, reference: &Reference, rest: &str) -> Result<Url, Error> {
-        let base = self.base(reference)?;
+    pub(crate) async fn url(&self, reference: &Reference, rest: &str) -> Result<Url, Error> {
+        let base = self.base(reference).await?;
         base.join(&format!("v2/{}/{rest}", reference.repository))
             .map_err(|e| Error::Protocol {
                 registry: reference.registry.clone(),
@@ -251,13 +414,20 @@ impl Client {
         }
     }
 
-    fn scope_key(call: &Call<'_>) -> (String, String) {
-        let scope = format!(
+    /// The token cache key and the scopes a token for the call needs.
+    fn scope_key(call: &Call<'_>) -> (String, Vec<String>) {
+        let mut scopes = vec![format!(
             "repository:{}:{}",
             call.reference.repository,
             if call.push { "pull,push" } else { "pull" }
-        );
-        (format!("{} {scope}", call.reference.registry), scope)
+        )];
+        if let Some(from) = call.mount_from {
+            scopes.push(format!("repository:{from}:pull"));
+        }
+        (
+            format!("{} {}", call.reference.registry, scopes.join(" ")),
+            scopes,
+        )
     }
 
     /// One attempt of [`Client::send`] (authentication included, no retry).
@@ -266,14 +436,15 @@ impl Client {
         call: &Call<'_>,
         build: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
     ) -> Result<Response, Error> {
-        let (key, scope) = Self::scope_key(call);
+        let (key, scopes) = Self::scope_key(call);
+        let credentials = self.credentials_for(&call.reference.registry)?;
         let mut fetched_token = false;
         loop {
             let token = self.tokens.lock().expect("not poisoned").get(&key).cloned();
             let mut request = build(&self.http);
             if let Some(token) = &token {
                 request = request.bearer_auth(token);
-            } else if let Some(credentials) = &self.options.credentials {
+            } else if let Some(credentials) = &credentials {
                 request = request.basic_auth(&credentials.username, Some(&credentials.password));
             }
             let response = request.send().await.map_err(|e| call.http_error(e))?;
@@ -284,7 +455,9 @@ impl Client {
                     challenge.filter(|c| c.scheme.eq_ignore_ascii_case("bearer"))
                     && !fetched_token
                 {
-                    let token = self.fetch_token(call, &challenge, &scope).await?;
+                    let token = self
+                        .fetch_token(call, &challenge, &scopes, credentials.as_ref())
+                        .await?;
                     self.tokens
                         .lock()
                         .expect("not poisoned")
@@ -292,11 +465,7 @@ impl Client {
                     fetched_token = true;
                     continue;
                 }
-                let hint = if self.options.credentials.is_some() {
-                    ": check the user name and the password (BOXWRIGHT_REGISTRY_PASSWORD)"
-                } else {
-                    ": the registry needs credentials: pass --username (or set BOXWRIGHT_REGISTRY_USERNAME) and set BOXWRIGHT_REGISTRY_PASSWORD"
-                };
+                let hint = credentials_hint(credentials.as_ref());
                 return Err(Error::Unauthorized {
                     registry: call.reference.registry.clone(),
                     repository: call.reference.repository.clone(),
@@ -318,7 +487,8 @@ impl Client {
         &self,
         call: &Call<'_>,
         challenge: &Challenge,
-        scope: &str,
+        scopes: &[String],
+        credentials: Option<&Credentials>,
     ) -> Result<String, Error> {
         let realm = challenge.param("realm").unwrap_or_default().to_string();
         let token_error = |message: String| Error::Token {
@@ -334,10 +504,12 @@ impl Client {
             if let Some(service) = challenge.param("service") {
                 query.append_pair("service", service);
             }
-            query.append_pair("scope", scope);
+            for scope in scopes {
+                query.append_pair("scope", scope);
+            }
         }
         let mut request = self.http.get(url);
-        if let Some(credentials) = &self.options.credentials {
+        if let Some(credentials) = credentials {
             request = request.basic_auth(&credentials.username, Some(&credentials.password));
         }
         let response = request
@@ -350,11 +522,7 @@ impl Client {
                 registry: call.reference.registry.clone(),
                 repository: call.reference.repository.clone(),
                 what: format!("token request to {realm}"),
-                hint: if self.options.credentials.is_some() {
-                    ": check the user name and the password (BOXWRIGHT_REGISTRY_PASSWORD)"
-                } else {
-                    ": the registry needs credentials"
-                },
+                hint: credentials_hint(credentials),
             });
         }
         if !status.is_success() {
@@ -379,15 +547,17 @@ impl Client {
         reference: &'a Reference,
         method: Method,
     ) -> Result<(Call<'a>, Response), Error> {
-        let call = Call {
+        let call = Call::new(
             reference,
-            what: format!("manifest {}", reference.manifest_reference()),
-            push: false,
-        };
-        let url = self.url(
-            reference,
-            &format!("manifests/{}", reference.manifest_reference()),
-        )?;
+            format!("manifest {}", reference.manifest_reference()),
+            false,
+        );
+        let url = self
+            .url(
+                reference,
+                &format!("manifests/{}", reference.manifest_reference()),
+            )
+            .await?;
         let accept = MANIFEST_TYPES.join(", ");
         let response = self
             .send(&call, &|http| {
@@ -410,12 +580,8 @@ impl Client {
 
     /// Every tag of the repository, following `Link: <...>; rel="next"` pages.
     pub async fn tags(&self, repository: &Reference) -> Result<Vec<String>, Error> {
-        let call = Call {
-            reference: repository,
-            what: "tag list".into(),
-            push: false,
-        };
-        let mut url = self.url(repository, "tags/list")?;
+        let call = Call::new(repository, "tag list", false);
+        let mut url = self.url(repository, "tags/list").await?;
         if let Some(n) = self.options.page_size {
             url.query_pairs_mut().append_pair("n", &n.to_string());
         }
@@ -631,36 +797,19 @@ pub struct PullReport {
     pub bytes: u64,
 }
 
-/// `os/architecture[/variant]` of an index entry's `platform`.
-fn platform_name(platform: &serde_json::Value) -> String {
-    let mut name = format!(
-        "{}/{}",
-        platform["os"].as_str().unwrap_or_default(),
-        platform["architecture"].as_str().unwrap_or_default()
-    );
-    if let Some(variant) = platform["variant"].as_str().filter(|v| !v.is_empty()) {
-        name = format!("{name}/{variant}");
-    }
-    name
-}
-
 /// Whether the entry's platform is the `os/arch[/variant]` asked for (no variant asked: any).
 fn platform_matches(platform: &serde_json::Value, wanted: &str) -> bool {
-    let name = platform_name(platform);
+    let name = crate::summary::platform_name(platform);
     name == wanted || (wanted.matches('/').count() == 1 && name.starts_with(&format!("{wanted}/")))
 }
 
 impl Client {
     fn blob_call<'a>(reference: &'a Reference, digest: &str) -> Call<'a> {
-        Call {
-            reference,
-            what: format!("blob {digest}"),
-            push: false,
-        }
+        Call::new(reference, format!("blob {digest}"), false)
     }
 
     async fn get_blob(&self, call: &Call<'_>, digest: &str) -> Result<Response, Error> {
-        let url = self.url(call.reference, &format!("blobs/{digest}"))?;
+        let url = self.url(call.reference, &format!("blobs/{digest}")).await?;
         let response = self.send(call, &|http| http.get(url.clone())).await?;
         if !response.status().is_success() {
             return Err(call.fail(response).await);
@@ -668,12 +817,8 @@ impl Client {
         Ok(response)
     }
 
-    /// A whole (small) blob, its digest checked.
-    pub(crate) async fn blob_bytes(
-        &self,
-        reference: &Reference,
-        digest: &str,
-    ) -> Result<Vec<u8>, Error> {
+    /// A whole (small) blob, its digest checked: configs and other JSON.
+    pub async fn blob_bytes(&self, reference: &Reference, digest: &str) -> Result<Vec<u8>, Error> {
         let call = Self::blob_call(reference, digest);
         let response = self.get_blob(&call, digest).await?;
         let bytes = response
@@ -816,7 +961,7 @@ impl Client {
                 digest: Some(digest.to_string()),
                 ..reference.clone()
             };
-            platforms.push(platform_name(&entry["platform"]));
+            platforms.push(crate::summary::platform_name(&entry["platform"]));
             manifests.push(self.inspect(&child).await?);
         }
         Ok((platforms, manifests))
@@ -850,11 +995,11 @@ impl Client {
         let root = staging.path().join("layout");
         let store = boxwright_oci::BlobStore::create(&root)?;
         let top = self.inspect(reference).await?;
-        let call = Call {
+        let call = Call::new(
             reference,
-            what: format!("manifest {}", reference.manifest_reference()),
-            push: false,
-        };
+            format!("manifest {}", reference.manifest_reference()),
+            false,
+        );
         let document: serde_json::Value = serde_json::from_slice(&top.bytes)
             .map_err(|e| call.protocol(format!("not JSON: {e}")))?;
         let is_index = matches!(
@@ -908,7 +1053,10 @@ impl Client {
                 "mediaType": named.media_type,
                 "digest": named.digest,
                 "size": named.bytes.len(),
-                "annotations": { "org.opencontainers.image.ref.name": ref_name },
+                "annotations": {
+                    "org.opencontainers.image.ref.name": ref_name,
+                    crate::push::PULLED_FROM_ANNOTATION: reference.name(),
+                },
             }],
         });
         let index_path = root.join("index.json");

@@ -9,6 +9,27 @@ pub enum Error {
     #[error("cannot set up the HTTP client")]
     Client(#[source] reqwest::Error),
 
+    #[error("the CA file is not PEM certificates")]
+    CaFile(#[source] reqwest::Error),
+
+    #[error("the CA file holds no PEM certificate")]
+    NoCertificates,
+
+    #[error(
+        "{registry}: the TLS certificate does not verify ({message}); if the registry uses a private CA, pass it with --ca-file"
+    )]
+    Certificate { registry: String, message: String },
+
+    #[error("base image {reference} for {platform} is not available offline: {why}")]
+    NotCached {
+        reference: String,
+        platform: String,
+        why: String,
+    },
+
+    #[error("{}: {message}", path.display())]
+    Credentials { path: PathBuf, message: String },
+
     #[error("request to {registry} ({what} of {repository}) failed")]
     Http {
         registry: String,

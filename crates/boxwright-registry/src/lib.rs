@@ -7,15 +7,23 @@
 //! put by digest, the index last, and the tag only at the very end, so a tag never names an
 //! incomplete image.
 
+mod base_cache;
 mod client;
+mod credentials;
 mod error;
 mod push;
 mod reference;
+mod summary;
 
+pub use base_cache::{BaseCache, CachedBase};
 pub use client::{Client, ClientOptions, Credentials, Inspected, PullFormat, PullReport};
+pub use credentials::AuthFile;
 pub use error::Error;
-pub use push::{CHUNK_SIZE, CHUNKED_THRESHOLD, MergeReport, PushReport, PushSource};
+pub use push::{
+    CHUNK_SIZE, CHUNKED_THRESHOLD, MergeReport, PULLED_FROM_ANNOTATION, PushReport, PushSource,
+};
 pub use reference::{Reference, ReferenceError};
+pub use summary::{ConfigSummary, Entry, Summary, local_summary};
 
 /// Environment variable holding the registry user name.
 pub const USERNAME_ENV: &str = "BOXWRIGHT_REGISTRY_USERNAME";

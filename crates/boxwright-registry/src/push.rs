@@ -26,12 +26,23 @@ const INDEX_TYPES: [&str; 2] = [
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ];
 
+/// The annotation `pull` puts on the `index.json` entry of what it saved: `host/repository`
+/// it came from. A push of that layout to the same registry mounts the blobs from there.
+pub const PULLED_FROM_ANNOTATION: &str = "io.boxwright.pulled-from";
+
+/// The manifest annotation naming the base image (`host/repository:tag` for registry bases).
+const BASE_NAME_ANNOTATION: &str = "org.opencontainers.image.base.name";
+
 /// What to push: a layout directory or an oci-archive, and which image in it.
 #[derive(Debug, Clone)]
 pub struct PushSource {
     pub path: PathBuf,
     /// An `org.opencontainers.image.ref.name` annotation in `index.json`.
     pub ref_name: Option<String>,
+    /// A repository of the target registry to mount blobs from (`--mount-from`); without it,
+    /// blobs are mounted from where the layout was pulled or its base image came from, when
+    /// that is the same registry.
+    pub mount_from: Option<String>,
 }
 
 impl PushSource {
@@ -44,11 +55,13 @@ impl PushSource {
             return PushSource {
                 path: path.into(),
                 ref_name: Some(name.into()),
+                mount_from: None,
             };
         }
         PushSource {
             path: text.into(),
             ref_name: None,
+            mount_from: None,
         }
     }
 }
@@ -60,19 +73,23 @@ pub struct PushReport {
     /// `sha256:` of the top manifest or index.
     pub digest: String,
     pub media_type: String,
-    /// Blobs uploaded, and those the registry already had.
+    /// Blobs uploaded, those mounted from another repository, and those the repository
+    /// already had.
     pub uploaded: usize,
+    pub mounted: usize,
     pub skipped: usize,
     pub uploaded_bytes: u64,
     pub manifests: usize,
 }
 
-/// A blob of the image: digest, size, file.
+/// A blob of the image: digest, size, file, and a repository of the same registry (as
+/// `host/repository`) that may have it.
 #[derive(Debug, Clone)]
 struct Blob {
     digest: String,
     size: u64,
     path: PathBuf,
+    mount_from: Option<String>,
 }
 
 /// A manifest or index to put, in order.
@@ -82,8 +99,15 @@ struct Manifest {
     bytes: Vec<u8>,
 }
 
+enum Mount {
+    Done,
+    /// The registry did not mount, and opened an upload session instead.
+    Session(Url),
+}
+
 enum Outcome {
     Uploaded(u64),
+    Mounted,
     Skipped,
 }
 
@@ -120,6 +144,7 @@ impl Client {
             digest: top.digest.clone(),
             media_type: top.media_type.clone(),
             uploaded: 0,
+            mounted: 0,
             skipped: 0,
             uploaded_bytes: 0,
             manifests: manifests.len(),
@@ -130,6 +155,7 @@ impl Client {
                     report.uploaded += 1;
                     report.uploaded_bytes += size;
                 }
+                Outcome::Mounted => report.mounted += 1,
                 Outcome::Skipped => report.skipped += 1,
             }
         }
@@ -144,12 +170,10 @@ impl Client {
     }
 
     async fn push_blob(&self, reference: &Reference, blob: &Blob) -> Result<Outcome, Error> {
-        let call = Call {
-            reference,
-            what: format!("blob {}", blob.digest),
-            push: true,
-        };
-        let url = self.url(reference, &format!("blobs/{}", blob.digest))?;
+        let call = Call::new(reference, format!("blob {}", blob.digest), true);
+        let url = self
+            .url(reference, &format!("blobs/{}", blob.digest))
+            .await?;
         let response = self
             .send(&call, &|http| http.request(Method::HEAD, url.clone()))
             .await?;
@@ -158,10 +182,23 @@ impl Client {
             StatusCode::NOT_FOUND => {}
             _ => return Err(call.fail(response).await),
         }
+        // The repository to mount from, when it is another one of this registry.
+        let mount_from = blob.mount_from.as_deref().and_then(|source| {
+            let (registry, repository) = source.split_once('/')?;
+            (registry == reference.registry && repository != reference.repository)
+                .then_some(repository)
+        });
+        let mut session = None;
+        if let Some(from) = mount_from {
+            match self.mount(reference, blob, from).await? {
+                Mount::Done => return Ok(Outcome::Mounted),
+                Mount::Session(location) => session = Some(location),
+            }
+        }
         // The whole upload is one attempt: a session broken half-way starts again.
         let mut attempt = 1;
         loop {
-            match self.upload(&call, blob).await {
+            match self.upload(&call, blob, session.take()).await {
                 Ok(()) => return Ok(Outcome::Uploaded(blob.size)),
                 Err(error) if error.is_retryable() && attempt < self.options.attempts => {
                     let wait = self.options.backoff * 2u32.saturating_pow(attempt - 1);
@@ -183,18 +220,54 @@ impl Client {
         }
     }
 
-    async fn upload(&self, call: &Call<'_>, blob: &Blob) -> Result<(), Error> {
-        let reference = call.reference;
-        let start = self.url(reference, "blobs/uploads/")?;
+    /// Asks the registry to link the blob from repository `from` (`POST
+    /// .../blobs/uploads/?mount=&from=`): 201 when done; otherwise the registry opens an
+    /// ordinary upload session, which the upload then uses.
+    async fn mount(&self, reference: &Reference, blob: &Blob, from: &str) -> Result<Mount, Error> {
+        let mut call = Call::new(
+            reference,
+            format!("mount of {} from {from}", blob.digest),
+            true,
+        );
+        call.mount_from = Some(from);
+        let mut url = self.url(reference, "blobs/uploads/").await?;
+        url.query_pairs_mut()
+            .append_pair("mount", &blob.digest)
+            .append_pair("from", from);
         let response = self
-            .send_once(call, &|http| {
-                http.post(start.clone()).header(CONTENT_LENGTH, "0")
+            .send(&call, &|http| {
+                http.post(url.clone()).header(CONTENT_LENGTH, "0")
             })
             .await?;
-        if response.status() != StatusCode::ACCEPTED {
-            return Err(call.fail(response).await);
+        match response.status() {
+            StatusCode::CREATED => Ok(Mount::Done),
+            StatusCode::ACCEPTED => Ok(Mount::Session(location(&call, &url, &response)?)),
+            _ => Err(call.fail(response).await),
         }
-        let mut location = location(call, &start, &response)?;
+    }
+
+    /// Uploads the blob, in a session already opened or in a new one.
+    async fn upload(
+        &self,
+        call: &Call<'_>,
+        blob: &Blob,
+        session: Option<Url>,
+    ) -> Result<(), Error> {
+        let reference = call.reference;
+        let mut location = if let Some(location) = session {
+            location
+        } else {
+            let start = self.url(reference, "blobs/uploads/").await?;
+            let response = self
+                .send_once(call, &|http| {
+                    http.post(start.clone()).header(CONTENT_LENGTH, "0")
+                })
+                .await?;
+            if response.status() != StatusCode::ACCEPTED {
+                return Err(call.fail(response).await);
+            }
+            location(call, &start, &response)?
+        };
         let read_error = |source| Error::Read {
             path: blob.path.clone(),
             source,
@@ -273,12 +346,8 @@ impl Client {
         manifest: &Manifest,
         name: &str,
     ) -> Result<(), Error> {
-        let call = Call {
-            reference,
-            what: format!("manifest {name}"),
-            push: true,
-        };
-        let url = self.url(reference, &format!("manifests/{name}"))?;
+        let call = Call::new(reference, format!("manifest {name}"), true);
+        let url = self.url(reference, &format!("manifests/{name}")).await?;
         let response = self
             .send(&call, &|http| {
                 http.put(url.clone())
@@ -356,12 +425,9 @@ fn descriptor_digest(descriptor: &Value, path: &Path) -> Result<String, Error> {
         })
 }
 
-/// The blobs to upload and the manifests to put (in order, the top one last).
-fn collect(
-    store: &BlobStore,
-    root: &Path,
-    source: &PushSource,
-) -> Result<(Vec<Blob>, Vec<Manifest>), Error> {
+/// The `index.json` entry of the image to use: the one named `source.ref_name`, or the only
+/// one.
+fn select_top(root: &Path, source: &PushSource) -> Result<Value, Error> {
     let index_path = root.join("index.json");
     let (_, index) = read_json(&index_path)?;
     let descriptors: Vec<&Value> = index["manifests"]
@@ -374,7 +440,7 @@ fn collect(
             .as_str()
             .map(str::to_string)
     };
-    let top = match &source.ref_name {
+    let top: &Value = match &source.ref_name {
         Some(name) => descriptors
             .iter()
             .find(|d| ref_name(d).as_deref() == Some(name.as_str()))
@@ -405,9 +471,64 @@ fn collect(
             }
         },
     };
+    Ok(top.clone())
+}
+
+/// A config's digest and bytes.
+pub(crate) type ConfigBlob = (String, Vec<u8>);
+
+/// The top manifest or index of a local layout or oci-archive, and for an image manifest
+/// its config (digest and bytes, both checked).
+pub(crate) fn local_top(
+    source: &PushSource,
+) -> Result<(crate::Inspected, Option<ConfigBlob>), Error> {
+    let (_unpacked, root) = open(&source.path)?;
+    let store = BlobStore::create(&root)?;
+    let top = select_top(&root, source)?;
+    let (blob, bytes, value) = load_blob(&store, &top)?;
+    let media_type = value["mediaType"]
+        .as_str()
+        .or(top["mediaType"].as_str())
+        .unwrap_or("application/vnd.oci.image.manifest.v1+json")
+        .to_string();
+    let config = if INDEX_TYPES.contains(&media_type.as_str()) {
+        None
+    } else {
+        let (config, config_bytes, _) = load_blob(&store, &value["config"])?;
+        Some((config.digest, config_bytes))
+    };
+    let inspected = crate::Inspected {
+        reference: source.path.display().to_string(),
+        media_type,
+        digest: blob.digest,
+        bytes,
+    };
+    Ok((inspected, config))
+}
+
+/// The blobs to upload and the manifests to put (in order, the top one last).
+fn collect(
+    store: &BlobStore,
+    root: &Path,
+    source: &PushSource,
+) -> Result<(Vec<Blob>, Vec<Manifest>), Error> {
+    let top = &select_top(root, source)?;
+    let mount_from = source.mount_from.clone().or_else(|| {
+        top["annotations"][PULLED_FROM_ANNOTATION]
+            .as_str()
+            .map(str::to_string)
+    });
     let mut blobs = Vec::new();
     let mut manifests = Vec::new();
-    add_manifest(store, top, &mut blobs, &mut manifests, 0)?;
+    let explicit = source.mount_from.is_some();
+    add_manifest(
+        store,
+        top,
+        &mut blobs,
+        &mut manifests,
+        (mount_from.as_deref(), explicit),
+        0,
+    )?;
     blobs.sort_by(|a: &Blob, b| a.digest.cmp(&b.digest));
     blobs.dedup_by(|a, b| a.digest == b.digest);
     Ok((blobs, manifests))
@@ -426,14 +547,24 @@ fn load_blob(store: &BlobStore, descriptor: &Value) -> Result<(Blob, Vec<u8>, Va
         });
     }
     let size = bytes.len() as u64;
-    Ok((Blob { digest, size, path }, bytes, value))
+    let blob = Blob {
+        digest,
+        size,
+        path,
+        mount_from: None,
+    };
+    Ok((blob, bytes, value))
 }
 
+/// Adds the blobs and manifests under `descriptor`. `mount` is the repository to mount blobs
+/// from and whether it was asked for (an image's own base, when it names a registry, comes
+/// before a layout's pulled-from repository otherwise).
 fn add_manifest(
     store: &BlobStore,
     descriptor: &Value,
     blobs: &mut Vec<Blob>,
     manifests: &mut Vec<Manifest>,
+    mount: (Option<&str>, bool),
     depth: usize,
 ) -> Result<(), Error> {
     let (blob, bytes, value) = load_blob(store, descriptor)?;
@@ -450,9 +581,18 @@ fn add_manifest(
             });
         }
         for child in value["manifests"].as_array().into_iter().flatten() {
-            add_manifest(store, child, blobs, manifests, depth + 1)?;
+            add_manifest(store, child, blobs, manifests, mount, depth + 1)?;
         }
     } else {
+        let base = value["annotations"][BASE_NAME_ANNOTATION]
+            .as_str()
+            .and_then(|name| name.parse::<Reference>().ok())
+            .map(|base| format!("{}/{}", base.registry, base.repository));
+        let mount_from = match mount {
+            (Some(asked), true) => Some(asked.to_string()),
+            (pulled, false) => base.or(pulled.map(str::to_string)),
+            (None, true) => None,
+        };
         for layer in std::iter::once(&value["config"])
             .chain(value["layers"].as_array().into_iter().flatten())
         {
@@ -473,7 +613,12 @@ fn add_manifest(
                     ),
                 });
             }
-            blobs.push(Blob { digest, size, path });
+            blobs.push(Blob {
+                digest,
+                size,
+                path,
+                mount_from: mount_from.clone(),
+            });
         }
     }
     manifests.push(Manifest {
@@ -517,11 +662,7 @@ impl Client {
                 ..repository.clone()
             };
             let inspected = self.inspect(&child).await?;
-            let call = Call {
-                reference: &child,
-                what: format!("manifest {digest}"),
-                push: false,
-            };
+            let call = Call::new(&child, format!("manifest {digest}"), false);
             if INDEX_TYPES.contains(&inspected.media_type.as_str()) {
                 return Err(call.protocol(format!(
                     "is an index ({}), and merge takes image manifests",

@@ -20,7 +20,11 @@ fn serve() -> (u16, Seen) {
             let mut stream = stream.unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
+            // The client first tries TLS on loopback: a handshake is not a text line, and the
+            // connection is dropped (the client then speaks plain http).
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
             let mut auth = String::new();
             loop {
                 let mut header = String::new();

@@ -155,7 +155,7 @@ pub enum ImageCommand {
     Exists(ImageExistsArgs),
     /// List the tags of a repository (HOST[:PORT]/REPOSITORY).
     Tags(ImageTagsArgs),
-    /// Show the manifest or index a reference names.
+    /// Show a manifest or index: platforms, config, layers and sizes (registry or local).
     Inspect(ImageInspectArgs),
     /// Put a multi-platform index over manifests already in a repository; prints its digest.
     Merge(ImageMergeArgs),
@@ -170,9 +170,17 @@ pub struct RegistryArgs {
     #[arg(long)]
     pub insecure: bool,
     /// User name for basic or token authentication; the password comes from
-    /// BOXWRIGHT_REGISTRY_PASSWORD.
+    /// --password-stdin or BOXWRIGHT_REGISTRY_PASSWORD. Without it, credentials are looked up
+    /// per registry in $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or
+    /// ~/.docker/config.json (`auths`, `credsStore`, `credHelpers`).
     #[arg(long, env = "BOXWRIGHT_REGISTRY_USERNAME", value_name = "USER")]
     pub username: Option<String>,
+    /// Read the password from standard input (one line; needs --username).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// PEM file of CA certificates to trust for TLS, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +192,14 @@ pub struct ImagePushArgs {
     /// Also write the pushed digest to this file.
     #[arg(long, value_name = "FILE")]
     pub digest_file: Option<PathBuf>,
+    /// Mount blobs from this repository of the same registry (REPOSITORY or
+    /// HOST[:PORT]/REPOSITORY) instead of uploading them. Without it, blobs are mounted from
+    /// the repository the layout was pulled from, or its base image's, on the same registry.
+    #[arg(long, value_name = "REPO")]
+    pub mount_from: Option<String>,
+    /// Blob uploads at once.
+    #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -209,9 +225,10 @@ pub struct ImageTagsArgs {
 
 #[derive(Debug, Args)]
 pub struct ImageInspectArgs {
-    /// HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST].
+    /// HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST], or a local OCI layout (DIR or
+    /// DIR:REFNAME) or oci-archive.
     pub reference: String,
-    /// Print the manifest or index exactly as received.
+    /// Print the manifest or index exactly as received (or stored).
     #[arg(long)]
     pub raw: bool,
     #[command(flatten)]
@@ -275,4 +292,10 @@ pub struct ImageBuildArgs {
     /// `image.platforms`, else the platform of the built binaries].
     #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
     pub platform: Vec<String>,
+    /// Use only base images already in the cache (a base given by tag is not resolved).
+    #[arg(long)]
+    pub offline: bool,
+    /// How to reach the registry of an `image.base` given as a registry reference.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }

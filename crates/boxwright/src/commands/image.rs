@@ -4,10 +4,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 use boxwright_elf::{FileKind, FileType};
 use boxwright_metadata::{Image, Project};
+use boxwright_oci::base::BaseImage;
 use boxwright_oci::{
     Compression, ContainerSettings, Format, ImageInput, LayerEntry, LayerSpec, PlatformInput,
     PlatformSpec,
 };
+
+use boxwright_registry::{BaseCache, Reference};
 
 use super::ExitStatus;
 use crate::cli::{GlobalArgs, ImageBuildArgs};
@@ -61,38 +64,29 @@ pub fn build(
     } else {
         args.platform.clone()
     };
+    let mut bases = Bases {
+        project: &project,
+        args,
+        printer,
+        client: None,
+    };
     let mut platforms = Vec::new();
     if requested.is_empty() {
         let host_dir = project.output_dir(&args.target);
         let layer = layer_spec(&project, &args.target, &image, &host_dir)?;
         let platform = detect_platform(&layer)?;
-        platforms.push(platform_input(&project, &image, platform, layer)?);
+        platforms.push(platform_input(&mut bases, &image, platform, layer)?);
     } else {
         for name in requested {
             let platform: PlatformSpec = name.parse().map_err(|e: String| anyhow!(e))?;
             let dir = output_dir_for(&project, &args.target, &platform);
             let layer = layer_spec(&project, &args.target, &image, &dir)?;
             check_machines(&layer, &platform)?;
-            platforms.push(platform_input(&project, &image, platform, layer)?);
+            platforms.push(platform_input(&mut bases, &image, platform, layer)?);
         }
     }
 
-    let mut annotations: BTreeMap<String, String> = BTreeMap::new();
-    annotations.insert(
-        "org.opencontainers.image.version".into(),
-        target.version().to_string(),
-    );
-    annotations.insert(
-        "org.opencontainers.image.created".into(),
-        boxwright_oci::image::rfc3339(created),
-    );
-    if let Some(source) = context::git(&project.root, &["remote", "get-url", "origin"]) {
-        annotations.insert("org.opencontainers.image.source".into(), source);
-    }
-    if let Some(revision) = context::git(&project.root, &["rev-parse", "HEAD"]) {
-        annotations.insert("org.opencontainers.image.revision".into(), revision);
-    }
-    annotations.extend(image.annotations.clone());
+    let annotations = annotations(&project, target.version(), created, &image);
 
     let input = ImageInput {
         platforms,
@@ -116,12 +110,46 @@ pub fn build(
         printer.line(format!("{}  {}", written.digest, written.path.display()));
         for platform in &written.platforms {
             printer.info(format!(
-                "{}: manifest {}, {} layers, {} bytes",
-                platform.platform, platform.manifest, platform.layers, platform.size
+                "{}: manifest {}, {} layers, {} bytes{}",
+                platform.platform,
+                platform.manifest,
+                platform.layers,
+                platform.size,
+                match (&platform.base_name, &platform.base_digest) {
+                    (Some(name), Some(digest)) => format!(", base {name} ({digest})"),
+                    _ => String::new(),
+                }
             ));
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// The manifest annotations: version, created, source and revision (from git), then the
+/// target's own.
+fn annotations(
+    project: &Project,
+    version: &str,
+    created: u64,
+    image: &Image,
+) -> BTreeMap<String, String> {
+    let mut annotations: BTreeMap<String, String> = BTreeMap::new();
+    annotations.insert(
+        "org.opencontainers.image.version".into(),
+        version.to_string(),
+    );
+    annotations.insert(
+        "org.opencontainers.image.created".into(),
+        boxwright_oci::image::rfc3339(created),
+    );
+    if let Some(source) = context::git(&project.root, &["remote", "get-url", "origin"]) {
+        annotations.insert("org.opencontainers.image.source".into(), source);
+    }
+    if let Some(revision) = context::git(&project.root, &["rev-parse", "HEAD"]) {
+        annotations.insert("org.opencontainers.image.revision".into(), revision);
+    }
+    annotations.extend(image.annotations.clone());
+    annotations
 }
 
 /// `.out/<target>/` holds this machine's build; other architectures' builds are in
@@ -228,28 +256,65 @@ fn check_machines(layer: &LayerSpec, platform: &PlatformSpec) -> anyhow::Result<
     Ok(())
 }
 
+/// Opens `image.base` for each platform: a path (OCI layout or oci-archive) in the project,
+/// or a registry reference, pulled once into `.cache/bases/` and reused from there.
+struct Bases<'a> {
+    project: &'a Project,
+    args: &'a ImageBuildArgs,
+    printer: &'a Printer,
+    client: Option<boxwright_registry::Client>,
+}
+
+impl Bases<'_> {
+    fn open(&mut self, written: &str, platform: &PlatformSpec) -> anyhow::Result<BaseImage> {
+        let path = self.project.root.join(written);
+        if path.exists() {
+            let mut base = boxwright_oci::base::open(&path, platform)?;
+            // Recorded as written in metadata: the image must not depend on where the project
+            // is.
+            base.name = written.to_string();
+            return Ok(base);
+        }
+        let reference: Reference = written.parse().map_err(|e| {
+            anyhow!(
+                "image.base `{written}` is neither a path to an OCI layout or oci-archive ({} \
+                 does not exist) nor a registry reference: {e}",
+                path.display()
+            )
+        })?;
+        let cache = BaseCache::new(self.project.root.join(".cache").join("bases"));
+        let platform_name = platform.to_string();
+        let cached = if self.args.offline {
+            cache.offline(&reference, &platform_name)?
+        } else {
+            if self.client.is_none() {
+                self.client = Some(super::registry::client(&self.args.registry)?);
+            }
+            let client = self.client.as_ref().expect("just set");
+            super::registry::block_on(cache.get(client, &reference, &platform_name))??
+        };
+        if cached.pulled {
+            self.printer.info(format!(
+                "pulled base {written} ({}) for {platform_name}",
+                cached.resolved
+            ));
+        }
+        let mut base = boxwright_oci::base::open(&cached.layout, platform)
+            .with_context(|| format!("base image {written}"))?;
+        base.name = written.to_string();
+        Ok(base)
+    }
+}
+
 fn platform_input(
-    project: &Project,
+    bases: &mut Bases<'_>,
     image: &Image,
     platform: PlatformSpec,
     layer: LayerSpec,
 ) -> anyhow::Result<PlatformInput> {
     let base = match image.base.as_deref() {
         None | Some("scratch") => None,
-        Some(reference) => {
-            let path = project.root.join(reference);
-            if !path.exists() {
-                bail!(
-                    "image.base `{reference}` is not a path to an OCI layout or oci-archive \
-                     ({} does not exist)",
-                    path.display()
-                );
-            }
-            let mut base = boxwright_oci::base::open(&path, &platform)?;
-            // Recorded as written in metadata: the image must not depend on where the project is.
-            base.name = reference.to_string();
-            Some(base)
-        }
+        Some(written) => Some(bases.open(written, &platform)?),
     };
     Ok(PlatformInput {
         platform,
