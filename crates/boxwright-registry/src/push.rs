@@ -272,58 +272,41 @@ impl Client {
             path: blob.path.clone(),
             source,
         };
-        let mut file = tokio::fs::File::open(&blob.path)
-            .await
-            .map_err(read_error)?;
-        let mut hasher = Sha256::new();
         let last_body = if blob.size < CHUNKED_THRESHOLD {
-            let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes).await.map_err(read_error)?;
-            hasher.update(&bytes);
+            let bytes = tokio::fs::read(&blob.path).await.map_err(read_error)?;
+            check_digest(blob, &hex(&Sha256::digest(&bytes)))?;
             bytes
         } else {
+            // The file is hashed on another thread while its chunks stream out, each straight
+            // from the file: the registry is never left waiting for a read or a hash.
+            let path = blob.path.clone();
+            let hashing = tokio::task::spawn_blocking(move || boxwright_oci::sha256_file(&path));
             let mut offset = 0u64;
-            let mut chunk = vec![0; CHUNK_SIZE];
-            loop {
-                let mut filled = 0;
-                while filled < chunk.len() {
-                    let n = file.read(&mut chunk[filled..]).await.map_err(read_error)?;
-                    if n == 0 {
-                        break;
-                    }
-                    filled += n;
-                }
-                if filled == 0 {
-                    break;
-                }
-                hasher.update(&chunk[..filled]);
-                let body = chunk[..filled].to_vec();
-                let range = format!("{offset}-{}", offset + filled as u64 - 1);
+            while offset < blob.size {
+                let length = (blob.size - offset).min(CHUNK_SIZE as u64);
+                let range = format!("{offset}-{}", offset + length - 1);
                 let target = location.clone();
                 let response = self
                     .send_once(call, &|http| {
                         http.patch(target.clone())
                             .header(CONTENT_TYPE, "application/octet-stream")
                             .header(CONTENT_RANGE, &range)
-                            .header(CONTENT_LENGTH, body.len())
-                            .body(body.clone())
+                            .header(CONTENT_LENGTH, length)
+                            .body(file_region(blob.path.clone(), offset, length))
                     })
                     .await?;
                 if response.status() != StatusCode::ACCEPTED {
                     return Err(call.fail(response).await);
                 }
                 location = self::location(call, &location, &response)?;
-                offset += filled as u64;
+                offset += length;
             }
+            let actual = hashing
+                .await
+                .map_err(|e| read_error(std::io::Error::other(e)))??;
+            check_digest(blob, &actual)?;
             Vec::new()
         };
-        let actual = format!("sha256:{}", hex(&hasher.finalize()));
-        if actual != blob.digest {
-            return Err(Error::Source {
-                path: blob.path.clone(),
-                message: format!("blob {} has content with digest {actual}", blob.digest),
-            });
-        }
         let mut finish = location;
         finish.query_pairs_mut().append_pair("digest", &blob.digest);
         let response = self
@@ -360,6 +343,46 @@ impl Client {
         }
         Ok(())
     }
+}
+
+/// Refuses to finish an upload whose content is not what the layout says (`actual` is hex).
+fn check_digest(blob: &Blob, actual: &str) -> Result<(), Error> {
+    if blob.digest.strip_prefix("sha256:") == Some(actual) {
+        Ok(())
+    } else {
+        Err(Error::Source {
+            path: blob.path.clone(),
+            message: format!(
+                "blob {} has content with digest sha256:{actual}",
+                blob.digest
+            ),
+        })
+    }
+}
+
+/// A request body streaming `length` bytes of the file from `offset`, read 1 MiB at a time
+/// (the file is opened when the body is first polled, so each attempt reads afresh).
+fn file_region(path: PathBuf, offset: u64, length: u64) -> reqwest::Body {
+    use tokio::io::AsyncSeekExt;
+
+    let state = (path, None::<tokio::fs::File>, length);
+    let stream = futures_util::stream::try_unfold(state, move |(path, file, left)| async move {
+        if left == 0 {
+            return Ok(None);
+        }
+        let mut file = if let Some(file) = file {
+            file
+        } else {
+            let mut file = tokio::fs::File::open(&path).await?;
+            file.seek(std::io::SeekFrom::Start(offset)).await?;
+            file
+        };
+        let mut buffer = vec![0; usize::try_from(left.min(1 << 20)).expect("at most 1 MiB")];
+        file.read_exact(&mut buffer).await?;
+        let left = left - buffer.len() as u64;
+        Ok::<_, std::io::Error>(Some((buffer, (path, Some(file), left))))
+    });
+    reqwest::Body::wrap_stream(stream)
 }
 
 /// The upload URL from `Location`, resolved against the request's URL.
