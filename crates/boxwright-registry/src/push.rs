@@ -580,8 +580,8 @@ fn load_blob(store: &BlobStore, descriptor: &Value) -> Result<(Blob, Vec<u8>, Va
 }
 
 /// Adds the blobs and manifests under `descriptor`. `mount` is the repository to mount blobs
-/// from and whether it was asked for (an image's own base, when it names a registry, comes
-/// before a layout's pulled-from repository otherwise).
+/// from and whether it was asked for. Otherwise the repository the layout was pulled from
+/// (which has every blob) comes before the image's registry base (which has the base's).
 fn add_manifest(
     store: &BlobStore,
     descriptor: &Value,
@@ -613,7 +613,7 @@ fn add_manifest(
             .map(|base| format!("{}/{}", base.registry, base.repository));
         let mount_from = match mount {
             (Some(asked), true) => Some(asked.to_string()),
-            (pulled, false) => base.or(pulled.map(str::to_string)),
+            (pulled, false) => pulled.map(str::to_string).or(base),
             (None, true) => None,
         };
         for layer in std::iter::once(&value["config"])

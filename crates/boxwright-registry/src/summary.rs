@@ -1,0 +1,188 @@
+//! `image inspect`: what a manifest or index holds, from a registry or a local layout.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::{Client, Error, Inspected, PushSource, Reference};
+
+/// A manifest or index, summarised.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// The reference or path inspected.
+    pub reference: String,
+    pub digest: String,
+    pub media_type: String,
+    /// Index entries: platform, digest, size.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<Entry>,
+    /// An image manifest's platform and settings, from its config.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigSummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub layers: Vec<Entry>,
+    /// Bytes of the layers (compressed), or of the manifests an index names.
+    pub size: u64,
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    pub annotations: serde_json::Map<String, Value>,
+    /// The document itself.
+    pub manifest: Value,
+}
+
+/// One descriptor: an index entry or a layer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+/// The parts of an image config people ask about.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfigSummary {
+    pub digest: String,
+    pub platform: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub entrypoint: Value,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub cmd: Value,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub env: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workdir: Option<String>,
+    #[serde(skip_serializing_if = "Value::is_null")]
+    pub labels: Value,
+    /// Layers in the root filesystem.
+    pub layers: usize,
+}
+
+fn entry(descriptor: &Value) -> Entry {
+    let platform = descriptor.get("platform").map(platform_name);
+    Entry {
+        digest: descriptor["digest"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        media_type: descriptor["mediaType"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        size: descriptor["size"].as_u64().unwrap_or_default(),
+        platform,
+    }
+}
+
+/// `os/architecture[/variant]` of a platform object (index entry or config).
+pub(crate) fn platform_name(platform: &Value) -> String {
+    let mut name = format!(
+        "{}/{}",
+        platform["os"].as_str().unwrap_or_default(),
+        platform["architecture"].as_str().unwrap_or_default()
+    );
+    if let Some(variant) = platform["variant"].as_str().filter(|v| !v.is_empty()) {
+        name = format!("{name}/{variant}");
+    }
+    name
+}
+
+/// Summarises `inspected`, with the config's bytes for an image manifest.
+pub(crate) fn summarise(
+    inspected: &Inspected,
+    config: Option<(&str, &[u8])>,
+) -> Result<Summary, String> {
+    let document: Value =
+        serde_json::from_slice(&inspected.bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let list = |key: &str| -> Vec<Entry> {
+        document[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(entry)
+            .collect()
+    };
+    let manifests = list("manifests");
+    let layers = list("layers");
+    let size = manifests.iter().chain(&layers).map(|e| e.size).sum();
+    let config = match config {
+        Some((digest, bytes)) => {
+            let value: Value = serde_json::from_slice(bytes)
+                .map_err(|e| format!("config {digest} is not JSON: {e}"))?;
+            let settings = &value["config"];
+            let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+            Some(ConfigSummary {
+                digest: digest.to_string(),
+                platform: platform_name(&value),
+                created: text(&value["created"]),
+                entrypoint: settings["Entrypoint"].clone(),
+                cmd: settings["Cmd"].clone(),
+                env: settings["Env"].clone(),
+                user: text(&settings["User"]),
+                workdir: text(&settings["WorkingDir"]),
+                labels: settings["Labels"].clone(),
+                layers: value["rootfs"]["diff_ids"].as_array().map_or(0, Vec::len),
+            })
+        }
+        None => None,
+    };
+    Ok(Summary {
+        reference: inspected.reference.clone(),
+        digest: inspected.digest.clone(),
+        media_type: inspected.media_type.clone(),
+        manifests,
+        config,
+        layers,
+        size,
+        annotations: document["annotations"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default(),
+        manifest: document,
+    })
+}
+
+/// The config digest of an image manifest; `None` for an index.
+fn config_digest(inspected: &Inspected) -> Option<String> {
+    let value: Value = serde_json::from_slice(&inspected.bytes).ok()?;
+    value["config"]["digest"].as_str().map(str::to_string)
+}
+
+impl Client {
+    /// The manifest or index `reference` names, summarised (the config is fetched for an
+    /// image manifest, its digest checked).
+    pub async fn summary(&self, reference: &Reference) -> Result<Summary, Error> {
+        let inspected = self.inspect(reference).await?;
+        let config = match config_digest(&inspected) {
+            Some(digest) => Some((digest.clone(), self.blob_bytes(reference, &digest).await?)),
+            None => None,
+        };
+        summarise(
+            &inspected,
+            config.as_ref().map(|(d, b)| (d.as_str(), b.as_slice())),
+        )
+        .map_err(|message| Error::Protocol {
+            registry: reference.registry.clone(),
+            repository: reference.repository.clone(),
+            what: format!("manifest {}", reference.manifest_reference()),
+            message,
+        })
+    }
+}
+
+/// The image of a local layout or oci-archive, summarised the same way.
+pub fn local_summary(source: &PushSource) -> Result<(Summary, Vec<u8>), Error> {
+    let (inspected, config) = crate::push::local_top(source)?;
+    let summary = summarise(
+        &inspected,
+        config.as_ref().map(|(d, b)| (d.as_str(), b.as_slice())),
+    )
+    .map_err(|message| Error::Source {
+        path: source.path.clone(),
+        message,
+    })?;
+    Ok((summary, inspected.bytes))
+}
