@@ -182,12 +182,24 @@ impl Call<'_> {
     }
 }
 
-/// What to say after a 401.
-fn credentials_hint(credentials: Option<&Credentials>) -> &'static str {
+/// A 401: the credentials sent were refused, or there were none.
+fn unauthorized(call: &Call<'_>, what: String, credentials: Option<&Credentials>) -> Error {
+    let registry = call.reference.registry.clone();
+    let repository = call.reference.repository.clone();
     if credentials.is_some() {
-        ": check the user name and the password (--password-stdin, BOXWRIGHT_REGISTRY_PASSWORD or the auth file)"
+        Error::Unauthorized {
+            registry,
+            repository,
+            what,
+            hint: ": check the user name and the password (--password-stdin, BOXWRIGHT_REGISTRY_PASSWORD or the auth file)",
+        }
     } else {
-        ": the registry needs credentials: pass --username with --password-stdin (or set BOXWRIGHT_REGISTRY_USERNAME and BOXWRIGHT_REGISTRY_PASSWORD), or log in with a tool that writes ~/.docker/config.json"
+        Error::NeedsCredentials {
+            registry,
+            repository,
+            what,
+            hint: ": pass --username with --password-stdin (or set BOXWRIGHT_REGISTRY_USERNAME and BOXWRIGHT_REGISTRY_PASSWORD), or log in with a tool that writes ~/.docker/config.json",
+        }
     }
 }
 
@@ -226,6 +238,19 @@ fn io_error_kinds(error: &reqwest::Error) -> Vec<std::io::ErrorKind> {
         .into_iter()
         .filter_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
         .collect()
+}
+
+/// Whether the server answered the TLS handshake with something that is not TLS (a plain
+/// http server's error page), or closed the connection without a word.
+fn speaks_no_tls(error: &reqwest::Error) -> bool {
+    error_chain(error).into_iter().any(|e| {
+        matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidMessage(_))
+        ) || e
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::UnexpectedEof)
+    })
 }
 
 /// What is wrong with the server's certificate, when that is why the request failed.
@@ -342,12 +367,18 @@ impl Client {
             Err(error) if certificate_problem(&error).is_some() => {
                 Err(Call::new(reference, "TLS handshake", false).http_error(error))
             }
+            Err(error) if speaks_no_tls(&error) => Ok(Some("http")),
             Err(error)
                 if io_error_kinds(&error).contains(&std::io::ErrorKind::ConnectionRefused) =>
             {
                 Ok(None)
             }
-            Err(_) => Ok(Some("http")),
+            // Any other TLS failure (an alert, a reset, a timeout) is reported: dropping to
+            // plain http would send credentials in the clear to a server that wants TLS.
+            Err(source) => Err(Error::Tls {
+                registry: reference.registry.clone(),
+                source,
+            }),
         }
     }
 
@@ -465,13 +496,7 @@ impl Client {
                     fetched_token = true;
                     continue;
                 }
-                let hint = credentials_hint(credentials.as_ref());
-                return Err(Error::Unauthorized {
-                    registry: call.reference.registry.clone(),
-                    repository: call.reference.repository.clone(),
-                    what: call.what.clone(),
-                    hint,
-                });
+                return Err(unauthorized(call, call.what.clone(), credentials.as_ref()));
             }
             if status.is_server_error()
                 || status == StatusCode::REQUEST_TIMEOUT
@@ -518,12 +543,11 @@ impl Client {
             .map_err(|e| token_error(e.to_string()))?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(Error::Unauthorized {
-                registry: call.reference.registry.clone(),
-                repository: call.reference.repository.clone(),
-                what: format!("token request to {realm}"),
-                hint: credentials_hint(credentials),
-            });
+            return Err(unauthorized(
+                call,
+                format!("token request to {realm}"),
+                credentials,
+            ));
         }
         if !status.is_success() {
             return Err(token_error(format!("HTTP {}", status.as_u16())));

@@ -15,6 +15,13 @@ pub enum Error {
     #[error("the CA file holds no PEM certificate")]
     NoCertificates,
 
+    #[error("{registry}: the TLS handshake failed")]
+    Tls {
+        registry: String,
+        #[source]
+        source: reqwest::Error,
+    },
+
     #[error(
         "{registry}: the TLS certificate does not verify ({message}); if the registry uses a private CA, pass it with --ca-file"
     )]
@@ -37,6 +44,14 @@ pub enum Error {
         what: String,
         #[source]
         source: reqwest::Error,
+    },
+
+    #[error("{registry} needs credentials for {repository} (HTTP 401 on {what}){hint}")]
+    NeedsCredentials {
+        registry: String,
+        repository: String,
+        what: String,
+        hint: &'static str,
     },
 
     #[error("{registry} rejected the credentials for {repository} (HTTP 401 on {what}){hint}")]
@@ -132,7 +147,7 @@ impl Error {
     /// The HTTP status behind the error, when there is one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Unauthorized { .. } => Some(401),
+            Error::Unauthorized { .. } | Error::NeedsCredentials { .. } => Some(401),
             Error::Forbidden { .. } => Some(403),
             Error::NotFound { .. } => Some(404),
             Error::Status { status, .. } => Some(*status),

@@ -134,11 +134,9 @@ impl Client {
                 ),
             });
         }
-        let results: Vec<Result<Outcome, Error>> = futures_util::stream::iter(&blobs)
+        let mut results = futures_util::stream::iter(&blobs)
             .map(|blob| self.push_blob(reference, blob))
-            .buffer_unordered(self.options.jobs.max(1))
-            .collect()
-            .await;
+            .buffer_unordered(self.options.jobs.max(1));
         let mut report = PushReport {
             reference: reference.to_string(),
             digest: top.digest.clone(),
@@ -149,7 +147,9 @@ impl Client {
             uploaded_bytes: 0,
             manifests: manifests.len(),
         };
-        for result in results {
+        // The first failure ends the push: the uploads still running are dropped (their
+        // sessions expire in the registry), and blobs not started are not started.
+        while let Some(result) = results.next().await {
             match result? {
                 Outcome::Uploaded(size) => {
                     report.uploaded += 1;

@@ -1,199 +1,29 @@
-//! `image push`, `exists`, `tags` and `inspect` against a real registry: Debian's
-//! `docker-registry` (the CNCF distribution registry) on 127.0.0.1, with its storage in a
-//! temporary directory and its access log captured. skopeo checks what was pushed.
+//! The registry commands (`image push`, `exists`, `tags`, `inspect`, `merge`, `pull`) against
+//! a real registry: Debian's `docker-registry` (the CNCF distribution registry) on 127.0.0.1,
+//! with its storage in a temporary directory and its access log captured (`fixture`). skopeo
+//! checks what was pushed. Basic and bearer-token authentication are in `auth`, an
+//! interrupted push in `resume`, a cross-built arm64 image in `arm64`, TLS in `tls`.
 //!
 //! Needs what `build` needs for the example targets, and docker-registry, apache2-utils
-//! (htpasswd) and skopeo (scripts/setup.sh installs them all).
+//! (htpasswd) and skopeo; `arm64` also gcc-aarch64-linux-gnu and qemu-user-static
+//! (scripts/setup.sh installs them all).
 
-use std::net::{TcpListener, TcpStream};
+mod arm64;
+mod auth;
+mod bases;
+mod credentials;
+mod fixture;
+mod resume;
+mod tls;
+mod token;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{TestProject, example_project, require_tool, tools_for_examples};
-
-/// A registry process, killed on drop.
-struct Registry {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Registry {
-    /// Starts a registry; with `htpasswd`, basic authentication for its users.
-    fn start(htpasswd: Option<&[(&str, &str)]>) -> Registry {
-        require_tool("docker-registry", "apt-get install docker-registry");
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let storage = dir.path().join("storage");
-        std::fs::create_dir(&storage).unwrap();
-        let mut config = format!(
-            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n\
-             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n",
-            storage.display()
-        );
-        if let Some(users) = htpasswd {
-            let file = dir.path().join("htpasswd");
-            write_htpasswd(&file, users);
-            let auth = format!(
-                "auth:\n  htpasswd:\n    realm: boxwright-test\n    path: {}\n",
-                file.display()
-            );
-            config.push_str(&auth);
-        }
-        let config_path = dir.path().join("config.yml");
-        std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config_path)
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("docker-registry starts");
-        let registry = Registry { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "the registry did not listen on port {port}: {}",
-                registry.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        registry
-    }
-
-    fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    /// The registry's combined log (access log lines included).
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
-    }
-
-    /// Access-log lines of blob upload requests (POST, PATCH or PUT to `/blobs/uploads/`).
-    fn upload_requests(&self) -> usize {
-        self.log()
-            .lines()
-            .filter(|line| {
-                ["\"POST ", "\"PATCH ", "\"PUT "]
-                    .iter()
-                    .any(|m| line.contains(m))
-                    && line.contains("/blobs/uploads/")
-            })
-            .count()
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A bcrypt htpasswd file: `htpasswd -B`, else python3's bcrypt module.
-fn write_htpasswd(path: &Path, users: &[(&str, &str)]) {
-    let have_htpasswd = Command::new("sh")
-        .args(["-c", "command -v htpasswd"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let mut content = String::new();
-    for (user, password) in users {
-        let out = if have_htpasswd {
-            Command::new("htpasswd")
-                .args(["-nbB", user, password])
-                .output()
-                .unwrap()
-        } else {
-            Command::new("python3")
-                .args([
-                    "-c",
-                    "import bcrypt,sys; print(sys.argv[1] + ':' + bcrypt.hashpw(sys.argv[2].encode(), bcrypt.gensalt()).decode())",
-                    user,
-                    password,
-                ])
-                .output()
-                .expect("htpasswd (apt-get install apache2-utils) or python3 with bcrypt")
-        };
-        assert!(
-            out.status.success(),
-            "htpasswd (apt-get install apache2-utils): {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        content.push_str(String::from_utf8(out.stdout).unwrap().trim());
-        content.push('\n');
-    }
-    std::fs::write(path, content).unwrap();
-}
-
-/// The example project's `hello` built and assembled as an OCI layout.
-fn hello_layout() -> (TestProject, PathBuf) {
-    tools_for_examples();
-    let project = example_project();
-    let out = project
-        .boxwright()
-        .args(["build", "hello"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "boxwright build hello: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let layout = project.path().join("hello-oci");
-    let out = project
-        .boxwright()
-        .args(["image", "build", "hello", "--format", "oci", "-o"])
-        .arg(&layout)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "boxwright image build: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (project, layout)
-}
-
-/// `skopeo inspect --tls-verify=false ARGS docker://REFERENCE`.
-fn skopeo_inspect(args: &[&str], reference: &str) -> Output {
-    Command::new("skopeo")
-        .args(["inspect", "--tls-verify=false"])
-        .args(args)
-        .arg(format!("docker://{reference}"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn run(project: &TestProject, args: &[&str]) -> Output {
-    project
-        .boxwright()
-        .env_remove("BOXWRIGHT_REGISTRY_USERNAME")
-        .env_remove("BOXWRIGHT_REGISTRY_PASSWORD")
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
+use crate::support::{TestProject, require_tool};
+use fixture::{Registry, blob, hello_layout, ok, registry_blob, run, skopeo_inspect};
 
 #[test]
 fn push_exists_tags_inspect() {
@@ -280,57 +110,6 @@ fn push_exists_tags_inspect() {
         format!("sha256:{}", crate::support::sha256_hex(&out.stdout)),
         digest
     );
-}
-
-#[test]
-fn basic_auth() {
-    let (project, layout) = hello_layout();
-    let registry = Registry::start(Some(&[("pusher", "right-password")]));
-    let reference = format!("{}/hello:1.0.0", registry.host());
-    let push = |password: Option<&str>| {
-        let mut cmd = project.boxwright();
-        cmd.env_remove("BOXWRIGHT_REGISTRY_USERNAME")
-            .env_remove("BOXWRIGHT_REGISTRY_PASSWORD")
-            .args(["image", "push"])
-            .arg(&layout)
-            .arg(&reference);
-        if let Some(password) = password {
-            cmd.env("BOXWRIGHT_REGISTRY_PASSWORD", password)
-                .args(["--username", "pusher"]);
-        }
-        cmd.output().unwrap()
-    };
-
-    let out = push(None);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("401") && stderr.contains("needs credentials"),
-        "{stderr}"
-    );
-
-    let out = push(Some("wrong-password"));
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("rejected the credentials") && stderr.contains("401"),
-        "{stderr}"
-    );
-
-    let out = push(Some("right-password"));
-    let digest = ok(&out, "authenticated push").trim().to_string();
-    assert!(digest.starts_with("sha256:"));
-}
-
-/// Writes `bytes` as a blob of the layout and returns its descriptor.
-fn blob(layout: &Path, media_type: &str, bytes: &[u8]) -> Value {
-    let hex = crate::support::sha256_hex(bytes);
-    std::fs::write(layout.join("blobs/sha256").join(&hex), bytes).unwrap();
-    serde_json::json!({
-        "mediaType": media_type,
-        "digest": format!("sha256:{hex}"),
-        "size": bytes.len(),
-    })
 }
 
 /// A two-platform layout by hand: an index over two manifests that share one layer larger
@@ -521,18 +300,6 @@ fn arm64_layout(project: &TestProject) -> PathBuf {
         .unwrap();
     ok(&out, "boxwright image build hello-arm");
     layout
-}
-
-/// The registry's file for a blob.
-fn registry_blob(registry: &Registry, digest: &str) -> PathBuf {
-    let hex = digest.strip_prefix("sha256:").unwrap();
-    registry
-        .dir
-        .path()
-        .join("storage/docker/registry/v2/blobs/sha256")
-        .join(&hex[..2])
-        .join(hex)
-        .join("data")
 }
 
 /// The example's `hello` (linux/amd64) and `hello-arm` (linux/arm64) pushed by digest only
