@@ -89,6 +89,8 @@ pub struct Client {
     pub(crate) http: reqwest::Client,
     pub(crate) options: ClientOptions,
     tokens: Mutex<HashMap<String, String>>,
+    /// Held while a token is requested.
+    token_fetch: tokio::sync::Mutex<()>,
     /// `http` or `https` per registry, once known.
     schemes: Mutex<HashMap<String, &'static str>>,
     /// Credentials per registry, once looked up.
@@ -313,6 +315,7 @@ impl Client {
             http,
             options,
             tokens: Mutex::new(HashMap::new()),
+            token_fetch: tokio::sync::Mutex::new(()),
             schemes: Mutex::new(HashMap::new()),
             credentials: Mutex::new(HashMap::new()),
         })
@@ -486,13 +489,19 @@ impl Client {
                     challenge.filter(|c| c.scheme.eq_ignore_ascii_case("bearer"))
                     && !fetched_token
                 {
-                    let token = self
-                        .fetch_token(call, &challenge, &scopes, credentials.as_ref())
-                        .await?;
-                    self.tokens
-                        .lock()
-                        .expect("not poisoned")
-                        .insert(key.clone(), token);
+                    // One token request at a time: uploads running in parallel that meet the
+                    // same challenge wait for the first one's token instead of asking too.
+                    let _fetching = self.token_fetch.lock().await;
+                    let current = self.tokens.lock().expect("not poisoned").get(&key).cloned();
+                    if current.is_none() || current == token {
+                        let fresh = self
+                            .fetch_token(call, &challenge, &scopes, credentials.as_ref())
+                            .await?;
+                        self.tokens
+                            .lock()
+                            .expect("not poisoned")
+                            .insert(key.clone(), fresh);
+                    }
                     fetched_token = true;
                     continue;
                 }
