@@ -43,34 +43,13 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-tree=$tmp/.out/bench/tree
-mkdir -p "$tree" "$tmp/bench"
-
-# The image's only content is the overlay directory, given relative to the target directory.
-cat >"$tmp/metadata.json" <<'EOF'
-{
-  "bench": {
-    "version_env_var": "BENCH_VERSION",
-    "env": { "BENCH_VERSION": "1.0.0" },
-    "image": { "rootfs": "../.out/bench/tree" }
-  }
-}
-EOF
 
 # --- test data: whole directories, alternating between /usr/lib and /usr/share ---------------
 
-fill_tree "$tree/usr" "$target_mb"
-used_mb() { du -sm "$tree" | cut -f1; }
-# No devices, FIFOs or sockets in an image layer here; everything readable.
-find "$tree" \( -type b -o -type c -o -type p -o -type s \) -delete
-chmod -R u+rwX "$tree"
-
-used=$(used_mb)
+image_bench_project "$tmp" "$target_mb"
+tree=$tmp/.out/bench/tree
+used=$(du -sm "$tree" | cut -f1)
 entries=$(find "$tree" | wc -l)
-if [ "$used" -lt "$target_mb" ]; then
-  echo "warning: only ${used} MB of data found" >&2
-fi
-echo "data: ${used} MB, ${entries} entries in $tree" >&2
 
 # --- the contenders --------------------------------------------------------------------------
 

@@ -45,3 +45,31 @@ fill_tree() {
     cp -a "$src" "$dest/" 2>/dev/null || true
   done
 }
+
+# Makes DIR a throw-away project whose one target, `bench` (version 1.0.0), has an image made
+# of nothing but the overlay directory DIR/.out/bench/tree, filled with about MB megabytes of
+# real files (no devices, FIFOs or sockets; everything readable): image_bench_project DIR MB.
+# Prints the amount of data to stderr.
+image_bench_project() {
+  local dir=$1 target_mb=$2 tree used
+  tree=$dir/.out/bench/tree
+  mkdir -p "$tree" "$dir/bench"
+  # The overlay is given relative to the target directory.
+  cat >"$dir/metadata.json" <<'EOF'
+{
+  "bench": {
+    "version_env_var": "BENCH_VERSION",
+    "env": { "BENCH_VERSION": "1.0.0" },
+    "image": { "rootfs": "../.out/bench/tree" }
+  }
+}
+EOF
+  fill_tree "$tree/usr" "$target_mb"
+  find "$tree" \( -type b -o -type c -o -type p -o -type s \) -delete
+  chmod -R u+rwX "$tree"
+  used=$(du -sm "$tree" | cut -f1)
+  if [ "$used" -lt "$target_mb" ]; then
+    echo "warning: only ${used} MB of data found" >&2
+  fi
+  echo "data: ${used} MB, $(find "$tree" | wc -l) entries in $tree" >&2
+}

@@ -48,32 +48,11 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-tree=$tmp/.out/bench/tree
-mkdir -p "$tree" "$tmp/bench"
-
-# The image's only content is the overlay directory, given relative to the target directory.
-cat >"$tmp/metadata.json" <<'EOF'
-{
-  "bench": {
-    "version_env_var": "BENCH_VERSION",
-    "env": { "BENCH_VERSION": "1.0.0" },
-    "image": { "rootfs": "../.out/bench/tree" }
-  }
-}
-EOF
 
 # --- test data and the one layout both tools push --------------------------------------------
 
-fill_tree "$tree/usr" "$target_mb"
-# No devices, FIFOs or sockets in an image layer here; everything readable.
-find "$tree" \( -type b -o -type c -o -type p -o -type s \) -delete
-chmod -R u+rwX "$tree"
-used=$(du -sm "$tree" | cut -f1)
-if [ "$used" -lt "$target_mb" ]; then
-  echo "warning: only ${used} MB of data found" >&2
-fi
-echo "data: ${used} MB, $(find "$tree" | wc -l) entries in $tree" >&2
-
+image_bench_project "$tmp" "$target_mb"
+used=$(du -sm "$tmp/.out/bench/tree" | cut -f1)
 echo "== building the OCI layout (gzip)" >&2
 export SOURCE_DATE_EPOCH=0
 layout=$tmp/layout

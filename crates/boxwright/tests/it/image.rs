@@ -17,7 +17,8 @@ use std::process::{Command, Output, Stdio};
 use serde_json::{Value, json};
 
 use crate::support::{
-    TestProject, copy_tree, example_project, require_tool, sha256_hex, tools_for_examples,
+    TestProject, copy_tree, edit_metadata, example_project, require_tool, sha256_hex,
+    tools_for_examples,
 };
 
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -31,14 +32,6 @@ const CREATED: &str = "2023-11-14T22:13:20Z";
 
 // ---------------------------------------------------------------------------------------------
 // Projects and commands
-
-/// Rewrites the project's metadata.json through `edit`.
-fn edit_metadata(project: &TestProject, edit: impl FnOnce(&mut Value)) {
-    let path = project.path().join("metadata.json");
-    let mut metadata: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    edit(&mut metadata);
-    std::fs::write(&path, serde_json::to_vec_pretty(&metadata).unwrap()).unwrap();
-}
 
 /// The example project with `targets` built (`boxwright build TARGET...`).
 fn built(targets: &[&str]) -> TestProject {
@@ -1516,46 +1509,9 @@ fn layer_entries_follow_the_documented_rules() {
 // ---------------------------------------------------------------------------------------------
 // 7. Several platforms
 
-/// The example project with static-proxy built for x86_64 and aarch64 and an image for
-/// both platforms.
-fn two_platform_project() -> TestProject {
-    tools_for_examples();
-    require_tool("qemu-aarch64-static", "apt-get install qemu-user-static");
-    require_tool(
-        "aarch64-linux-gnu-gcc",
-        "apt-get install gcc-aarch64-linux-gnu",
-    );
-    let project = example_project();
-    // Rust's aarch64 musl target cannot meet `pie` (see build.rs): relax it, and give
-    // static-proxy an image for both platforms.
-    edit_metadata(&project, |m| {
-        let proxy = &mut m["static-proxy"];
-        let verify = proxy["verify"].as_object_mut().unwrap();
-        assert!(
-            verify.remove("pie").is_some(),
-            "the example's static-proxy changed"
-        );
-        proxy["image"] = json!({
-            "entrypoint": ["/bin/static_proxy"],
-            "files": {"/bin/static_proxy": "bin/static_proxy"},
-            "platforms": ["linux/amd64", "linux/arm64"]
-        });
-    });
-    build(&project, &["static-proxy"], &[]);
-    build(&project, &["static-proxy"], &["--arch", "aarch64"]);
-    assert!(
-        project
-            .path()
-            .join(".out/static-proxy@aarch64/bin/static_proxy")
-            .is_file()
-    );
-
-    project
-}
-
 #[test]
 fn two_platforms_give_an_image_index() {
-    let project = two_platform_project();
+    let project = crate::support::static_proxy_for_two_arches();
     let scratch = tempfile::tempdir().unwrap();
     let layout = scratch.path().join("proxy");
     let digest = image_ok(&project, "static-proxy", "oci", &layout, &[]);

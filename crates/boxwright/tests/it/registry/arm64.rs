@@ -8,42 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use super::fixture::{Registry, ok, run, skopeo_inspect};
-use crate::support::{
-    TestProject, example_project, relax_static_proxy_pie, require_tool, tools_for_examples,
-};
-
-/// The example project with `static-proxy` built for both architectures and an `image`
-/// section for it (the example has none).
-fn static_proxy_project() -> TestProject {
-    let project = example_project();
-    relax_static_proxy_pie(&project);
-    let metadata_path = project.path().join("metadata.json");
-    let mut metadata: Value =
-        serde_json::from_str(&std::fs::read_to_string(&metadata_path).unwrap()).unwrap();
-    assert!(
-        metadata["static-proxy"]["image"].is_null(),
-        "the example's static-proxy has an image section now: use it"
-    );
-    metadata["static-proxy"]["image"] = serde_json::json!({
-        "files": {"/usr/bin/static-proxy": "bin/static_proxy"},
-        "entrypoint": ["/usr/bin/static-proxy"],
-    });
-    std::fs::write(&metadata_path, serde_json::to_vec(&metadata).unwrap()).unwrap();
-    for args in [
-        ["build", "static-proxy"].as_slice(),
-        ["build", "static-proxy", "--arch", "aarch64"].as_slice(),
-    ] {
-        let out = project.boxwright().args(args).output().unwrap();
-        ok(&out, &args.join(" "));
-    }
-    assert!(
-        project
-            .path()
-            .join(".out/static-proxy@aarch64/bin/static_proxy")
-            .is_file()
-    );
-    project
-}
+use crate::support::{TestProject, require_tool, tools_for_examples};
 
 /// The blob `digest` of an OCI layout.
 fn layout_blob(layout: &Path, digest: &str) -> Vec<u8> {
@@ -117,7 +82,7 @@ fn unpack_pulled(pulled: &Path, manifest_digest: &str, rootfs: &Path) {
     assert_eq!(config["architecture"], "arm64");
     assert_eq!(
         config["config"]["Entrypoint"],
-        serde_json::json!(["/usr/bin/static-proxy"])
+        serde_json::json!(["/bin/static_proxy"])
     );
     let layers = manifest["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 1, "{manifest}");
@@ -150,7 +115,7 @@ fn real_arm64_image_merged_pulled_and_run_under_qemu() {
         "apt-get install gcc-aarch64-linux-gnu",
     );
     require_tool("skopeo", "apt-get install skopeo");
-    let project = static_proxy_project();
+    let project = crate::support::static_proxy_for_two_arches();
 
     // Both images pushed by digest, then one index over them.
     let registry = Registry::start(None);
@@ -198,7 +163,7 @@ fn real_arm64_image_merged_pulled_and_run_under_qemu() {
     assert_eq!(ok(&out, "image pull --platform linux/arm64").trim(), *d2);
     let rootfs = project.path().join("rootfs");
     unpack_pulled(&pulled, d2, &rootfs);
-    let binary = rootfs.join("usr/bin/static-proxy");
+    let binary = rootfs.join("bin/static_proxy");
     assert_eq!(
         elf_machine(&std::fs::read(&binary).unwrap()),
         183,

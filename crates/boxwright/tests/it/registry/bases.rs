@@ -6,22 +6,21 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::fixture::{Registry, hello_layout, ok, run};
-use crate::support::TestProject;
+use crate::support::{TestProject, edit_metadata};
 
 /// Adds a target `app` whose image is `base` plus one file.
 fn add_app_target(project: &TestProject, base: &str) {
-    let path = project.path().join("metadata.json");
-    let mut metadata: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    metadata["app"] = serde_json::json!({
-        "version_env_var": "APP_VERSION",
-        "env": {"APP_VERSION": "2.0.0"},
-        "image": {
-            "base": base,
-            "platforms": ["linux/amd64"],
-            "contents": {"/etc/app.conf": "app\n"},
-        },
+    edit_metadata(project, |metadata| {
+        metadata["app"] = serde_json::json!({
+            "version_env_var": "APP_VERSION",
+            "env": {"APP_VERSION": "2.0.0"},
+            "image": {
+                "base": base,
+                "platforms": ["linux/amd64"],
+                "contents": {"/etc/app.conf": "app\n"},
+            },
+        });
     });
-    std::fs::write(&path, serde_json::to_vec_pretty(&metadata).unwrap()).unwrap();
 }
 
 /// The image manifest an OCI layout's `index.json` names.

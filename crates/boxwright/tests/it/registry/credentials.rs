@@ -1,42 +1,72 @@
 //! Where credentials come from: `--password-stdin`, and the `auths` and `credHelpers` of a
-//! docker `config.json`.
+//! docker `config.json` (or the containers `auth.json` of `REGISTRY_AUTH_FILE`).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::Output;
 
 use base64::Engine;
+use serde_json::{Value, json};
 
 use super::fixture::{Registry, boxwright, hello_layout, ok};
 use crate::support::TestProject;
 
-/// A `DOCKER_CONFIG` directory holding `config` as its `config.json`.
-fn docker_config(project: &TestProject, name: &str, config: &serde_json::Value) -> String {
-    let dir = project.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
-    dir.to_str().unwrap().to_string()
+/// hello's layout, pushed to a registry that knows alice (password `right`).
+struct Case {
+    project: TestProject,
+    layout: PathBuf,
+    host: String,
+    _registry: Registry,
 }
 
-/// `image push LAYOUT REF` with extra environment and arguments, and optional stdin.
-fn push(
-    project: &TestProject,
-    layout: &Path,
-    reference: &str,
-    env: &[(&str, &str)],
-    args: &[&str],
-    stdin: Option<&str>,
-) -> Output {
-    let mut cmd = boxwright(project);
-    cmd.args(["image", "push"])
-        .arg(layout)
-        .arg(reference)
-        .args(args)
-        .envs(env.iter().copied());
-    if let Some(text) = stdin {
-        cmd.write_stdin(text);
+impl Case {
+    fn new() -> Case {
+        let (project, layout) = hello_layout();
+        let registry = Registry::start(Some(&[("alice", "right")]));
+        Case {
+            project,
+            layout,
+            host: registry.host(),
+            _registry: registry,
+        }
     }
-    cmd.output().unwrap()
+
+    /// `image push LAYOUT HOST/hello:1 ARGS` with extra environment, and `stdin`.
+    fn push(&self, env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = boxwright(&self.project);
+        cmd.args(["image", "push"])
+            .arg(&self.layout)
+            .arg(format!("{}/hello:1", self.host))
+            .args(args)
+            .envs(env.iter().copied());
+        if let Some(text) = stdin {
+            cmd.write_stdin(text);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// A `DOCKER_CONFIG` directory `name` holding `config` as its `config.json`.
+    fn docker_config(&self, name: &str, config: &Value) -> String {
+        let dir = self.project.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.json"), config.to_string()).unwrap();
+        dir.to_str().unwrap().to_string()
+    }
+
+    /// A push with `config` as the docker config (and more environment).
+    fn push_with_config(&self, name: &str, config: &Value, env: &[(&str, &str)]) -> Output {
+        let dir = self.docker_config(name, config);
+        let mut all = vec![("DOCKER_CONFIG", dir.as_str())];
+        all.extend_from_slice(env);
+        self.push(&all, &[], None)
+    }
+}
+
+/// Asserts the command failed with exit 2 and a message holding every one of `words`.
+fn fails_with(out: &Output, words: &[&str]) {
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(words.iter().all(|w| stderr.contains(w)), "{stderr}");
 }
 
 fn auth(user: &str, password: &str) -> String {
@@ -45,169 +75,78 @@ fn auth(user: &str, password: &str) -> String {
 
 #[test]
 fn password_stdin_and_no_credentials() {
-    let (project, layout) = hello_layout();
-    let registry = Registry::start(Some(&[("alice", "right")]));
-    let host = registry.host();
-    let reference = format!("{host}/hello:1");
+    let case = Case::new();
+    // No credentials at all: a clear 401 that says how to give them.
+    let out = case.push(&[], &[], None);
+    fails_with(&out, &["401", &case.host, "--password-stdin"]);
 
-    // No credentials at all: a clear 401.
-    let out = push(&project, &layout, &reference, &[], &[], None);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("401") && stderr.contains(&host), "{stderr}");
-    assert!(stderr.contains("--password-stdin"), "{stderr}");
-
-    // --password-stdin.
-    let out = push(
-        &project,
-        &layout,
-        &reference,
-        &[],
-        &["--username", "alice", "--password-stdin"],
-        Some("right\n"),
-    );
-    ok(&out, "push with --password-stdin");
-    let out = push(
-        &project,
-        &layout,
-        &reference,
-        &[],
-        &["--password-stdin"],
-        Some("right\n"),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--username"));
+    let login = ["--username", "alice", "--password-stdin"];
+    ok(&case.push(&[], &login, Some("right\n")), "--password-stdin");
+    let out = case.push(&[], &["--password-stdin"], Some("right\n"));
+    fails_with(&out, &["--username"]);
 }
 
 #[test]
-fn credentials_from_auth_files_and_helpers() {
-    let (project, layout) = hello_layout();
-    let registry = Registry::start(Some(&[("alice", "right")]));
-    let host = registry.host();
-    let reference = format!("{host}/hello:1");
-
-    // config.json `auths`, keyed by host and written as a URL.
+fn credentials_from_auth_files() {
+    let case = Case::new();
+    let host = case.host.clone();
+    // config.json `auths`, keyed by host or written as a URL.
     for key in [host.clone(), format!("https://{host}/v1/")] {
-        let dir = docker_config(
-            &project,
-            "docker-good",
-            &serde_json::json!({"auths": {key: {"auth": auth("alice", "right")}}}),
+        let config = json!({"auths": {key: {"auth": auth("alice", "right")}}});
+        ok(
+            &case.push_with_config("docker-good", &config, &[]),
+            "push with config.json auths",
         );
-        let out = push(
-            &project,
-            &layout,
-            &reference,
-            &[("DOCKER_CONFIG", &dir)],
-            &[],
-            None,
-        );
-        ok(&out, "push with config.json auths");
     }
-    let bad = docker_config(
-        &project,
-        "docker-bad",
-        &serde_json::json!({"auths": {host.clone(): {"auth": auth("alice", "wrong")}}}),
-    );
-    let out = push(
-        &project,
-        &layout,
-        &reference,
-        &[("DOCKER_CONFIG", &bad)],
-        &[],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("401") && stderr.contains("check the user name"),
-        "{stderr}"
-    );
+    let bad = json!({"auths": {host.clone(): {"auth": auth("alice", "wrong")}}});
+    let out = case.push_with_config("docker-bad", &bad, &[]);
+    fails_with(&out, &["401", "check the user name"]);
+
     // The command line wins over the file.
-    let out = push(
-        &project,
-        &layout,
-        &reference,
-        &[("DOCKER_CONFIG", &bad)],
-        &["--username", "alice", "--password-stdin"],
-        Some("right"),
-    );
+    let bad_dir = case.docker_config("docker-bad", &bad);
+    let login = ["--username", "alice", "--password-stdin"];
+    let out = case.push(&[("DOCKER_CONFIG", &bad_dir)], &login, Some("right"));
     ok(&out, "--password-stdin over a wrong config.json");
-    // REGISTRY_AUTH_FILE (the containers auth.json) comes first.
-    let auth_file = project.path().join("auth.json");
-    std::fs::write(
-        &auth_file,
-        serde_json::json!({"auths": {host.clone(): {"auth": auth("alice", "right")}}}).to_string(),
-    )
-    .unwrap();
-    let out = push(
-        &project,
-        &layout,
-        &reference,
-        &[
-            ("DOCKER_CONFIG", &bad),
-            ("REGISTRY_AUTH_FILE", auth_file.to_str().unwrap()),
-        ],
-        &[],
-        None,
+
+    // REGISTRY_AUTH_FILE (the containers auth.json) comes before config.json.
+    let auth_file = case.project.path().join("auth.json");
+    let good = json!({"auths": {host.clone(): {"auth": auth("alice", "right")}}});
+    std::fs::write(&auth_file, good.to_string()).unwrap();
+    let env = [("REGISTRY_AUTH_FILE", auth_file.to_str().unwrap())];
+    ok(
+        &case.push_with_config("docker-bad", &bad, &env),
+        "push with REGISTRY_AUTH_FILE",
     );
-    ok(&out, "push with REGISTRY_AUTH_FILE");
 }
 
 #[test]
 fn credential_helpers() {
-    let (project, layout) = hello_layout();
-    let registry = Registry::start(Some(&[("alice", "right")]));
-    let host = registry.host();
-    let reference = format!("{host}/hello:1");
-
-    // A credential helper, found on PATH.
-    let bin = project.path().join("helper-bin");
+    let case = Case::new();
+    let host = case.host.clone();
+    // A helper found on PATH, asked with the registry on stdin.
+    let bin = case.project.path().join("helper-bin");
     std::fs::create_dir_all(&bin).unwrap();
     let helper = bin.join("docker-credential-boxtest");
     std::fs::write(
         &helper,
         format!(
-            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\n[ \"$host\" = \"{host}\" ] || {{ echo 'credentials not found'; exit 1; }}\necho '{{\"Username\":\"alice\",\"Secret\":\"right\"}}'\n"
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\n\
+             [ \"$host\" = \"{host}\" ] || {{ echo 'credentials not found'; exit 1; }}\n\
+             echo '{{\"Username\":\"alice\",\"Secret\":\"right\"}}'\n"
         ),
     )
     .unwrap();
     std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let dir = docker_config(
-        &project,
-        "docker-helper",
-        &serde_json::json!({"credHelpers": {host.clone(): "boxtest"}}),
-    );
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let out = push(
-        &project,
-        &layout,
-        &reference,
-        &[("DOCKER_CONFIG", &dir), ("PATH", &path)],
-        &[],
-        None,
-    );
+    let config = json!({"credHelpers": {host.clone(): "boxtest"}});
+    let out = case.push_with_config("docker-helper", &config, &[("PATH", &path)]);
     ok(&out, "push with a credential helper");
-    let dir = docker_config(
-        &project,
-        "docker-missing-helper",
-        &serde_json::json!({"credHelpers": {host.clone(): "boxwright-absent"}}),
-    );
-    let out = push(
-        &project,
-        &layout,
-        &reference,
-        &[("DOCKER_CONFIG", &dir)],
-        &[],
-        None,
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("docker-credential-boxwright-absent") && stderr.contains("config.json"),
-        "{stderr}"
-    );
+
+    let missing = json!({"credHelpers": {host.clone(): "boxwright-absent"}});
+    let out = case.push_with_config("docker-missing-helper", &missing, &[]);
+    fails_with(&out, &["docker-credential-boxwright-absent", "config.json"]);
 }

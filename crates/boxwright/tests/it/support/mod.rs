@@ -159,6 +159,53 @@ pub fn relax_static_proxy_pie(project: &TestProject) {
     std::fs::write(&metadata, relaxed).unwrap();
 }
 
+/// Rewrites the project's metadata.json through `edit`.
+pub fn edit_metadata(project: &TestProject, edit: impl FnOnce(&mut serde_json::Value)) {
+    let path = project.path().join("metadata.json");
+    let mut metadata: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    edit(&mut metadata);
+    std::fs::write(&path, serde_json::to_vec_pretty(&metadata).unwrap()).unwrap();
+}
+
+/// The example project with static-proxy built for x86_64 and aarch64 (its `pie` policy
+/// relaxed, see [`relax_static_proxy_pie`]) and an image for both platforms with the binary
+/// at /bin/static_proxy as its entrypoint.
+pub fn static_proxy_for_two_arches() -> TestProject {
+    tools_for_examples();
+    require_tool("qemu-aarch64-static", "apt-get install qemu-user-static");
+    require_tool(
+        "aarch64-linux-gnu-gcc",
+        "apt-get install gcc-aarch64-linux-gnu",
+    );
+    let project = example_project();
+    relax_static_proxy_pie(&project);
+    edit_metadata(&project, |m| {
+        assert!(
+            m["static-proxy"]["image"].is_null(),
+            "the example's static-proxy has an image now: use it"
+        );
+        m["static-proxy"]["image"] = serde_json::json!({
+            "entrypoint": ["/bin/static_proxy"],
+            "files": {"/bin/static_proxy": "bin/static_proxy"},
+            "platforms": ["linux/amd64", "linux/arm64"]
+        });
+    });
+    for args in [
+        ["build", "static-proxy"].as_slice(),
+        ["build", "static-proxy", "--arch", "aarch64"].as_slice(),
+    ] {
+        assert_success(&project.boxwright().args(args).output().unwrap());
+    }
+    assert!(
+        project
+            .path()
+            .join(".out/static-proxy@aarch64/bin/static_proxy")
+            .is_file()
+    );
+    project
+}
+
 /// Fails the test with the command's stderr unless it exited 0.
 pub fn assert_success(out: &std::process::Output) {
     assert!(
