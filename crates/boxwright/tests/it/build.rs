@@ -4,7 +4,9 @@
 
 use std::path::Path;
 
-use crate::support::{TestProject, boxwright, example_project, require_tool, tools_for_examples};
+use crate::support::{
+    TestProject, boxwright, example_project, require_tool, tools_for_aarch64, tools_for_examples,
+};
 
 fn readelf(path: &Path) -> String {
     let out = std::process::Command::new("readelf")
@@ -269,12 +271,7 @@ fn malicious_source_archive_is_refused_and_writes_nothing_outside() {
 
 #[test]
 fn rust_target_cross_builds_for_aarch64_and_runs_under_qemu() {
-    tools_for_examples();
-    require_tool("qemu-aarch64-static", "apt-get install qemu-user-static");
-    require_tool(
-        "aarch64-linux-gnu-gcc",
-        "apt-get install gcc-aarch64-linux-gnu",
-    );
+    tools_for_aarch64();
     let project = example_project();
     let build = || {
         project

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use super::fixture::{Registry, ok, run, skopeo_inspect};
-use crate::support::{TestProject, require_tool, tools_for_examples};
+use crate::support::{TestProject, require_tool, tools_for_aarch64};
 
 /// The blob `digest` of an OCI layout.
 fn layout_blob(layout: &Path, digest: &str) -> Vec<u8> {
@@ -108,12 +108,7 @@ fn unpack_pulled(pulled: &Path, manifest_digest: &str, rootfs: &Path) {
 
 #[test]
 fn real_arm64_image_merged_pulled_and_run_under_qemu() {
-    tools_for_examples();
-    require_tool("qemu-aarch64-static", "apt-get install qemu-user-static");
-    require_tool(
-        "aarch64-linux-gnu-gcc",
-        "apt-get install gcc-aarch64-linux-gnu",
-    );
+    tools_for_aarch64();
     require_tool("skopeo", "apt-get install skopeo");
     let project = crate::support::static_proxy_for_two_arches();
 

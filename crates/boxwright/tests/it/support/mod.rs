@@ -141,6 +141,16 @@ pub fn tools_for_examples() {
     }
 }
 
+/// What the examples need, plus what building for aarch64 and running the result needs.
+pub fn tools_for_aarch64() {
+    tools_for_examples();
+    require_tool("qemu-aarch64-static", "apt-get install qemu-user-static");
+    require_tool(
+        "aarch64-linux-gnu-gcc",
+        "apt-get install gcc-aarch64-linux-gnu",
+    );
+}
+
 /// Drops `pie` from the example's static-proxy verify policy: Rust's aarch64 musl target
 /// links a static executable at a fixed address, not a static PIE, so `build static-proxy
 /// --arch aarch64` needs that.
@@ -172,12 +182,7 @@ pub fn edit_metadata(project: &TestProject, edit: impl FnOnce(&mut serde_json::V
 /// relaxed, see [`relax_static_proxy_pie`]) and an image for both platforms with the binary
 /// at /bin/static_proxy as its entrypoint.
 pub fn static_proxy_for_two_arches() -> TestProject {
-    tools_for_examples();
-    require_tool("qemu-aarch64-static", "apt-get install qemu-user-static");
-    require_tool(
-        "aarch64-linux-gnu-gcc",
-        "apt-get install gcc-aarch64-linux-gnu",
-    );
+    tools_for_aarch64();
     let project = example_project();
     relax_static_proxy_pie(&project);
     edit_metadata(&project, |m| {
