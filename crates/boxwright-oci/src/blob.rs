@@ -116,8 +116,7 @@ pub(crate) fn descriptor(media_type: MediaType, hex_digest: &str, size: u64) -> 
 }
 
 /// SHA-256 hex of a whole file.
-/// Hex SHA-256 of a file's content.
-pub fn sha256_file(path: &Path) -> Result<String, Error> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String, Error> {
     let mut file = File::open(path).map_err(Error::io(path))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 1 << 20];

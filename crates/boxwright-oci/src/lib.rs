@@ -17,7 +17,7 @@ pub mod output;
 mod platform;
 pub mod rootfs;
 
-pub use blob::{BlobStore, BlobWriter, sha256_file};
+pub use blob::{BlobStore, BlobWriter};
 pub use compression::Compression;
 pub use error::Error;
 pub use image::{

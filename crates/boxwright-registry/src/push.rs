@@ -19,7 +19,7 @@ use crate::{Client, Error, Reference};
 /// Blobs from this size on are uploaded in chunks (PATCH), smaller ones in one PUT.
 pub const CHUNKED_THRESHOLD: u64 = 16 << 20;
 /// The size of one PATCH.
-pub const CHUNK_SIZE: usize = 8 << 20;
+pub const CHUNK_SIZE: usize = 64 << 20;
 
 const INDEX_TYPES: [&str; 2] = [
     "application/vnd.oci.image.index.v1+json",
@@ -277,10 +277,10 @@ impl Client {
             check_digest(blob, &hex(&Sha256::digest(&bytes)))?;
             bytes
         } else {
-            // The file is hashed on another thread while its chunks stream out, each straight
-            // from the file: the registry is never left waiting for a read or a hash.
-            let path = blob.path.clone();
-            let hashing = tokio::task::spawn_blocking(move || boxwright_oci::sha256_file(&path));
+            // Each chunk streams straight from the file. The file is not hashed here: the
+            // registry hashes what it receives and refuses the final PUT when that is not
+            // the digest (DIGEST_INVALID, turned into an error naming the file below), so a
+            // second pass over a large file would only cost time.
             let mut offset = 0u64;
             while offset < blob.size {
                 let length = (blob.size - offset).min(CHUNK_SIZE as u64);
@@ -301,10 +301,6 @@ impl Client {
                 location = self::location(call, &location, &response)?;
                 offset += length;
             }
-            let actual = hashing
-                .await
-                .map_err(|e| read_error(std::io::Error::other(e)))??;
-            check_digest(blob, &actual)?;
             Vec::new()
         };
         let mut finish = location;
@@ -317,6 +313,19 @@ impl Client {
                     .body(last_body.clone())
             })
             .await?;
+        if response.status() == StatusCode::BAD_REQUEST {
+            let error = call.fail(response).await;
+            if error.to_string().contains("DIGEST_INVALID") {
+                return Err(Error::Source {
+                    path: blob.path.clone(),
+                    message: format!(
+                        "the registry found that this file's content does not have its digest {}",
+                        blob.digest
+                    ),
+                });
+            }
+            return Err(error);
+        }
         if response.status() != StatusCode::CREATED {
             return Err(call.fail(response).await);
         }
