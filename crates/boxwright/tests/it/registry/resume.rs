@@ -122,8 +122,10 @@ fn push_cut_off(
     reference: &str,
     blobs: &[String],
 ) -> Vec<String> {
+    // One upload at a time: when the first layer is done, at most one more is under way
+    // and the others are not started, so the kill always leaves work for the rerun.
     let mut cmd = boxwright(project);
-    cmd.args(["image", "push", layout, reference]);
+    cmd.args(["image", "push", "--jobs", "1", layout, reference]);
     let mut push = spawn(&cmd, project.path());
     let deadline = Instant::now() + Duration::from_secs(120);
     let layers = &blobs[1..];
