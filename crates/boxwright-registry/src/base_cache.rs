@@ -3,7 +3,7 @@
 //! given by tag costs one manifest request per build.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use boxwright_archive::hex;
 use sha2::{Digest, Sha256};
@@ -128,10 +128,5 @@ impl BaseCache {
             resolved,
             pulled,
         })
-    }
-
-    /// The cache directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }

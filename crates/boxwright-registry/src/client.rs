@@ -235,11 +235,12 @@ fn error_chain<'a>(
     chain
 }
 
-fn io_error_kinds(error: &reqwest::Error) -> Vec<std::io::ErrorKind> {
-    error_chain(error)
-        .into_iter()
-        .filter_map(|e| e.downcast_ref::<std::io::Error>().map(std::io::Error::kind))
-        .collect()
+/// Whether the request failed because nothing listens at the address.
+fn connection_refused(error: &reqwest::Error) -> bool {
+    error_chain(error).into_iter().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+    })
 }
 
 /// Whether the server answered the TLS handshake with something that is not TLS (a plain
@@ -326,28 +327,24 @@ impl Client {
     /// per registry), and plain http is used when the server does not speak TLS at all. A
     /// certificate that does not verify is an error, never a reason to drop TLS.
     pub(crate) async fn base(&self, reference: &Reference) -> Result<Url, Error> {
-        let scheme = if reference.is_loopback() || self.options.insecure {
-            let known = self
-                .schemes
-                .lock()
-                .expect("not poisoned")
-                .get(&reference.registry)
-                .copied();
-            match known {
-                Some(scheme) => scheme,
-                None => match self.probe(reference).await? {
-                    Some(scheme) => {
-                        self.schemes
-                            .lock()
-                            .expect("not poisoned")
-                            .insert(reference.registry.clone(), scheme);
-                        scheme
-                    }
-                    None => "http",
-                },
-            }
+        if !reference.is_loopback() && !self.options.insecure {
+            return parse_base(reference, "https");
+        }
+        let known = self
+            .schemes
+            .lock()
+            .expect("not poisoned")
+            .get(&reference.registry)
+            .copied();
+        let scheme = if let Some(scheme) = known {
+            scheme
         } else {
-            "https"
+            let probed = self.probe(reference).await?;
+            if let Some(scheme) = probed {
+                let mut schemes = self.schemes.lock().expect("not poisoned");
+                schemes.insert(reference.registry.clone(), scheme);
+            }
+            probed.unwrap_or("http")
         };
         parse_base(reference, scheme)
     }
@@ -371,11 +368,7 @@ impl Client {
                 Err(Call::new(reference, "TLS handshake", false).http_error(error))
             }
             Err(error) if speaks_no_tls(&error) => Ok(Some("http")),
-            Err(error)
-                if io_error_kinds(&error).contains(&std::io::ErrorKind::ConnectionRefused) =>
-            {
-                Ok(None)
-            }
+            Err(error) if connection_refused(&error) => Ok(None),
             // Any other TLS failure (an alert, a reset, a timeout) is reported: dropping to
             // plain http would send credentials in the clear to a server that wants TLS.
             Err(source) => Err(Error::Tls {
@@ -424,22 +417,41 @@ impl Client {
         call: &Call<'_>,
         build: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
     ) -> Result<Response, Error> {
-        let mut attempt = 1;
+        self.retrying(
+            || {
+                format!(
+                    "{} of {}/{}",
+                    call.what, call.reference.registry, call.reference.repository
+                )
+            },
+            || self.send_once(call, build),
+        )
+        .await
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or has been tried
+    /// `options.attempts` times, waiting `options.backoff` (doubled each time) between
+    /// tries. A failure after retries is [`Error::GaveUp`] about `what`.
+    pub(crate) async fn retrying<T, F>(
+        &self,
+        what: impl Fn() -> String,
+        mut attempt: impl FnMut() -> F,
+    ) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        let mut tries = 1;
         loop {
-            match self.send_once(call, build).await {
-                Ok(response) => return Ok(response),
-                Err(error) if error.is_retryable() && attempt < self.options.attempts => {
-                    let wait = self.options.backoff * 2u32.saturating_pow(attempt - 1);
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
+            match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(error) if error.is_retryable() && tries < self.options.attempts => {
+                    tokio::time::sleep(self.options.backoff * 2u32.saturating_pow(tries - 1)).await;
+                    tries += 1;
                 }
-                Err(error) if attempt > 1 => {
+                Err(error) if tries > 1 => {
                     return Err(Error::GaveUp {
-                        what: format!(
-                            "{} of {}/{}",
-                            call.what, call.reference.registry, call.reference.repository
-                        ),
-                        attempts: attempt,
+                        what: what(),
+                        attempts: tries,
                         last: Box::new(error),
                     });
                 }

@@ -196,28 +196,17 @@ impl Client {
             }
         }
         // The whole upload is one attempt: a session broken half-way starts again.
-        let mut attempt = 1;
-        loop {
-            match self.upload(&call, blob, session.take()).await {
-                Ok(()) => return Ok(Outcome::Uploaded(blob.size)),
-                Err(error) if error.is_retryable() && attempt < self.options.attempts => {
-                    let wait = self.options.backoff * 2u32.saturating_pow(attempt - 1);
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
-                }
-                Err(error) if attempt > 1 => {
-                    return Err(Error::GaveUp {
-                        what: format!(
-                            "upload of {} to {}/{}",
-                            blob.digest, reference.registry, reference.repository
-                        ),
-                        attempts: attempt,
-                        last: Box::new(error),
-                    });
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        self.retrying(
+            || {
+                format!(
+                    "upload of {} to {}/{}",
+                    blob.digest, reference.registry, reference.repository
+                )
+            },
+            || self.upload(&call, blob, session.take()),
+        )
+        .await?;
+        Ok(Outcome::Uploaded(blob.size))
     }
 
     /// Asks the registry to link the blob from repository `from` (`POST
@@ -717,11 +706,10 @@ impl Client {
                 )));
             }
             let mut platform = serde_json::json!({ "os": os, "architecture": architecture });
-            let mut name = format!("{os}/{architecture}");
             if let Some(variant) = config["variant"].as_str().filter(|v| !v.is_empty()) {
                 platform["variant"] = variant.into();
-                name = format!("{name}/{variant}");
             }
+            let name = crate::summary::platform_name(&platform);
             if let Some(first) = platforms.iter().position(|p| *p == name) {
                 return Err(call.protocol(format!(
                     "has platform {name}, like {}: an index holds one manifest per platform",

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use boxwright_metadata::{Project, env_vars};
+use boxwright_metadata::{Project, Target, env_vars};
 
 use crate::cli::GlobalArgs;
 
@@ -11,6 +11,19 @@ use crate::cli::GlobalArgs;
 pub fn project(global: &GlobalArgs) -> Result<Project> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     Ok(Project::discover(global.project.as_deref(), &cwd)?)
+}
+
+/// The target called `name`; an error listing the known ones when there is none.
+pub fn target<'a>(project: &'a Project, name: &str) -> Result<&'a Target> {
+    project.metadata.target(name).ok_or_else(|| {
+        let known: Vec<&str> = project
+            .metadata
+            .targets
+            .keys()
+            .map(String::as_str)
+            .collect();
+        anyhow::anyhow!("unknown target `{name}` (known: {})", known.join(", "))
+    })
 }
 
 /// `SOURCE_DATE_EPOCH` if set, else the time of the project's last git commit, else 0.

@@ -92,18 +92,7 @@ fn select_targets(project: &Project, args: &BuildArgs) -> anyhow::Result<Vec<Str
             bail!("name a target, or pass --all");
         }
         for name in &args.targets {
-            if project.metadata.target(name).is_none() {
-                bail!(
-                    "unknown target `{name}` (known: {})",
-                    project
-                        .metadata
-                        .targets
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
+            context::target(project, name)?;
         }
         args.targets.clone()
     };

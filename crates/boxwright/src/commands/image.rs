@@ -23,10 +23,7 @@ pub fn build(
     args: &ImageBuildArgs,
 ) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
-    let target = project
-        .metadata
-        .target(&args.target)
-        .ok_or_else(|| anyhow!("unknown target `{}`", args.target))?;
+    let target = context::target(&project, &args.target)?;
     let image = target.image.clone().ok_or_else(|| {
         anyhow!(
             "target `{}` has no `image` in {}",

@@ -1,4 +1,4 @@
-use anyhow::{anyhow, bail};
+use anyhow::bail;
 use serde_json::{Value, json};
 
 use super::ExitStatus;
@@ -15,18 +15,7 @@ pub fn get(
     key: &str,
 ) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
-    let target = project.metadata.target(name).ok_or_else(|| {
-        anyhow!(
-            "unknown target `{name}` (known: {})",
-            project
-                .metadata
-                .targets
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    })?;
+    let target = context::target(&project, name)?;
     let (lines, value): (Vec<String>, Value) = match key {
         "tag_prefix" => one(target.tag_prefix(name)),
         "version_env_var" => one(&target.version_env_var),

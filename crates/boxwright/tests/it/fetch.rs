@@ -28,21 +28,7 @@ fn single(url: &str, name: &str, content: Option<&[u8]>) -> TestProject {
 }
 
 fn sha512_hex(data: &[u8]) -> String {
-    use std::io::Write;
-    let mut child = Std::new("sha512sum")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("sha512sum (coreutils) runs");
-    child.stdin.take().unwrap().write_all(data).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
+    crate::support::coreutils_digest("sha512sum", data)
 }
 
 /// Some bytes that differ per `seed` and are long enough to span several reads.

@@ -65,17 +65,23 @@ pub fn boxwright() -> Command {
     cmd
 }
 
-/// sha256 of bytes, hex.
+/// sha256 of bytes, hex (computed by coreutils' sha256sum, not by the code under test).
 pub fn sha256_hex(data: &[u8]) -> String {
+    coreutils_digest("sha256sum", data)
+}
+
+/// The hex digest coreutils' `tool` (sha256sum, sha512sum...) prints for `data`.
+pub fn coreutils_digest(tool: &str, data: &[u8]) -> String {
     use std::io::Write;
     use std::process::{Command as Std, Stdio};
-    let mut child = Std::new("sha256sum")
+    let mut child = Std::new(tool)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("sha256sum (coreutils) runs");
+        .unwrap_or_else(|e| panic!("{tool} (coreutils) runs: {e}"));
     child.stdin.take().unwrap().write_all(data).unwrap();
     let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{tool} failed");
     String::from_utf8(out.stdout)
         .unwrap()
         .split_whitespace()
