@@ -22,19 +22,9 @@ source "$root/bench/lib.sh"
 target_mb=${BENCH_MB:-300}
 runs=3
 
-missing=()
-for tool in umoci buildah pigz zstd; do
-  command -v "$tool" >/dev/null || missing+=("$tool")
-done
-[ -x /usr/bin/time ] || missing+=(time)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "error: missing ${missing[*]}; install with: apt-get install ${missing[*]}" >&2
-  exit 2
-fi
+require_tools umoci buildah pigz zstd /usr/bin/time:time
 
-echo "== building boxwright (release)" >&2
-(cd "$root" && cargo build --release -p boxwright)
-bin=$root/target/release/boxwright
+build_boxwright
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/boxwright-image-bench.XXXXXX")
 cleanup() {

@@ -17,6 +17,29 @@ best_time() {
   echo "$best"
 }
 
+# Exits 2 naming the Debian packages to install unless every command is on PATH; each argument
+# is COMMAND or COMMAND:PACKAGE (when the package has another name): require_tools pigz
+# scanelf:pax-utils.
+require_tools() {
+  local spec tool package missing=()
+  for spec in "$@"; do
+    tool=${spec%%:*}
+    package=${spec#*:}
+    command -v "$tool" >/dev/null || [ -x "$tool" ] || missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "error: missing ${missing[*]}; install with: apt-get install ${missing[*]}" >&2
+    exit 2
+  fi
+}
+
+# Builds boxwright in release mode and sets $bin to it; needs $root (the checkout).
+build_boxwright() {
+  echo "== building boxwright (release)" >&2
+  (cd "$root" && cargo build --release -p boxwright)
+  bin=$root/target/release/boxwright
+}
+
 # a / b with two decimals.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 

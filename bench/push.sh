@@ -25,18 +25,9 @@ source "$root/bench/lib.sh"
 target_mb=${BENCH_MB:-300}
 runs=3
 
-missing=()
-for tool in docker-registry skopeo curl python3; do
-  command -v "$tool" >/dev/null || missing+=("$tool")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "error: missing ${missing[*]}; install with: apt-get install ${missing[*]}" >&2
-  exit 2
-fi
+require_tools docker-registry skopeo curl python3
 
-echo "== building boxwright (release)" >&2
-(cd "$root" && cargo build --release -p boxwright)
-bin=$root/target/release/boxwright
+build_boxwright
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/boxwright-push-bench.XXXXXX")
 registry_pid=""

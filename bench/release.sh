@@ -14,14 +14,9 @@ source "$root/bench/lib.sh"
 target_mb=${BENCH_MB:-200}
 runs=3
 
-if ! command -v pigz >/dev/null; then
-  echo "error: pigz is missing; install it with: apt-get install pigz" >&2
-  exit 2
-fi
+require_tools pigz
 
-echo "== building boxwright (release)" >&2
-(cd "$root" && cargo build --release -p boxwright)
-bin=$root/target/release/boxwright
+build_boxwright
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/boxwright-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

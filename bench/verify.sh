@@ -20,14 +20,9 @@ source "$root/bench/lib.sh"
 runs=3
 if [ $# -gt 0 ]; then dirs=("$@"); else dirs=(/usr/bin /usr/lib); fi
 
-if ! command -v scanelf >/dev/null; then
-  echo "error: scanelf is missing; install it with: apt-get install pax-utils" >&2
-  exit 2
-fi
+require_tools scanelf:pax-utils
 
-echo "== building boxwright (release)" >&2
-(cd "$root" && cargo build --release -p boxwright)
-bin=$root/target/release/boxwright
+build_boxwright
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/boxwright-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT

@@ -16,4 +16,6 @@ pub use atomic::AtomicFile;
 pub use gzip::ParallelGzip;
 pub use hash::{HashingWriter, hex};
 pub use tar_writer::{DeterministicTar, normalised_mode};
-pub use unpack::{Format, Limits, Refusal, UnpackError, Unpacked, display_name, unpack};
+pub use unpack::{
+    Format, Limits, Refusal, UnpackError, Unpacked, after_entry, display_name, entry_prefix, unpack,
+};

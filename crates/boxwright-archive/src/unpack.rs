@@ -19,7 +19,7 @@
 
 mod dest;
 mod path;
-pub use path::display_name;
+pub use path::{after_entry, display_name, entry_prefix};
 mod tar_entries;
 mod zip_entries;
 
@@ -203,17 +203,6 @@ pub enum UnpackError {
         archive.display()
     )]
     StreamTooLarge { archive: PathBuf, limit: u64 },
-}
-
-fn entry_prefix(entry: Option<&str>) -> String {
-    entry.map_or_else(String::new, |e| format!("entry `{e}`: "))
-}
-
-fn after_entry(previous: Option<&str>) -> String {
-    previous.map_or_else(
-        || "the first entry".to_string(),
-        |e| format!("the entry after `{e}`"),
-    )
 }
 
 /// Unpacks `archive` into `dest`, an existing directory that should be empty (a fresh work

@@ -177,7 +177,7 @@ pub enum RootfsError {
     #[error(
         "layer {layer} (`{}`): {}cannot read it as a tar stream",
         path.display(),
-        entry_prefix(entry.as_deref())
+        boxwright_archive::entry_prefix(entry.as_deref())
     )]
     Read {
         layer: usize,
@@ -196,7 +196,7 @@ pub enum RootfsError {
     #[error(
         "layer {layer} (`{}`): {} has more than {limit} bytes of headers",
         path.display(),
-        after_entry(after.as_deref())
+        boxwright_archive::after_entry(after.as_deref())
     )]
     HeaderTooLarge {
         layer: usize,
@@ -227,17 +227,6 @@ pub enum RootfsError {
     Spool { dir: PathBuf, source: io::Error },
     #[error("cannot write the rootfs tar stream at `{entry}`")]
     Write { entry: String, source: io::Error },
-}
-
-fn entry_prefix(entry: Option<&str>) -> String {
-    entry.map_or_else(String::new, |e| format!("entry `{e}`: "))
-}
-
-fn after_entry(previous: Option<&str>) -> String {
-    previous.map_or_else(
-        || "the first entry".to_string(),
-        |e| format!("the entry after `{e}`"),
-    )
 }
 
 /// Writes the flattened filesystem of `layers` (applied in order, lowest first) as an

@@ -74,6 +74,19 @@ pub(super) fn symlink_target(link: &Path, raw: &[u8], max_len: usize) -> Result<
     Ok(PathBuf::from(OsStr::from_bytes(raw)))
 }
 
+/// `entry `NAME`: ` for an error about an archive entry, or nothing when no entry is known.
+pub fn entry_prefix(entry: Option<&str>) -> String {
+    entry.map_or_else(String::new, |e| format!("entry `{e}`: "))
+}
+
+/// Where in an archive something went wrong, given the last entry read before it.
+pub fn after_entry(previous: Option<&str>) -> String {
+    previous.map_or_else(
+        || "the first entry".to_string(),
+        |e| format!("the entry after `{e}`"),
+    )
+}
+
 /// A raw name for messages: invalid UTF-8 replaced, control characters escaped so that a
 /// hostile name cannot write terminal escape sequences.
 pub fn display_name(raw: &[u8]) -> String {
