@@ -436,9 +436,7 @@ fn list_files(root: &Path) -> Result<Vec<String>, Error> {
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Io {
             path: root.to_path_buf(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            source: std::io::Error::from(e),
         })?;
         if !entry.file_type().is_dir() {
             let relative = entry.path().strip_prefix(root).expect("below root");

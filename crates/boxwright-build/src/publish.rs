@@ -50,9 +50,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
     for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Io {
             path: from.to_path_buf(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            source: std::io::Error::from(e),
         })?;
         let target = to.join(entry.path().strip_prefix(from).expect("below root"));
         let kind = entry.file_type();

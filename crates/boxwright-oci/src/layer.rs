@@ -80,9 +80,7 @@ impl LayerSpec {
         for item in walkdir::WalkDir::new(dir).min_depth(1).sort_by_file_name() {
             let item = item.map_err(|e| Error::Io {
                 path: dir.to_path_buf(),
-                source: e
-                    .into_io_error()
-                    .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+                source: std::io::Error::from(e),
             })?;
             let relative = item.path().strip_prefix(dir).expect("below the root");
             let relative = relative.to_str().ok_or_else(|| Error::Invalid {

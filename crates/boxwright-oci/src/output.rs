@@ -173,9 +173,7 @@ fn tar_paths(root: &Path) -> Result<Vec<String>, Error> {
     }) {
         let entry = entry.map_err(|e| Error::Io {
             path: root.to_path_buf(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            source: std::io::Error::from(e),
         })?;
         let relative = entry
             .path()

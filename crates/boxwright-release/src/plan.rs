@@ -155,9 +155,7 @@ fn add_tree(
     for item in walkdir::WalkDir::new(root).sort_by_file_name() {
         let item = item.map_err(|e| Error::Read {
             path: e.path().unwrap_or(root).to_path_buf(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            source: std::io::Error::from(e),
         })?;
         let below = item
             .path()
@@ -173,9 +171,7 @@ fn add_tree(
         };
         let meta = item.metadata().map_err(|e| Error::Read {
             path: item.path().to_path_buf(),
-            source: e
-                .into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("filesystem loop")),
+            source: std::io::Error::from(e),
         })?;
         entries.insert(sort_key(&path), entry_kind(item.path(), &meta)?);
     }
