@@ -11,3 +11,6 @@ pub const BOXWRIGHT_FETCH_JOBS: &str = "BOXWRIGHT_FETCH_JOBS";
 pub const BOXWRIGHT_FETCH_ATTEMPTS: &str = "BOXWRIGHT_FETCH_ATTEMPTS";
 /// Initial backoff between download attempts in milliseconds, doubled each time (default 500).
 pub const BOXWRIGHT_FETCH_BACKOFF_MS: &str = "BOXWRIGHT_FETCH_BACKOFF_MS";
+/// The source URL recorded in outputs (image annotations and labels), overriding CI variables
+/// and the git remote; cleaned like them. Set and empty: record no source.
+pub const BOXWRIGHT_SOURCE_URL: &str = "BOXWRIGHT_SOURCE_URL";

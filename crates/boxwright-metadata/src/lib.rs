@@ -13,6 +13,7 @@ mod model;
 mod pointer;
 mod project;
 pub mod schema;
+pub mod source;
 mod tag;
 pub mod template;
 
@@ -20,6 +21,7 @@ pub use checksum::{Checksum, ChecksumAlgorithm};
 pub use error::Error;
 pub use model::{Download, Image, Metadata, Target, Verify};
 pub use project::{METADATA_FILE, Project};
+pub use source::{SourceOrigin, SourceUrl, publishable_revision, publishable_source_url};
 pub use tag::{ReleaseTag, TagError};
 
 /// Result type of this crate.

@@ -208,6 +208,9 @@ fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
             format!("tag_prefix {prefix:?} must be non-empty and contain no whitespace"),
         ));
     }
+    if let Some(url) = target.source_url.as_deref().filter(|u| !u.is_empty()) {
+        check_source_url(path, &pointer::push(base, "source_url"), url)?;
+    }
     for (i, download) in target.downloads.iter().enumerate() {
         let at = pointer::push(&pointer::push(base, "downloads"), &i.to_string());
         check_download(path, &at, download)?;
@@ -223,6 +226,32 @@ fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `source_url` is published as written: it must already be what cleaning would make of it.
+fn check_source_url(path: &Path, at: &str, url: &str) -> Result<()> {
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(Error::invalid(
+            path,
+            at,
+            format!(
+                "source_url {url:?} must be an https:// or http:// URL (or \"\" to record none)"
+            ),
+        ));
+    }
+    match crate::publishable_source_url(url) {
+        Some(clean) if clean == url => Ok(()),
+        Some(clean) => Err(Error::invalid(
+            path,
+            at,
+            format!("source_url must not carry credentials, a query or `.git`: write {clean:?}"),
+        )),
+        None => Err(Error::invalid(
+            path,
+            at,
+            "source_url has no valid host name",
+        )),
+    }
 }
 
 fn check_download(path: &Path, at: &str, download: &crate::Download) -> Result<()> {
@@ -426,5 +455,35 @@ mod tests {
             err.contains("/downloads/0/sha256") && err.contains("64 hex digits"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn source_url_must_be_clean() {
+        let with = |url: &str| {
+            SEED.replace(
+                "\"tag_prefix\"",
+                &format!("\"source_url\": {url:?}, \"tag_prefix\""),
+            )
+        };
+        let ok = parse(&with("https://example.invalid/acme/bw")).unwrap();
+        assert_eq!(
+            ok.target("your-target").unwrap().source_url.as_deref(),
+            Some("https://example.invalid/acme/bw")
+        );
+        assert!(parse(&with("")).is_ok());
+        let err = parse(&with("https://u:tok@example.invalid/acme/bw.git"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/your-target/source_url")
+                && err.contains("credentials")
+                && err.contains("\"https://example.invalid/acme/bw\"")
+                && !err.contains("write \"https://u:"),
+            "{err}"
+        );
+        let err = parse(&with("git@example.invalid:acme/bw"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be an https:// or http:// URL"), "{err}");
     }
 }

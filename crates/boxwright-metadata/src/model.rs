@@ -42,6 +42,11 @@ pub struct Target {
     /// How the target's image is assembled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
+    /// The source URL recorded in outputs (`org.opencontainers.image.source`), instead of the
+    /// one detected from CI variables or the git remote; `""` records none. An `https://` or
+    /// `http://` URL without credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
 }
 
 /// One upstream resource.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use boxwright_metadata::{Project, Target, env_vars};
+use boxwright_metadata::{Project, SourceUrl, Target, env_vars};
 
 use crate::cli::GlobalArgs;
 
@@ -48,6 +48,26 @@ pub fn source_date_epoch(root: &Path) -> Result<u64> {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0))
+}
+
+/// The publishable source URL of `target` (see `boxwright_metadata::source`): its
+/// `source_url`, `BOXWRIGHT_SOURCE_URL`, CI variables or the `origin` remote, cleaned.
+/// Every output that records the project's source takes it from here.
+pub fn source_url(project: &Project, target: &Target) -> Option<SourceUrl> {
+    boxwright_metadata::source::resolve_source_url(
+        target.source_url.as_deref(),
+        &|name| std::env::var(name).ok(),
+        &|| git(&project.root, &["remote", "get-url", "origin"]),
+    )
+}
+
+/// The commit being built: `git rev-parse HEAD`, else GitLab's `CI_COMMIT_SHA` or GitHub's
+/// `GITHUB_SHA`; only a well-formed commit id is returned.
+pub fn revision(project: &Project) -> Option<String> {
+    git(&project.root, &["rev-parse", "--verify", "-q", "HEAD"])
+        .or_else(|| std::env::var("CI_COMMIT_SHA").ok())
+        .or_else(|| std::env::var("GITHUB_SHA").ok())
+        .and_then(|raw| boxwright_metadata::publishable_revision(&raw))
 }
 
 /// One line of `git` output in the project (empty when git or the repository is missing).

@@ -3,7 +3,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 use boxwright_elf::{FileKind, FileType};
-use boxwright_metadata::{Image, Project};
+use boxwright_metadata::{Image, Project, Target};
 use boxwright_oci::base::BaseImage;
 use boxwright_oci::{
     Compression, ContainerSettings, Format, ImageInput, LayerEntry, LayerSpec, PlatformInput,
@@ -83,11 +83,11 @@ pub fn build(
         }
     }
 
-    let annotations = annotations(&project, target.version(), created, &image);
+    let annotations = annotations(&project, target, created, &image);
 
     let input = ImageInput {
         platforms,
-        settings: settings(&image),
+        settings: settings(&project, target, &image),
         annotations,
         created,
         ref_name: tag.clone(),
@@ -122,31 +122,39 @@ pub fn build(
     Ok(ExitStatus::Success)
 }
 
-/// The manifest annotations: version, created, source and revision (from git), then the
-/// target's own.
+/// The manifest annotations: version, created, source and revision, then the target's own.
+/// The source and revision are cleaned (`context::source_url`, `context::revision`): no
+/// credentials or builder paths reach a published image.
 fn annotations(
     project: &Project,
-    version: &str,
+    target: &Target,
     created: u64,
     image: &Image,
 ) -> BTreeMap<String, String> {
-    let mut annotations: BTreeMap<String, String> = BTreeMap::new();
-    annotations.insert(
-        "org.opencontainers.image.version".into(),
-        version.to_string(),
-    );
+    let mut annotations = standard_annotations(project, target);
     annotations.insert(
         "org.opencontainers.image.created".into(),
         boxwright_oci::image::rfc3339(created),
     );
-    if let Some(source) = context::git(&project.root, &["remote", "get-url", "origin"]) {
-        annotations.insert("org.opencontainers.image.source".into(), source);
-    }
-    if let Some(revision) = context::git(&project.root, &["rev-parse", "HEAD"]) {
-        annotations.insert("org.opencontainers.image.revision".into(), revision);
-    }
     annotations.extend(image.annotations.clone());
     annotations
+}
+
+/// `org.opencontainers.image.{version,source,revision}`: manifest annotations, and config labels
+/// unless the target sets its own (registries link a package to its repository by the label).
+fn standard_annotations(project: &Project, target: &Target) -> BTreeMap<String, String> {
+    let mut fields = BTreeMap::new();
+    fields.insert(
+        "org.opencontainers.image.version".to_string(),
+        target.version().to_string(),
+    );
+    if let Some(source) = context::source_url(project, target) {
+        fields.insert("org.opencontainers.image.source".into(), source.url);
+    }
+    if let Some(revision) = context::revision(project) {
+        fields.insert("org.opencontainers.image.revision".into(), revision);
+    }
+    fields
 }
 
 /// `.out/<target>/` holds this machine's build; other architectures' builds are in
@@ -320,14 +328,16 @@ fn platform_input(
     })
 }
 
-fn settings(image: &Image) -> ContainerSettings {
+fn settings(project: &Project, target: &Target, image: &Image) -> ContainerSettings {
+    let mut labels = standard_annotations(project, target);
+    labels.extend(image.labels.clone());
     ContainerSettings {
         entrypoint: image.entrypoint.clone(),
         cmd: image.cmd.clone(),
         env: image.env.clone(),
         user: image.user.clone(),
         workdir: image.workdir.clone(),
-        labels: image.labels.clone(),
+        labels,
         exposed_ports: image.exposed_ports.clone(),
         volumes: image.volumes.clone(),
         stop_signal: image.stop_signal.clone(),

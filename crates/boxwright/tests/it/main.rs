@@ -6,5 +6,6 @@ mod image;
 mod metadata;
 mod registry;
 mod release;
+mod source;
 mod support;
 mod verify;

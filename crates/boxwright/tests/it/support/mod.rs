@@ -59,8 +59,19 @@ impl TestProject {
 /// The boxwright binary with a clean, reproducible environment.
 pub fn boxwright() -> Command {
     let mut cmd = Command::cargo_bin("boxwright").expect("binary built");
-    cmd.env_remove("BUILD_OUTPUT_DEST")
-        .env("SOURCE_DATE_EPOCH", "1700000000")
+    cmd.env_remove("BUILD_OUTPUT_DEST");
+    // CI variables of the machine running the tests must not change what the tests see.
+    for name in [
+        "BOXWRIGHT_SOURCE_URL",
+        "CI_PROJECT_URL",
+        "CI_COMMIT_SHA",
+        "GITHUB_SERVER_URL",
+        "GITHUB_REPOSITORY",
+        "GITHUB_SHA",
+    ] {
+        cmd.env_remove(name);
+    }
+    cmd.env("SOURCE_DATE_EPOCH", "1700000000")
         .env("BOXWRIGHT_FETCH_BACKOFF_MS", "10");
     cmd
 }
