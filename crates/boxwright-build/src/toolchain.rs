@@ -16,15 +16,74 @@ fn musl_lib_dir(arch: Arch) -> PathBuf {
     PathBuf::from(format!("/usr/lib/{}-linux-musl", arch.name()))
 }
 
+/// Directories of the Linux UAPI headers (`linux-libc-dev`, or its cross package for another
+/// architecture) that a musl build may see: they hold no C library headers, so glibc's stay
+/// hidden. `asm` is the architecture's own.
+const KERNEL_HEADER_DIRS: &[&str] = &[
+    "linux",
+    "asm-generic",
+    "drm",
+    "misc",
+    "mtd",
+    "rdma",
+    "sound",
+    "video",
+    "xen",
+];
+
+/// Where the kernel headers for `arch` are: (the directory holding `linux/`, the `asm/` one).
+fn kernel_header_source(arch: Arch) -> (PathBuf, PathBuf) {
+    if Arch::host() == Some(arch) {
+        (
+            PathBuf::from("/usr/include"),
+            PathBuf::from(format!("/usr/include/{}/asm", arch.gnu_triple())),
+        )
+    } else {
+        // Debian's linux-libc-dev-<arch>-cross, installed with the cross compiler.
+        let base = PathBuf::from(format!("/usr/{}/include", arch.gnu_triple()));
+        let asm = base.join("asm");
+        (base, asm)
+    }
+}
+
+/// Builds `dir/` as an include directory of symlinks to the kernel headers only; returns
+/// whether `linux/` was found.
+fn kernel_headers(arch: Arch, dir: &Path) -> Result<bool, Error> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let (base, asm) = kernel_header_source(arch);
+    let mut links: Vec<(String, PathBuf)> = KERNEL_HEADER_DIRS
+        .iter()
+        .map(|name| ((*name).to_string(), base.join(name)))
+        .collect();
+    links.push(("asm".into(), asm));
+    for (name, target) in links {
+        if target.is_dir() {
+            let link = dir.join(&name);
+            std::os::unix::fs::symlink(&target, &link).map_err(io(&link))?;
+        }
+    }
+    Ok(dir.join("linux/version.h").is_file() && dir.join("asm").is_dir())
+}
+
 /// A gcc specs file for musl that also handles `-static-pie`.
 ///
 /// Debian's `musl-gcc.specs` always passes `-dynamic-linker /lib/ld-musl-….so.1` unless
 /// `-static` is given, so `musl-gcc -static-pie` silently yields a *dynamic* binary. This
 /// one drops the dynamic linker for `-static-pie`, links `rcrt1.o` (musl's self-relocating
 /// start file) and passes the linker the options gcc itself uses for static PIE.
-fn musl_specs(arch: Arch) -> String {
+///
+/// The includes are musl's own, then `kernel` (the Linux UAPI headers), nothing of glibc.
+fn musl_specs(arch: Arch, kernel: &Path) -> String {
     let lib = musl_lib_dir(arch).display().to_string();
-    let include = format!("/usr/include/{}-linux-musl", arch.name());
+    let include = format!(
+        "/usr/include/{}-linux-musl -isystem {}",
+        arch.name(),
+        kernel.display()
+    );
     let loader = format!("/lib/ld-musl-{}.so.1", arch.name());
     format!(
         "%rename cpp_options old_cpp_options\n\n\
@@ -116,12 +175,32 @@ pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> 
     let cc = bin.join("musl-gcc");
     let host_arch = Arch::host();
     let musl_ready = musl_lib_dir(arch).join("rcrt1.o").is_file();
-    if host_arch == Some(arch) && musl_ready && which("gcc").is_some() {
+    // The host's gcc, or the Debian cross gcc for another architecture (with that
+    // architecture's musl, e.g. musl-dev:arm64 from a multiarch setup).
+    let gcc = if host_arch == Some(arch) {
+        "gcc".to_string()
+    } else {
+        format!("{}-gcc", arch.gnu_triple())
+    };
+    let kernel = dir.join("kernel-include");
+    let have_kernel_headers = kernel_headers(arch, &kernel)?;
+    if musl_ready && which(&gcc).is_some() {
+        if !have_kernel_headers {
+            let package = if host_arch == Some(arch) {
+                "linux-libc-dev".to_string()
+            } else {
+                format!("linux-libc-dev-{}-cross", arch.oci_name())
+            };
+            return Err(Error::MissingTool {
+                tool: format!("Linux kernel headers for {}", arch.name()),
+                install: format!("apt-get install {package}"),
+            });
+        }
         let specs = dir.join("musl.specs");
-        std::fs::write(&specs, musl_specs(arch)).map_err(io(&specs))?;
+        std::fs::write(&specs, musl_specs(arch, &kernel)).map_err(io(&specs))?;
         write_script(
             &cc,
-            &format!("exec gcc \"$@\" -specs '{}'\n", specs.display()),
+            &format!("exec {gcc} \"$@\" -specs '{}'\n", specs.display()),
         )?;
     } else {
         let why = if host_arch == Some(arch) {
@@ -129,11 +208,14 @@ pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> 
                 .to_string()
         } else {
             format!(
-                "no C compiler for static {} musl builds: Debian ships no {}-linux-musl cross \
-                 toolchain (Rust targets cross-compile; C targets build on a {} machine)",
-                arch.name(),
-                arch.name(),
-                arch.name()
+                "no C toolchain for static {arch} musl builds: it needs {gcc} \
+                 (apt-get install gcc-{triple}) and musl for {arch} in {lib} (apt-get install \
+                 musl-dev:{oci} after dpkg --add-architecture {oci}); Rust targets \
+                 cross-compile without them",
+                arch = arch.name(),
+                triple = arch.gnu_triple(),
+                lib = musl_lib_dir(arch).display(),
+                oci = arch.oci_name(),
             )
         };
         write_script(&cc, &format!("echo 'boxwright: {why}' >&2\nexit 127\n"))?;
@@ -217,7 +299,10 @@ mod tests {
 
     #[test]
     fn specs_never_add_a_dynamic_linker_to_static_pie() {
-        let specs = musl_specs(Arch::X86_64);
+        let specs = musl_specs(Arch::X86_64, Path::new("/w/kernel-include"));
+        assert!(specs.contains(
+            "-nostdinc -isystem /usr/include/x86_64-linux-musl -isystem /w/kernel-include -isystem include%s"
+        ));
         assert!(
             specs.contains("%{!static:%{!static-pie:-dynamic-linker /lib/ld-musl-x86_64.so.1}}")
         );
