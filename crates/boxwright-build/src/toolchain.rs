@@ -172,54 +172,8 @@ pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> 
     };
     std::fs::create_dir_all(&bin).map_err(io(&bin))?;
     let mut env = BTreeMap::new();
-    let cc = bin.join("musl-gcc");
     let host_arch = Arch::host();
-    let musl_ready = musl_lib_dir(arch).join("rcrt1.o").is_file();
-    // The host's gcc, or the Debian cross gcc for another architecture (with that
-    // architecture's musl, e.g. musl-dev:arm64 from a multiarch setup).
-    let gcc = if host_arch == Some(arch) {
-        "gcc".to_string()
-    } else {
-        format!("{}-gcc", arch.gnu_triple())
-    };
-    let kernel = dir.join("kernel-include");
-    let have_kernel_headers = kernel_headers(arch, &kernel)?;
-    if musl_ready && which(&gcc).is_some() {
-        if !have_kernel_headers {
-            let package = if host_arch == Some(arch) {
-                "linux-libc-dev".to_string()
-            } else {
-                format!("linux-libc-dev-{}-cross", arch.oci_name())
-            };
-            return Err(Error::MissingTool {
-                tool: format!("Linux kernel headers for {}", arch.name()),
-                install: format!("apt-get install {package}"),
-            });
-        }
-        let specs = dir.join("musl.specs");
-        std::fs::write(&specs, musl_specs(arch, &kernel)).map_err(io(&specs))?;
-        write_script(
-            &cc,
-            &format!("exec {gcc} \"$@\" -specs '{}'\n", specs.display()),
-        )?;
-    } else {
-        let why = if host_arch == Some(arch) {
-            "the C toolchain for static musl builds is missing: apt-get install gcc musl-tools"
-                .to_string()
-        } else {
-            format!(
-                "no C toolchain for static {arch} musl builds: it needs {gcc} \
-                 (apt-get install gcc-{triple}) and musl for {arch} in {lib} (apt-get install \
-                 musl-dev:{oci} after dpkg --add-architecture {oci}); Rust targets \
-                 cross-compile without them",
-                arch = arch.name(),
-                triple = arch.gnu_triple(),
-                lib = musl_lib_dir(arch).display(),
-                oci = arch.oci_name(),
-            )
-        };
-        write_script(&cc, &format!("echo 'boxwright: {why}' >&2\nexit 127\n"))?;
-    }
+    let cc = c_compiler(arch, dir, &bin)?;
     let cxx = bin.join("musl-g++");
     write_script(
         &cxx,
@@ -277,6 +231,63 @@ pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> 
     let mut path = vec![bin];
     path.extend(cargo_bin_dir());
     Ok(Toolchain { env, path })
+}
+
+/// Writes `bin/musl-gcc`: gcc with the musl specs file, or a script naming what is missing.
+fn c_compiler(arch: Arch, dir: &Path, bin: &Path) -> Result<PathBuf, Error> {
+    let cc = bin.join("musl-gcc");
+    let host_arch = Arch::host();
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    let musl_ready = musl_lib_dir(arch).join("rcrt1.o").is_file();
+    // The host's gcc, or the Debian cross gcc for another architecture (with that
+    // architecture's musl, e.g. musl-dev:arm64 from a multiarch setup).
+    let gcc = if host_arch == Some(arch) {
+        "gcc".to_string()
+    } else {
+        format!("{}-gcc", arch.gnu_triple())
+    };
+    let kernel = dir.join("kernel-include");
+    let have_kernel_headers = kernel_headers(arch, &kernel)?;
+    if musl_ready && which(&gcc).is_some() {
+        if !have_kernel_headers {
+            let package = if host_arch == Some(arch) {
+                "linux-libc-dev".to_string()
+            } else {
+                format!("linux-libc-dev-{}-cross", arch.oci_name())
+            };
+            return Err(Error::MissingTool {
+                tool: format!("Linux kernel headers for {}", arch.name()),
+                install: format!("apt-get install {package}"),
+            });
+        }
+        let specs = dir.join("musl.specs");
+        std::fs::write(&specs, musl_specs(arch, &kernel)).map_err(io(&specs))?;
+        write_script(
+            &cc,
+            &format!("exec {gcc} \"$@\" -specs '{}'\n", specs.display()),
+        )?;
+    } else {
+        let why = if host_arch == Some(arch) {
+            "the C toolchain for static musl builds is missing: apt-get install gcc musl-tools"
+                .to_string()
+        } else {
+            format!(
+                "no C toolchain for static {arch} musl builds: it needs {gcc} \
+                 (apt-get install gcc-{triple}) and musl for {arch} in {lib} (apt-get install \
+                 musl-dev:{oci} after dpkg --add-architecture {oci}); Rust targets \
+                 cross-compile without them",
+                arch = arch.name(),
+                triple = arch.gnu_triple(),
+                lib = musl_lib_dir(arch).display(),
+                oci = arch.oci_name(),
+            )
+        };
+        write_script(&cc, &format!("echo 'boxwright: {why}' >&2\nexit 127\n"))?;
+    }
+    Ok(cc)
 }
 
 fn write_script(path: &Path, body: &str) -> Result<(), Error> {
