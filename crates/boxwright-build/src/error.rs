@@ -21,6 +21,20 @@ pub enum Error {
     )]
     MissingRustTarget { triple: String },
 
+    #[error(
+        "{tool} could not fetch the dependencies of `{target}` (lock files: {}):\n{message}",
+        locks.iter().map(|l| l.display().to_string()).collect::<Vec<_>>().join(", ")
+    )]
+    Vendor {
+        target: String,
+        tool: String,
+        locks: Vec<PathBuf>,
+        message: String,
+    },
+
+    #[error("`{target}` was not built: its build dependency `{dependency}` failed")]
+    DependencyFailed { target: String, dependency: String },
+
     #[error("cannot unpack {}", archive.display())]
     Unpack {
         archive: PathBuf,

@@ -2,15 +2,20 @@
 //! verified (ELF policy and a smoke run in an empty root), then published as a whole.
 //!
 //! [`plan`] decides everything (paths, environment, sandbox) and can be shown without
-//! running; [`run`] executes a plan.
+//! running; [`run`] executes a plan, or finds its output up to date ([`key`]). Build
+//! dependencies reach a recipe as a read-only sysroot ([`sysroot`]); Rust crates and Go
+//! modules are fetched before the offline sandbox ([`vendor`]).
 
 mod arch;
 mod error;
+pub mod key;
 mod publish;
 mod recipe;
 mod sandbox;
 mod smoke;
+pub mod sysroot;
 pub mod toolchain;
+pub mod vendor;
 mod verify;
 
 use std::collections::BTreeMap;
@@ -52,6 +57,40 @@ pub struct BuildPlan {
     pub policy: Vec<String>,
     /// The smoke command: a path under the output and its arguments.
     pub smoke: Vec<String>,
+    /// Targets whose outputs form the sysroot (`build_depends`), built first.
+    pub depends: Vec<String>,
+    /// `<project>/.cache/<target>/`: work dir, log, vendored dependencies, the build record.
+    pub cache_dir: PathBuf,
+    /// `<project>/.cache/<target>/build-<arch>.json`: the key and output digest of the last
+    /// successful build.
+    pub record: PathBuf,
+    /// Vendoring uses only what is cached.
+    pub offline: bool,
+}
+
+/// Whether a target was built or found up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Built,
+    UpToDate,
+}
+
+/// A finished target as its dependents see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Built {
+    pub target: String,
+    /// Its input key ([`key::input_key`]): part of every dependent's key.
+    pub key: String,
+    pub output_dir: PathBuf,
+}
+
+/// What a running build tells its caller.
+pub trait Observer: Sync {
+    /// A new step begins (`unpack`, `vendor`, `build`, `check`, `package`, `verify`...).
+    fn step(&self, step: &str);
+    /// A line of the recipe's output (also written to the log).
+    fn line(&self, line: &str);
 }
 
 /// What a finished build produced.
@@ -59,6 +98,11 @@ pub struct BuildPlan {
 pub struct BuildReport {
     pub target: String,
     pub arch: Arch,
+    pub status: Status,
+    /// The input key; see [`key`].
+    pub key: String,
+    /// Why it was built: the inputs that changed since the last build (empty when up to date).
+    pub reasons: Vec<String>,
     pub output_dir: PathBuf,
     /// Files published, relative to the output directory.
     pub files: Vec<String>,
@@ -78,6 +122,8 @@ pub struct BuildOptions {
     pub source_date_epoch: u64,
     /// Overrides the output directory (default: the project's, see `Project::output_dir`).
     pub output_dir: Option<PathBuf>,
+    /// Vendoring of Rust crates and Go modules uses only what is cached.
+    pub offline: bool,
 }
 
 /// Plans the build of `name`.
@@ -111,6 +157,7 @@ pub fn plan(project: &Project, name: &str, options: &BuildOptions) -> Result<Bui
         .map(|d| project.download_dir().join(d.file_name()))
         .collect();
     let env = recipe_env(name, target, &target_dir, &work_dir, options);
+    let record = cache.join(format!("build-{}.json", options.arch.name()));
     let verify = target.verify.clone().unwrap_or_default();
     let mut policy: Vec<String> = [
         ("static", verify.static_),
@@ -146,6 +193,10 @@ pub fn plan(project: &Project, name: &str, options: &BuildOptions) -> Result<Bui
         env,
         policy,
         smoke: verify.smoke,
+        depends: target.build_depends.clone(),
+        cache_dir: cache,
+        record,
+        offline: options.offline,
     })
 }
 
@@ -175,19 +226,70 @@ fn recipe_env(
         ("SOURCE_DATE_EPOCH", options.source_date_epoch.to_string()),
         ("LC_ALL", "C.UTF-8".to_string()),
         ("TZ", "UTC".to_string()),
+        // The build dependencies' outputs (empty without any); see `sysroot`.
+        ("SYSROOT", dir("sysroot")),
+        ("PKG_CONFIG", "pkg-config --static".to_string()),
+        (
+            "PKG_CONFIG_PATH",
+            format!("{0}/lib/pkgconfig:{0}/share/pkgconfig", dir("sysroot")),
+        ),
+        (
+            "PKG_CONFIG_LIBDIR",
+            format!("{0}/lib/pkgconfig:{0}/share/pkgconfig", dir("sysroot")),
+        ),
     ];
+    let user_cppflags = env.remove("CPPFLAGS");
     for (key, value) in pairs {
         env.insert(key.to_string(), value);
     }
+    let cppflags = format!("-I{}/include", dir("sysroot"));
+    env.insert(
+        "CPPFLAGS".into(),
+        match user_cppflags {
+            Some(user) => format!("{cppflags} {user}"),
+            None => cppflags,
+        },
+    );
     env
 }
 
-/// Runs a plan: fresh work dir, unpack, recipe, verify, smoke, publish.
-pub fn run(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<BuildReport, Error> {
+/// Runs a plan: unless its output is up to date (and `force` is off), fresh work dir, unpack,
+/// vendor, sysroot from `dependencies`, recipe, verify, smoke, publish, record.
+pub fn run(
+    plan: &BuildPlan,
+    dependencies: &[Built],
+    force: bool,
+    observer: &dyn Observer,
+) -> Result<BuildReport, Error> {
     let started = Instant::now();
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
+    };
+    let dependency_keys = dependencies
+        .iter()
+        .map(|d| (d.target.clone(), d.key.clone()))
+        .collect();
+    let key = key::input_key(plan, &dependency_keys)?;
+    let record = key::read_record(&plan.record);
+    if !force && key::up_to_date(record.as_ref(), &key, &plan.output_dir)? {
+        return Ok(BuildReport {
+            target: plan.target.clone(),
+            arch: plan.arch,
+            status: Status::UpToDate,
+            key: key.key,
+            reasons: Vec::new(),
+            files: list_files(&plan.output_dir)?,
+            output_dir: plan.output_dir.clone(),
+            log: plan.log.clone(),
+            seconds: started.elapsed().as_secs_f64(),
+            smoke: None,
+        });
+    }
+    let reasons = if force {
+        vec!["--force".to_string()]
+    } else {
+        key::changes(record.as_ref(), &key)
     };
     if plan.work_dir.exists() {
         std::fs::remove_dir_all(&plan.work_dir).map_err(io(&plan.work_dir))?;
@@ -197,23 +299,59 @@ pub fn run(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<BuildReport, Erro
         std::fs::create_dir_all(&path).map_err(io(&path))?;
     }
     if plan.docker {
-        run_docker(plan, on_line)?;
+        run_docker(plan, observer)?;
     } else {
-        run_recipe(plan, on_line)?;
+        run_recipe(plan, dependencies, observer)?;
     }
-    finish(plan, started)
+    let mut report = finish(plan, started, observer)?;
+    key::write_record(
+        &plan.record,
+        &key::BuildRecord {
+            key: key.key.clone(),
+            parts: key.parts,
+            output_dir: plan.output_dir.clone(),
+            output_digest: key::tree_digest(&plan.output_dir)?,
+        },
+    )?;
+    report.key = key.key;
+    report.reasons = reasons;
+    Ok(report)
 }
 
-/// The recipe in the sandbox, on the unpacked sources.
-fn run_recipe(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<(), Error> {
+/// The recipe in the sandbox, on the unpacked sources, against the dependencies' sysroot.
+fn run_recipe(
+    plan: &BuildPlan,
+    dependencies: &[Built],
+    observer: &dyn Observer,
+) -> Result<(), Error> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
     };
     let mut env = plan.env.clone();
-    if let Some(builddir) = unpack_sources(plan)? {
+    observer.step("unpack");
+    let builddir = unpack_sources(plan)?;
+    if let Some(builddir) = &builddir {
         env.insert("builddir".into(), builddir.display().to_string());
     }
+    observer.step("vendor");
+    let vendored = vendor::prepare(
+        &plan.target,
+        &plan.target_dir,
+        builddir.as_deref(),
+        &plan.cache_dir,
+        plan.offline,
+        &|line| observer.line(line),
+    )?;
+    let sysroot = plan.work_dir.join("sysroot");
+    if !dependencies.is_empty() {
+        observer.step("sysroot");
+    }
+    let outputs: Vec<&Path> = dependencies
+        .iter()
+        .map(|d| d.output_dir.as_path())
+        .collect();
+    sysroot::assemble(&sysroot, &outputs)?;
     let toolchain =
         toolchain::prepare(plan.arch, &plan.work_dir.join("toolchain"), &plan.work_dir)?;
     if uses_cargo(&plan.recipe)? && !toolchain::rust_target_installed(plan.arch.rust_target())? {
@@ -222,6 +360,16 @@ fn run_recipe(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<(), Error> {
         });
     }
     env.extend(toolchain.env);
+    if let Some(ldflags) = env.get_mut("LDFLAGS") {
+        *ldflags = format!("{ldflags} -L{}/lib", sysroot.display());
+    }
+    if let Some(config) = &vendored.cargo_config {
+        let home = PathBuf::from(&env["CARGO_HOME"]);
+        std::fs::create_dir_all(&home).map_err(io(&home))?;
+        let file = home.join("config.toml");
+        std::fs::write(&file, config).map_err(io(&file))?;
+    }
+    env.extend(vendored.env);
     let mut path: Vec<String> = toolchain
         .path
         .iter()
@@ -243,16 +391,17 @@ fn run_recipe(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<(), Error> {
     let driver = plan.work_dir.join("boxwright-driver.sh");
     std::fs::write(&driver, recipe::driver(&plan.recipe)).map_err(io(&driver))?;
     if let Sandbox::Host = plan.sandbox {
-        on_line("note: no sandbox: the recipe runs on the host, with network access");
+        observer.line("note: no sandbox: the recipe runs on the host, with network access");
     }
     let argv = ["bash".to_string(), driver.display().to_string()];
-    run_logged(plan, &plan.sandbox, &env, &argv, on_line)
+    run_logged(plan, &plan.sandbox, &[sysroot], &env, &argv, observer)
 }
 
 /// The seed layout: `docker buildx build` of `<target>/Dockerfile` with the project as
 /// context, the target's upper-case `env` entries as build arguments, and the final stage
 /// exported into `dest/`. Docker is the sandbox here.
-fn run_docker(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<(), Error> {
+fn run_docker(plan: &BuildPlan, observer: &dyn Observer) -> Result<(), Error> {
+    observer.step("docker buildx build");
     let project = plan.target_dir.parent().unwrap_or(&plan.target_dir);
     let mut argv: Vec<String> = ["docker", "buildx", "build", "--file"]
         .map(String::from)
@@ -276,7 +425,7 @@ fn run_docker(plan: &BuildPlan, on_line: &dyn Fn(&str)) -> Result<(), Error> {
         "SOURCE_DATE_EPOCH".into(),
         plan.env["SOURCE_DATE_EPOCH"].clone(),
     );
-    run_logged(plan, &Sandbox::Host, &env, &argv, on_line)
+    run_logged(plan, &Sandbox::Host, &[], &env, &argv, observer)
 }
 
 fn docker_engine_available() -> bool {
@@ -289,8 +438,13 @@ fn docker_engine_available() -> bool {
 }
 
 /// Verification, smoke run and publishing of what the build left in `dest/`.
-fn finish(plan: &BuildPlan, started: Instant) -> Result<BuildReport, Error> {
+fn finish(
+    plan: &BuildPlan,
+    started: Instant,
+    observer: &dyn Observer,
+) -> Result<BuildReport, Error> {
     let dest = plan.work_dir.join("dest");
+    observer.step("verify");
     let files = list_files(&dest)?;
     if files.is_empty() {
         return Err(Error::EmptyOutput {
@@ -307,12 +461,17 @@ fn finish(plan: &BuildPlan, started: Instant) -> Result<BuildReport, Error> {
     let smoke = if plan.smoke.is_empty() {
         None
     } else {
+        observer.step("smoke");
         Some(smoke::run(&plan.sandbox, &dest, &plan.smoke, plan.arch)?)
     };
+    observer.step("publish");
     publish(&dest, &plan.output_dir)?;
     Ok(BuildReport {
         target: plan.target.clone(),
         arch: plan.arch,
+        status: Status::Built,
+        key: String::new(),
+        reasons: Vec::new(),
         output_dir: plan.output_dir.clone(),
         files,
         log: plan.log.clone(),
@@ -376,9 +535,10 @@ fn uses_cargo(recipe: &Path) -> Result<bool, Error> {
 fn run_logged(
     plan: &BuildPlan,
     sandbox: &Sandbox,
+    read_only: &[PathBuf],
     env: &BTreeMap<String, String>,
     argv: &[String],
-    on_line: &dyn Fn(&str),
+    observer: &dyn Observer,
 ) -> Result<(), Error> {
     use std::io::{BufRead, BufReader, Write};
     let log_path = &plan.log;
@@ -387,7 +547,7 @@ fn run_logged(
         source,
     })?;
     let project = plan.target_dir.parent().unwrap_or(&plan.target_dir);
-    let mut command = sandbox.command(project, &plan.work_dir, env, argv);
+    let mut command = sandbox.command(project, &plan.work_dir, read_only, env, argv);
     let (reader, writer) = std::io::pipe().map_err(|source| Error::Io {
         path: log_path.clone(),
         source,
@@ -408,7 +568,10 @@ fn run_logged(
     for line in BufReader::new(reader).lines() {
         let line = line.unwrap_or_else(|e| format!("(unreadable output: {e})"));
         let _ = writeln!(log, "{line}");
-        on_line(&line);
+        match line.strip_prefix("==> ") {
+            Some(step) => observer.step(step),
+            None => observer.line(&line),
+        }
         if tail.len() == 40 {
             tail.pop_front();
         }

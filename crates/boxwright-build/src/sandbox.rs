@@ -58,11 +58,12 @@ impl Sandbox {
 
     /// A command running `argv` with exactly `env`, writable `work`, cwd `work`. In the
     /// sandbox `/tmp` is private and empty; `project` (which may live under the host's
-    /// `/tmp`) stays visible read-only.
+    /// `/tmp`) stays visible read-only, and so do the `read_only` paths inside `work`.
     pub fn command(
         &self,
         project: &Path,
         work: &Path,
+        read_only: &[PathBuf],
         env: &BTreeMap<String, String>,
         argv: &[String],
     ) -> Command {
@@ -85,8 +86,11 @@ impl Sandbox {
                 .arg(project)
                 .arg("--bind")
                 .arg(work)
-                .arg(work)
-                .args([
+                .arg(work);
+                for path in read_only {
+                    c.arg("--ro-bind").arg(path).arg(path);
+                }
+                c.args([
                     "--unshare-all",
                     "--die-with-parent",
                     "--new-session",

@@ -99,6 +99,55 @@ fn musl_specs(arch: Arch, kernel: &Path) -> String {
     )
 }
 
+/// What identifies the compilers of a build for `arch`, for the rebuild key: gcc's version,
+/// musl's `libc.a` (size and time: a new musl package changes them) and rustc's version.
+/// Asked once per process.
+pub fn identity(arch: Arch) -> String {
+    static SEEN: std::sync::Mutex<BTreeMap<&'static str, String>> =
+        std::sync::Mutex::new(BTreeMap::new());
+    let mut seen = SEEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    seen.entry(arch.name())
+        .or_insert_with(|| {
+            let version = |program: &Path, arg: &str| {
+                std::process::Command::new(program)
+                    .arg(arg)
+                    .stderr(std::process::Stdio::null())
+                    .output()
+                    .ok()
+                    .filter(|o| o.status.success())
+                    .map_or_else(
+                        || "none".into(),
+                        |o| String::from_utf8_lossy(&o.stdout).trim().to_string(),
+                    )
+            };
+            let gcc = if Arch::host() == Some(arch) {
+                "gcc".to_string()
+            } else {
+                format!("{}-gcc", arch.gnu_triple())
+            };
+            let libc = std::fs::metadata(musl_lib_dir(arch).join("libc.a")).map_or_else(
+                |_| "none".to_string(),
+                |m| {
+                    let time = m
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_secs());
+                    format!("{} {time}", m.len())
+                },
+            );
+            let rustc = cargo_bin_dir()
+                .map_or_else(|| "none".into(), |bin| version(&bin.join("rustc"), "-V"));
+            format!(
+                "gcc {}; musl {libc}; {rustc}",
+                version(Path::new(&gcc), "-dumpfullversion")
+            )
+        })
+        .clone()
+}
+
 /// Finds `program` on the host's PATH.
 pub fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -212,6 +261,20 @@ pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> 
     if let Some(home) = rustup_home() {
         env.insert("RUSTUP_HOME".into(), home.display().to_string());
     }
+    // Crates that compile C (the `cc` crate) use the same musl compiler as the recipe.
+    let underscored = triple.replace('-', "_");
+    env.insert(format!("CC_{underscored}"), cc.display().to_string());
+    env.insert(
+        format!("AR_{underscored}"),
+        if host_arch == Some(arch) {
+            "ar".to_string()
+        } else {
+            format!("{}-ar", arch.gnu_triple())
+        },
+    );
+    // C compiled for the build machine (build scripts) stays with the host's gcc.
+    env.insert("HOST_CC".into(), "gcc".into());
+    env.insert("HOST_CFLAGS".into(), "-O2".into());
     if host_arch != Some(arch) {
         let var = |what: &str| {
             format!(

@@ -46,6 +46,7 @@
 //! Malformed input never panics: every offset and size read from the file is checked, and a
 //! file whose headers do not hold together is reported as `malformed` with the reason.
 
+pub mod archive;
 mod error;
 mod facts;
 mod machine;

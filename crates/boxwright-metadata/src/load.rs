@@ -53,6 +53,7 @@ impl Metadata {
             targets.insert(name, target);
         }
         check_unique_prefixes(path, &targets)?;
+        check_build_depends(path, &targets)?;
         Ok(Metadata {
             path: path.to_path_buf(),
             targets,
@@ -312,6 +313,85 @@ fn check_relative(file: &str) -> std::result::Result<(), &'static str> {
     Ok(())
 }
 
+/// Every `build_depends` entry names another target of the file, once, and no chain of them
+/// comes back to where it started.
+fn check_build_depends(path: &Path, targets: &BTreeMap<String, Target>) -> Result<()> {
+    for (name, target) in targets {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, dependency) in target.build_depends.iter().enumerate() {
+            let at = pointer::push(
+                &pointer::push(&pointer::push("", name), "build_depends"),
+                &i.to_string(),
+            );
+            if dependency == name {
+                return Err(Error::invalid(
+                    path,
+                    at,
+                    format!("`{name}` cannot depend on itself"),
+                ));
+            }
+            if !targets.contains_key(dependency) {
+                let known: Vec<&str> = targets.keys().map(String::as_str).collect();
+                return Err(Error::invalid(
+                    path,
+                    at,
+                    format!(
+                        "build dependency `{dependency}` is not a target of this file (targets: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+            if !seen.insert(dependency) {
+                return Err(Error::invalid(
+                    path,
+                    at,
+                    format!("`{dependency}` is listed twice"),
+                ));
+            }
+        }
+    }
+    // Depth-first search with three colours; the grey stack is the chain shown.
+    let mut done = std::collections::BTreeSet::new();
+    for start in targets.keys() {
+        let mut stack: Vec<String> = Vec::new();
+        if let Some(cycle) = find_cycle(targets, start, &mut stack, &mut done) {
+            let first = &cycle[0];
+            return Err(Error::invalid(
+                path,
+                pointer::push(&pointer::push("", first), "build_depends"),
+                format!("build dependencies form a cycle: {}", cycle.join(" -> ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The cycle through `name`'s dependencies, as the chain of names that closes it.
+fn find_cycle(
+    targets: &BTreeMap<String, Target>,
+    name: &str,
+    stack: &mut Vec<String>,
+    done: &mut std::collections::BTreeSet<String>,
+) -> Option<Vec<String>> {
+    if done.contains(name) {
+        return None;
+    }
+    if let Some(position) = stack.iter().position(|n| n == name) {
+        let mut cycle = stack[position..].to_vec();
+        cycle.push(name.to_string());
+        return Some(cycle);
+    }
+    stack.push(name.to_string());
+    for dependency in &targets[name].build_depends {
+        if let Some(cycle) = find_cycle(targets, dependency, stack, done) {
+            return Some(cycle);
+        }
+    }
+    stack.pop();
+    done.insert(name.to_string());
+    None
+}
+
 fn check_unique_prefixes(path: &Path, targets: &BTreeMap<String, Target>) -> Result<()> {
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (name, target) in targets {
@@ -485,5 +565,65 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("must be an https:// or http:// URL"), "{err}");
+    }
+
+    fn with_depends(depends: &[(&str, &[&str])]) -> String {
+        let targets: Vec<String> = depends
+            .iter()
+            .map(|(name, deps)| {
+                format!(
+                    r#""{name}": {{"version_env_var": "V", "env": {{"V": "1"}}, "build_depends": {}}}"#,
+                    serde_json::to_string(deps).unwrap()
+                )
+            })
+            .collect();
+        format!("{{{}}}", targets.join(","))
+    }
+
+    #[test]
+    fn build_order_puts_dependencies_first() {
+        let m = parse(&with_depends(&[
+            ("nginx", &["zlib", "openssl", "pcre2"]),
+            ("openssl", &["zlib"]),
+            ("pcre2", &[]),
+            ("zlib", &[]),
+            ("other", &[]),
+        ]))
+        .unwrap();
+        assert_eq!(
+            m.build_order(&["nginx".to_string()]),
+            ["zlib", "openssl", "pcre2", "nginx"]
+        );
+        assert_eq!(m.build_order(&["pcre2".to_string()]), ["pcre2"]);
+    }
+
+    #[test]
+    fn dependency_cycles_and_unknown_targets_are_refused() {
+        let err = parse(&with_depends(&[
+            ("a", &["b"]),
+            ("b", &["c"]),
+            ("c", &["a"]),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("cycle: a -> b -> c -> a"), "{err}");
+        let err = parse(&with_depends(&[("a", &["a"])]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/a/build_depends/0") && err.contains("itself"),
+            "{err}"
+        );
+        let err = parse(&with_depends(&[("a", &["zlib"])]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/a/build_depends/0") && err.contains("`zlib` is not a target"),
+            "{err}"
+        );
+        let err = parse(&with_depends(&[("a", &["b", "b"]), ("b", &[])]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listed twice"), "{err}");
     }
 }

@@ -42,6 +42,10 @@ pub struct Target {
     /// How the target's image is assembled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
+    /// Other targets of this file built first, whose outputs the recipe sees as a read-only
+    /// sysroot (`SYSROOT`, with `include/`, `lib/` and `lib/pkgconfig/`).
+    #[serde(default)]
+    pub build_depends: Vec<String>,
     /// The source URL recorded in outputs (`org.opencontainers.image.source`), instead of the
     /// one detected from CI variables or the git remote; `""` records none. An `https://` or
     /// `http://` URL without credentials.
@@ -139,6 +143,38 @@ impl Metadata {
     /// The target called `name`.
     pub fn target(&self, name: &str) -> Option<&Target> {
         self.targets.get(name)
+    }
+
+    /// `names` and everything they depend on (`build_depends`, transitively), dependencies
+    /// before their dependents; ties in name order. The loader refused unknown names and
+    /// cycles, so this always succeeds for a loaded file's target names.
+    pub fn build_order(&self, names: &[String]) -> Vec<String> {
+        fn visit(
+            metadata: &Metadata,
+            name: &str,
+            seen: &mut std::collections::BTreeSet<String>,
+            order: &mut Vec<String>,
+        ) {
+            if !seen.insert(name.to_string()) {
+                return;
+            }
+            if let Some(target) = metadata.target(name) {
+                let mut depends = target.build_depends.clone();
+                depends.sort();
+                for dependency in &depends {
+                    visit(metadata, dependency, seen, order);
+                }
+            }
+            order.push(name.to_string());
+        }
+        let mut sorted = names.to_vec();
+        sorted.sort();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut order = Vec::new();
+        for name in &sorted {
+            visit(self, name, &mut seen, &mut order);
+        }
+        order
     }
 }
 

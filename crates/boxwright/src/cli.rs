@@ -78,6 +78,10 @@ pub struct FetchArgs {
     pub jobs: Option<usize>,
 }
 
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "each flag is one independent command-line switch"
+)]
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// The targets to build.
@@ -86,7 +90,7 @@ pub struct BuildArgs {
     /// Build every target that has a recipe (<target>/build.sh).
     #[arg(long)]
     pub all: bool,
-    /// Targets built at once with --all.
+    /// Targets built at once (independent ones; dependencies always come first).
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Architecture to build for: x86_64 or aarch64 [default: this machine's].
@@ -98,9 +102,13 @@ pub struct BuildArgs {
     /// Publish to DIR/<target>/ instead of the project's output directory.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Use only the download cache.
+    /// Use only the download cache (and the vendored crates and modules).
     #[arg(long)]
     pub offline: bool,
+    /// Rebuild the named targets even when their output is up to date (their dependencies
+    /// are still only rebuilt when they changed).
+    #[arg(long)]
+    pub force: bool,
     /// Print the build plans as JSON, build nothing.
     #[arg(long)]
     pub dry_run: bool,

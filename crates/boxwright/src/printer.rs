@@ -53,6 +53,11 @@ impl Printer {
         self.quiet
     }
 
+    /// Whether `--verbose` was given.
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
     /// An error with its chain of causes, and a hint where one is known.
     pub fn error(&self, error: &anyhow::Error) {
         let mut err = io::stderr().lock();

@@ -82,3 +82,80 @@ fn retry_line(name: &str, attempt: u32, error: &Error, wait: Duration) -> String
         wait.as_secs_f64()
     )
 }
+
+/// Build progress for one target: which step and for how long; a spinner per running target
+/// on a terminal, a line per step otherwise. Recipe output is shown with `--verbose`.
+pub struct BuildProgress<'a> {
+    target: String,
+    started: std::time::Instant,
+    bar: Option<ProgressBar>,
+    multi: Option<&'a MultiProgress>,
+    printer: &'a crate::printer::Printer,
+}
+
+/// The spinners of one `build` command (none when stderr is not a terminal or with `-q`).
+pub fn build_spinners(quiet: bool) -> Option<MultiProgress> {
+    (!quiet && std::io::stderr().is_terminal()).then(MultiProgress::new)
+}
+
+impl<'a> BuildProgress<'a> {
+    pub fn new(
+        target: &str,
+        multi: Option<&'a MultiProgress>,
+        printer: &'a crate::printer::Printer,
+    ) -> Self {
+        let bar = multi.map(|multi| {
+            let bar = multi.add(
+                ProgressBar::new_spinner().with_style(
+                    ProgressStyle::with_template("{spinner} {prefix:16!} {msg:24!} {elapsed:>5}")
+                        .expect("valid template"),
+                ),
+            );
+            bar.set_prefix(target.to_string());
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        BuildProgress {
+            target: target.to_string(),
+            started: std::time::Instant::now(),
+            bar,
+            multi,
+            printer,
+        }
+    }
+
+    /// Ends the spinner and prints `message` in its place.
+    pub fn finish(&self, message: &str) {
+        match (&self.bar, self.multi) {
+            (Some(bar), Some(multi)) => {
+                bar.finish_and_clear();
+                multi.remove(bar);
+                self.printer.info(message);
+            }
+            _ => self.printer.info(message),
+        }
+    }
+}
+
+impl boxwright_build::Observer for BuildProgress<'_> {
+    fn step(&self, step: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(step.to_string()),
+            None => self.printer.info(format!(
+                "{}: {step} ({:.0} s)",
+                self.target,
+                self.started.elapsed().as_secs_f64()
+            )),
+        }
+    }
+
+    fn line(&self, line: &str) {
+        let text = format!("{}| {line}", self.target);
+        match self.multi {
+            Some(multi) if self.printer.verbose() => {
+                let _ = multi.println(text);
+            }
+            _ => self.printer.detail(text),
+        }
+    }
+}

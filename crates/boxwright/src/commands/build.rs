@@ -1,17 +1,21 @@
-use std::sync::Mutex;
+use std::collections::BTreeMap;
+use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, anyhow, bail};
-use boxwright_build::{Arch, BuildOptions, BuildPlan, BuildReport};
+use boxwright_build::{Arch, BuildOptions, BuildPlan, BuildReport, Built, Status};
 use boxwright_metadata::Project;
 
 use super::ExitStatus;
 use crate::cli::{BuildArgs, GlobalArgs};
 use crate::context;
 use crate::printer::Printer;
+use crate::progress::{BuildProgress, build_spinners};
 
 pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
-    let names = select_targets(&project, args)?;
+    let requested = select_targets(&project, args)?;
+    // Build dependencies come first, whether or not they were named.
+    let names = project.metadata.build_order(&requested);
     let arch = match &args.arch {
         Some(arch) => arch.parse::<Arch>().map_err(|e| anyhow!(e))?,
         None => {
@@ -25,6 +29,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
         jobs,
         source_date_epoch: context::source_date_epoch(&project.root)?,
         output_dir: None,
+        offline: args.offline,
     };
     let plans = names
         .iter()
@@ -43,10 +48,15 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
     }
     super::fetch::fetch(&project, &names, args.offline, None, printer)?.1?;
 
-    let results = run_plans(&plans, args.jobs.unwrap_or(1), printer);
+    let forced: Vec<&str> = if args.force {
+        requested.iter().map(String::as_str).collect()
+    } else {
+        Vec::new()
+    };
+    let results = Scheduler::new(&plans).run(args.jobs.unwrap_or(1), &forced, printer);
     let mut built = Vec::new();
     let mut errors = Vec::new();
-    for (_, result) in results {
+    for result in results {
         match result {
             Ok(report) => built.push(report),
             Err(error) => errors.push(error),
@@ -59,6 +69,14 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
             for file in &report.files {
                 printer.line(format!("{}/{file}", report.output_dir.display()));
             }
+        }
+        let fresh = built.iter().filter(|r| r.status == Status::Built).count();
+        if fresh == 0 && errors.is_empty() {
+            printer.info(format!(
+                "nothing to rebuild: {} target{} up to date",
+                built.len(),
+                if built.len() == 1 { "" } else { "s" }
+            ));
         }
     }
     let Some(last) = errors.pop() else {
@@ -105,57 +123,166 @@ fn select_targets(project: &Project, args: &BuildArgs) -> anyhow::Result<Vec<Str
     Ok(names)
 }
 
-/// Runs the plans on `workers` threads; results come back in plan order.
-fn run_plans(
-    plans: &[BuildPlan],
-    workers: usize,
-    printer: &Printer,
-) -> Vec<(usize, anyhow::Result<BuildReport>)> {
-    let reports: Mutex<Vec<(usize, anyhow::Result<BuildReport>)>> = Mutex::new(Vec::new());
-    let next = Mutex::new(0usize);
-    let workers = workers.clamp(1, plans.len());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let index = {
-                        let mut next = next.lock().expect("not poisoned");
-                        let index = *next;
-                        *next += 1;
-                        index
-                    };
-                    let Some(plan) = plans.get(index) else { break };
-                    printer.info(format!(
-                        "building {} for {} ({})",
-                        plan.target,
-                        plan.arch,
-                        sandbox_name(plan)
-                    ));
-                    let prefix = format!("{}| ", plan.target);
-                    let result = boxwright_build::run(plan, &|line| {
-                        printer.detail(format!("{prefix}{line}"));
-                    })
-                    .with_context(|| format!("build of `{}` failed", plan.target));
-                    if let Ok(report) = &result {
-                        printer.info(format!(
-                            "built {} in {:.1} s: {} files in {}{}",
-                            report.target,
-                            report.seconds,
-                            report.files.len(),
-                            report.output_dir.display(),
-                            report
-                                .smoke
-                                .as_ref()
-                                .map(|s| format!("; `{s}` ran in an empty root"))
-                                .unwrap_or_default()
-                        ));
-                    }
-                    reports.lock().expect("not poisoned").push((index, result));
-                }
-            });
+/// Runs plans on worker threads, each as soon as its build dependencies are done; a target
+/// whose dependency failed is not started. Plans come in dependency order.
+struct Scheduler<'a> {
+    plans: &'a [BuildPlan],
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// Indexes of plans not started yet, in order.
+    pending: Vec<usize>,
+    /// Finished targets: what dependents need, or `None` when it failed.
+    finished: BTreeMap<String, Option<Built>>,
+    results: Vec<(usize, anyhow::Result<BuildReport>)>,
+}
+
+/// What a worker does next.
+enum Next {
+    Run(usize, Vec<Built>),
+    Skip(usize, String),
+    Wait,
+    Stop,
+}
+
+impl<'a> Scheduler<'a> {
+    fn new(plans: &'a [BuildPlan]) -> Self {
+        Scheduler {
+            plans,
+            state: Mutex::new(State {
+                pending: (0..plans.len()).collect(),
+                ..State::default()
+            }),
+            changed: Condvar::new(),
         }
-    });
-    let mut results = reports.into_inner().expect("not poisoned");
-    results.sort_by_key(|(index, _)| *index);
-    results
+    }
+
+    fn run(
+        self,
+        workers: usize,
+        forced: &[&str],
+        printer: &Printer,
+    ) -> Vec<anyhow::Result<BuildReport>> {
+        let spinners = build_spinners(printer.quiet());
+        let workers = workers.clamp(1, self.plans.len());
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| self.work(forced, printer, spinners.as_ref()));
+            }
+        });
+        let mut results = self.state.into_inner().expect("not poisoned").results;
+        results.sort_by_key(|(index, _)| *index);
+        results.into_iter().map(|(_, result)| result).collect()
+    }
+
+    /// The first pending plan whose dependencies are all finished.
+    fn next(&self, state: &mut State) -> Next {
+        if state.pending.is_empty() {
+            return Next::Stop;
+        }
+        for position in 0..state.pending.len() {
+            let index = state.pending[position];
+            let plan = &self.plans[index];
+            let mut ready = Vec::new();
+            let mut waiting = false;
+            for dependency in &plan.depends {
+                match state.finished.get(dependency) {
+                    Some(Some(built)) => ready.push(built.clone()),
+                    Some(None) => {
+                        state.pending.remove(position);
+                        return Next::Skip(index, dependency.clone());
+                    }
+                    None => waiting = true,
+                }
+            }
+            if !waiting {
+                state.pending.remove(position);
+                return Next::Run(index, ready);
+            }
+        }
+        Next::Wait
+    }
+
+    fn work(
+        &self,
+        forced: &[&str],
+        printer: &Printer,
+        spinners: Option<&indicatif::MultiProgress>,
+    ) {
+        loop {
+            let next = {
+                let mut state = self.state.lock().expect("not poisoned");
+                loop {
+                    match self.next(&mut state) {
+                        Next::Wait => state = self.changed.wait(state).expect("not poisoned"),
+                        next => break next,
+                    }
+                }
+            };
+            let (index, result) = match next {
+                Next::Stop => return,
+                Next::Wait => unreachable!("waited above"),
+                Next::Skip(index, dependency) => {
+                    let target = self.plans[index].target.clone();
+                    let error = boxwright_build::Error::DependencyFailed { target, dependency };
+                    (index, Err(anyhow::Error::new(error)))
+                }
+                Next::Run(index, dependencies) => {
+                    let plan = &self.plans[index];
+                    let force = forced.contains(&plan.target.as_str());
+                    (
+                        index,
+                        build_one(plan, &dependencies, force, printer, spinners),
+                    )
+                }
+            };
+            let plan = &self.plans[index];
+            let mut state = self.state.lock().expect("not poisoned");
+            let built = result.as_ref().ok().map(|report| Built {
+                target: plan.target.clone(),
+                key: report.key.clone(),
+                output_dir: report.output_dir.clone(),
+            });
+            state.finished.insert(plan.target.clone(), built);
+            state.results.push((index, result));
+            self.changed.notify_all();
+        }
+    }
+}
+
+fn build_one(
+    plan: &BuildPlan,
+    dependencies: &[Built],
+    force: bool,
+    printer: &Printer,
+    spinners: Option<&indicatif::MultiProgress>,
+) -> anyhow::Result<BuildReport> {
+    let progress = BuildProgress::new(&plan.target, spinners, printer);
+    let result = boxwright_build::run(plan, dependencies, force, &progress)
+        .with_context(|| format!("build of `{}` failed", plan.target));
+    match &result {
+        Ok(report) if report.status == Status::UpToDate => {
+            progress.finish(&format!("{}: up to date", report.target));
+        }
+        Ok(report) => progress.finish(&format!(
+            "built {} for {} in {:.1} s ({}; because {}): {} files in {}{}",
+            report.target,
+            plan.arch,
+            report.seconds,
+            sandbox_name(plan),
+            report.reasons.join(", "),
+            report.files.len(),
+            report.output_dir.display(),
+            report
+                .smoke
+                .as_ref()
+                .map(|s| format!("; `{s}` ran in an empty root"))
+                .unwrap_or_default()
+        )),
+        Err(_) => progress.finish(&format!("{}: failed", plan.target)),
+    }
+    result
 }
