@@ -107,7 +107,8 @@ pub fn write_record(path: &Path, record: &BuildRecord) -> Result<(), Error> {
     std::fs::rename(&temporary, path).map_err(io(path))
 }
 
-/// Whether the output recorded for `key` is still there as it was published.
+/// Whether the output recorded for `key` is still there as it was published. Only contents
+/// count: a project moved with its outputs stays built.
 pub fn up_to_date(
     record: Option<&BuildRecord>,
     key: &InputKey,
@@ -116,7 +117,7 @@ pub fn up_to_date(
     let Some(record) = record else {
         return Ok(false);
     };
-    if record.key != key.key || record.output_dir != output_dir || !output_dir.is_dir() {
+    if record.key != key.key || !output_dir.is_dir() {
         return Ok(false);
     }
     Ok(tree_digest(output_dir)? == record.output_digest)
