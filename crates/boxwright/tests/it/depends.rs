@@ -235,20 +235,20 @@ fn cycles_missing_and_failing_dependencies_are_clear_and_keep_outputs() {
     let before = outputs(project.path());
 
     edit_metadata(&project, |m| {
-        m["libgreet"]["build_depends"] = json!(["app"])
+        m["libgreet"]["build_depends"] = json!(["app"]);
     });
     assert_fails(
         &build(&project, &["--all"]),
         &["build dependencies form a cycle: app -> libgreet -> app"],
     );
     edit_metadata(&project, |m| {
-        m["libgreet"]["build_depends"] = json!(["zlib"])
+        m["libgreet"]["build_depends"] = json!(["zlib"]);
     });
     assert_fails(
         &build(&project, &["app"]),
         &["/libgreet/build_depends/0", "`zlib` is not a target"],
     );
-    edit_metadata(&project, |m| m["libgreet"]["build_depends"] = json!([]));
+    edit_metadata(&project, |m| m["libgreet"]["build_depends"] = json!([]);});
 
     let broken = LIBGREET.replace("ar rcs", "echo 'compiler exploded' >&2; exit 3; ar rcs");
     project.write("libgreet/build.sh", broken.as_bytes(), 0o644);
