@@ -248,7 +248,9 @@ fn cycles_missing_and_failing_dependencies_are_clear_and_keep_outputs() {
         &build(&project, &["app"]),
         &["/libgreet/build_depends/0", "`zlib` is not a target"],
     );
-    edit_metadata(&project, |m| m["libgreet"]["build_depends"] = json!([]);});
+    edit_metadata(&project, |m| {
+        m["libgreet"]["build_depends"] = json!([]);
+    });
 
     let broken = LIBGREET.replace("ar rcs", "echo 'compiler exploded' >&2; exit 3; ar rcs");
     project.write("libgreet/build.sh", broken.as_bytes(), 0o644);
