@@ -9,4 +9,5 @@ mod registry;
 mod release;
 mod source;
 mod support;
+mod vendor;
 mod verify;
