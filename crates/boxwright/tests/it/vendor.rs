@@ -137,3 +137,35 @@ fn a_lock_file_checksum_that_does_not_match_names_the_crate() {
     );
     assert!(!project.path().join(".out/zcrate").exists());
 }
+
+#[test]
+fn go_modules_without_a_go_toolchain_name_what_is_missing() {
+    let metadata = json!({"gotool": {"version_env_var": "V", "env": {"V": "1.0"}}});
+    let project = TestProject::new(&metadata.to_string());
+    project.write(
+        "gotool/build.sh",
+        b"build() { go build ./...; }\npackage() { :; }\n",
+        0o644,
+    );
+    project.write(
+        "gotool/src/go.mod",
+        b"module example.invalid/gotool\n\ngo 1.19\n",
+        0o644,
+    );
+    project.write("gotool/src/go.sum", b"", 0o644);
+    // A PATH without any Go toolchain (and without bubblewrap: the error comes first).
+    let empty = tempfile::tempdir().unwrap();
+    let out = project
+        .boxwright()
+        .env("PATH", empty.path())
+        .args(["build", "gotool"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`go (target `gotool` has ")
+            && stderr.contains("gotool/src/go.sum)` is not installed (apt-get install golang-go)"),
+        "{stderr}"
+    );
+}
