@@ -51,7 +51,8 @@ pub struct BuildPlan {
     pub sandbox: Sandbox,
     /// Downloaded files in `downloads[]` order; archives are unpacked, others copied.
     pub sources: Vec<PathBuf>,
-    /// The target's `env` plus boxwright's build variables (toolchain variables come at run time).
+    /// The target's `env` plus boxwright's build variables (toolchain variables come at run
+    /// time), with paths as the recipe sees them ([`Sandbox::visible`]).
     pub env: BTreeMap<String, String>,
     /// ELF policy names from the target's `verify` (`static`, `pie`, …).
     pub policy: Vec<String>,
@@ -156,7 +157,15 @@ pub fn plan(project: &Project, name: &str, options: &BuildOptions) -> Result<Bui
         .iter()
         .map(|d| project.download_dir().join(d.file_name()))
         .collect();
-    let env = recipe_env(name, target, &target_dir, &work_dir, options);
+    let sandbox = Sandbox::resolve(options.sandbox)?;
+    let (visible_work, visible_project) = sandbox.visible(&work_dir, &project.root);
+    let env = recipe_env(
+        name,
+        target,
+        &visible_project.join(name),
+        &visible_work,
+        options,
+    );
     let record = cache.join(format!("build-{}.json", options.arch.name()));
     let verify = target.verify.clone().unwrap_or_default();
     let mut policy: Vec<String> = [
@@ -188,7 +197,7 @@ pub fn plan(project: &Project, name: &str, options: &BuildOptions) -> Result<Bui
                 project.output_dir(&format!("{name}@{}", options.arch.name()))
             }
         }),
-        sandbox: Sandbox::resolve(options.sandbox)?,
+        sandbox,
         sources,
         env,
         policy,
@@ -329,10 +338,13 @@ fn run_recipe(
         move |source| Error::Io { path, source }
     };
     let mut env = plan.env.clone();
+    let project = plan.target_dir.parent().unwrap_or(&plan.target_dir);
+    // What the recipe sees of a path on the host.
+    let visible = |path: &Path| plan.sandbox.translate(path, &plan.work_dir, project);
     observer.step("unpack");
     let builddir = unpack_sources(plan)?;
     if let Some(builddir) = &builddir {
-        env.insert("builddir".into(), builddir.display().to_string());
+        env.insert("builddir".into(), visible(builddir).display().to_string());
     }
     observer.step("vendor");
     let vendored = vendor::prepare(
@@ -351,9 +363,17 @@ fn run_recipe(
         .iter()
         .map(|d| d.output_dir.as_path())
         .collect();
-    sysroot::assemble(&sysroot, &outputs)?;
-    let toolchain =
-        toolchain::prepare(plan.arch, &plan.work_dir.join("toolchain"), &plan.work_dir)?;
+    sysroot::assemble(&sysroot, &visible(&sysroot), &outputs)?;
+    let toolchain_dir = plan.work_dir.join("toolchain");
+    let toolchain = toolchain::prepare(
+        plan.arch,
+        &toolchain_dir,
+        &visible(&toolchain_dir),
+        &[
+            (visible(&plan.work_dir), sandbox::SANDBOX_WORK.into()),
+            (visible(project), sandbox::SANDBOX_PROJECT.into()),
+        ],
+    )?;
     if uses_cargo(&plan.recipe)? && !toolchain::rust_target_installed(plan.arch.rust_target())? {
         return Err(Error::MissingRustTarget {
             triple: plan.arch.rust_target().to_string(),
@@ -361,15 +381,27 @@ fn run_recipe(
     }
     env.extend(toolchain.env);
     if let Some(ldflags) = env.get_mut("LDFLAGS") {
-        *ldflags = format!("{ldflags} -L{}/lib", sysroot.display());
+        *ldflags = format!("{ldflags} -L{}/lib", visible(&sysroot).display());
     }
     if let Some(config) = &vendored.cargo_config {
-        let home = PathBuf::from(&env["CARGO_HOME"]);
+        let home = plan.work_dir.join("cargo-home");
         std::fs::create_dir_all(&home).map_err(io(&home))?;
         let file = home.join("config.toml");
+        let config = config.replace(
+            &*project.to_string_lossy(),
+            &visible(project).to_string_lossy(),
+        );
         std::fs::write(&file, config).map_err(io(&file))?;
     }
-    env.extend(vendored.env);
+    env.extend(vendored.env.into_iter().map(|(k, v)| {
+        (
+            k,
+            v.replace(
+                &*project.to_string_lossy(),
+                &visible(project).to_string_lossy(),
+            ),
+        )
+    }));
     let mut path: Vec<String> = toolchain
         .path
         .iter()
@@ -389,11 +421,11 @@ fn run_recipe(
     env.insert("PATH".into(), path.join(":"));
 
     let driver = plan.work_dir.join("boxwright-driver.sh");
-    std::fs::write(&driver, recipe::driver(&plan.recipe)).map_err(io(&driver))?;
+    std::fs::write(&driver, recipe::driver(&visible(&plan.recipe))).map_err(io(&driver))?;
     if let Sandbox::Host = plan.sandbox {
         observer.line("note: no sandbox: the recipe runs on the host, with network access");
     }
-    let argv = ["bash".to_string(), driver.display().to_string()];
+    let argv = ["bash".to_string(), visible(&driver).display().to_string()];
     run_logged(plan, &plan.sandbox, &[sysroot], &env, &argv, observer)
 }
 

@@ -43,7 +43,35 @@ pub enum Sandbox {
     Host,
 }
 
+/// Where the work directory appears inside the bubblewrap sandbox, whatever its real place.
+pub const SANDBOX_WORK: &str = "/tmp/build";
+/// Where the project appears inside the bubblewrap sandbox.
+pub const SANDBOX_PROJECT: &str = "/tmp/project";
+
 impl Sandbox {
+    /// The paths a recipe sees for the work directory and the project. Inside bubblewrap they
+    /// are fixed (`/tmp/build`, `/tmp/project`), so nothing a build records (debug paths,
+    /// configure lines such as `nginx -V`'s, Rust panic locations) depends on where the
+    /// project is; on the host they are the real ones.
+    pub fn visible(&self, work: &Path, project: &Path) -> (PathBuf, PathBuf) {
+        match self {
+            Sandbox::Bwrap(_) => (PathBuf::from(SANDBOX_WORK), PathBuf::from(SANDBOX_PROJECT)),
+            Sandbox::Host => (work.to_path_buf(), project.to_path_buf()),
+        }
+    }
+
+    /// `path` (under `work` or `project` on the host) as the recipe sees it.
+    pub fn translate(&self, path: &Path, work: &Path, project: &Path) -> PathBuf {
+        let (visible_work, visible_project) = self.visible(work, project);
+        if let Ok(rest) = path.strip_prefix(work) {
+            visible_work.join(rest)
+        } else if let Ok(rest) = path.strip_prefix(project) {
+            visible_project.join(rest)
+        } else {
+            path.to_path_buf()
+        }
+    }
+
     /// Resolves the choice against what is installed.
     pub fn resolve(choice: SandboxChoice) -> Result<Sandbox, Error> {
         match (choice, which("bwrap")) {
@@ -57,8 +85,9 @@ impl Sandbox {
     }
 
     /// A command running `argv` with exactly `env`, writable `work`, cwd `work`. In the
-    /// sandbox `/tmp` is private and empty; `project` (which may live under the host's
-    /// `/tmp`) stays visible read-only, and so do the `read_only` paths inside `work`.
+    /// sandbox `/tmp` is private and empty, `work` appears at [`SANDBOX_WORK`] and `project`
+    /// read-only at [`SANDBOX_PROJECT`] (see [`Sandbox::visible`]); the `read_only` paths
+    /// inside `work` are not writable. `argv` and `env` use the visible paths.
     pub fn command(
         &self,
         project: &Path,
@@ -83,20 +112,22 @@ impl Sandbox {
                 ])
                 .arg("--ro-bind")
                 .arg(project)
-                .arg(project)
+                .arg(SANDBOX_PROJECT)
                 .arg("--bind")
                 .arg(work)
-                .arg(work);
+                .arg(SANDBOX_WORK);
                 for path in read_only {
-                    c.arg("--ro-bind").arg(path).arg(path);
+                    c.arg("--ro-bind")
+                        .arg(path)
+                        .arg(self.translate(path, work, project));
                 }
                 c.args([
                     "--unshare-all",
                     "--die-with-parent",
                     "--new-session",
                     "--chdir",
+                    SANDBOX_WORK,
                 ])
-                .arg(work)
                 .arg("--")
                 .args(argv);
                 c

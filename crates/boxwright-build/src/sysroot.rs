@@ -14,8 +14,9 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
 }
 
 /// Merges `outputs` (in order; a later file replaces an earlier one of the same path) into
-/// `sysroot`, then rewrites its `.pc` files. `include/`, `lib/pkgconfig/` always exist.
-pub fn assemble(sysroot: &Path, outputs: &[&Path]) -> Result<(), Error> {
+/// `sysroot`, then rewrites its `.pc` files to point at `visible` (where the recipe sees the
+/// sysroot). `include/`, `lib/pkgconfig/` always exist.
+pub fn assemble(sysroot: &Path, visible: &Path, outputs: &[&Path]) -> Result<(), Error> {
     for dir in ["include", "lib/pkgconfig"] {
         let path = sysroot.join(dir);
         std::fs::create_dir_all(&path).map_err(io(&path))?;
@@ -31,7 +32,7 @@ pub fn assemble(sysroot: &Path, outputs: &[&Path]) -> Result<(), Error> {
             let path = entry.map_err(io(&sysroot.join(dir)))?.path();
             if path.extension().is_some_and(|e| e == "pc") && path.is_file() {
                 let text = std::fs::read_to_string(&path).map_err(io(&path))?;
-                let rewritten = rewrite_pc(&text, &sysroot.display().to_string());
+                let rewritten = rewrite_pc(&text, &visible.display().to_string());
                 std::fs::remove_file(&path).map_err(io(&path))?;
                 std::fs::write(&path, rewritten).map_err(io(&path))?;
             }
@@ -152,7 +153,7 @@ mod tests {
         .unwrap();
         std::os::unix::fs::symlink("libb.a", b.join("lib/libb2.a")).unwrap();
         let sysroot = dir.path().join("sysroot");
-        assemble(&sysroot, &[&a, &b]).unwrap();
+        assemble(&sysroot, &sysroot, &[&a, &b]).unwrap();
         assert!(sysroot.join("lib/liba.a").is_file() && sysroot.join("lib/libb.a").is_file());
         assert_eq!(
             std::fs::read_link(sysroot.join("lib/libb2.a")).unwrap(),

@@ -212,9 +212,28 @@ pub struct Toolchain {
     pub path: Vec<PathBuf>,
 }
 
-/// Sets up compilers for `arch` in `dir` (inside the work directory).
-pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> {
+/// Sets up compilers for `arch` in `dir` (inside the work directory on the host), which the
+/// recipe sees as `visible` (so scripts, variables and PATH name `visible`). `prefix_maps`
+/// turn paths the recipe sees into the fixed ones recorded in debug information and Rust
+/// panic locations (pairs that are equal are left out).
+pub fn prepare(
+    arch: Arch,
+    dir: &Path,
+    visible: &Path,
+    prefix_maps: &[(PathBuf, PathBuf)],
+) -> Result<Toolchain, Error> {
     let bin = dir.join("bin");
+    let visible_bin = visible.join("bin");
+    let work = visible.parent().unwrap_or(visible);
+    let maps: Vec<&(PathBuf, PathBuf)> = prefix_maps.iter().filter(|(a, b)| a != b).collect();
+    let c_maps: Vec<String> = maps
+        .iter()
+        .map(|(from, to)| format!("-ffile-prefix-map={}={}", from.display(), to.display()))
+        .collect();
+    let rust_maps: Vec<String> = maps
+        .iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={}", from.display(), to.display()))
+        .collect();
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| Error::Io { path, source }
@@ -222,17 +241,24 @@ pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> 
     std::fs::create_dir_all(&bin).map_err(io(&bin))?;
     let mut env = BTreeMap::new();
     let host_arch = Arch::host();
-    let cc = c_compiler(arch, dir, &bin)?;
-    let cxx = bin.join("musl-g++");
+    c_compiler(arch, dir, visible, &bin)?;
+    let cc = visible_bin.join("musl-gcc");
     write_script(
-        &cxx,
+        &bin.join("musl-g++"),
         "echo 'boxwright: C++ against musl needs a musl libstdc++, which Debian does not ship' >&2\nexit 127\n",
     )?;
     env.insert("CC".into(), cc.display().to_string());
-    env.insert("CXX".into(), cxx.display().to_string());
-    let prefix_map = format!("-ffile-prefix-map={}=/build", work.display());
-    env.insert("CFLAGS".into(), format!("{CFLAGS} {prefix_map}"));
-    env.insert("CXXFLAGS".into(), format!("{CFLAGS} {prefix_map}"));
+    env.insert(
+        "CXX".into(),
+        visible_bin.join("musl-g++").display().to_string(),
+    );
+    let cflags = [CFLAGS.to_string()]
+        .into_iter()
+        .chain(c_maps)
+        .collect::<Vec<_>>()
+        .join(" ");
+    env.insert("CFLAGS".into(), cflags.clone());
+    env.insert("CXXFLAGS".into(), cflags);
     env.insert("LDFLAGS".into(), LDFLAGS.into());
     let strip = if host_arch == Some(arch) {
         "strip".to_string()
@@ -254,10 +280,9 @@ pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> 
         work.join("cargo-target").display().to_string(),
     );
     env.insert("CARGO_NET_OFFLINE".into(), "true".into());
-    env.insert(
-        "RUSTFLAGS".into(),
-        format!("--remap-path-prefix={}=/build", work.display()),
-    );
+    if !rust_maps.is_empty() {
+        env.insert("RUSTFLAGS".into(), rust_maps.join(" "));
+    }
     if let Some(home) = rustup_home() {
         env.insert("RUSTUP_HOME".into(), home.display().to_string());
     }
@@ -291,13 +316,14 @@ pub fn prepare(arch: Arch, dir: &Path, work: &Path) -> Result<Toolchain, Error> 
             env.insert(var("RUNNER"), qemu.display().to_string());
         }
     }
-    let mut path = vec![bin];
+    let mut path = vec![visible_bin];
     path.extend(cargo_bin_dir());
     Ok(Toolchain { env, path })
 }
 
 /// Writes `bin/musl-gcc`: gcc with the musl specs file, or a script naming what is missing.
-fn c_compiler(arch: Arch, dir: &Path, bin: &Path) -> Result<PathBuf, Error> {
+/// `dir` is where it is written, `visible` where the recipe sees it.
+fn c_compiler(arch: Arch, dir: &Path, visible: &Path, bin: &Path) -> Result<(), Error> {
     let cc = bin.join("musl-gcc");
     let host_arch = Arch::host();
     let io = |path: &Path| {
@@ -327,10 +353,14 @@ fn c_compiler(arch: Arch, dir: &Path, bin: &Path) -> Result<PathBuf, Error> {
             });
         }
         let specs = dir.join("musl.specs");
-        std::fs::write(&specs, musl_specs(arch, &kernel)).map_err(io(&specs))?;
+        std::fs::write(&specs, musl_specs(arch, &visible.join("kernel-include")))
+            .map_err(io(&specs))?;
         write_script(
             &cc,
-            &format!("exec {gcc} \"$@\" -specs '{}'\n", specs.display()),
+            &format!(
+                "exec {gcc} \"$@\" -specs '{}'\n",
+                visible.join("musl.specs").display()
+            ),
         )?;
     } else {
         let why = if host_arch == Some(arch) {
@@ -350,7 +380,7 @@ fn c_compiler(arch: Arch, dir: &Path, bin: &Path) -> Result<PathBuf, Error> {
         };
         write_script(&cc, &format!("echo 'boxwright: {why}' >&2\nexit 127\n"))?;
     }
-    Ok(cc)
+    Ok(())
 }
 
 fn write_script(path: &Path, body: &str) -> Result<(), Error> {

@@ -268,3 +268,42 @@ fn cycles_missing_and_failing_dependencies_are_clear_and_keep_outputs() {
     assert_eq!(reports[0]["target"], "other", "{reports}");
     assert_eq!(outputs(project.path()), before);
 }
+
+/// A recipe that records its paths (as nginx's `-V` records its configure line, and
+/// `__FILE__` does) builds the same bytes wherever the project is: inside the sandbox the
+/// work directory and the project have fixed paths.
+#[test]
+fn outputs_do_not_depend_on_where_the_project_is() {
+    let first = project();
+    let recipe = r#"
+build() {
+  printf '#include <stdio.h>\nint main(void) { puts(CONFIGURE " " __FILE__); return 0; }\n' > "$SRCDIR/where.c"
+  $CC $CPPFLAGS $CFLAGS -DCONFIGURE="\"$SRCDIR $TARGETDIR $SYSROOT $LDFLAGS\"" "$SRCDIR/where.c" -o where $LDFLAGS
+}
+package() { install -Dm755 where "$DESTDIR/bin/other"; }
+"#;
+    first.write("other/build.sh", recipe.as_bytes(), 0o644);
+    let second = TestProject::new("{}");
+    crate::support::copy_tree(first.path(), second.path(), &[]);
+    for project in [&first, &second] {
+        assert_success(&build(project, &["other"]));
+    }
+    let binary = |p: &TestProject| std::fs::read(p.path().join(".out/other/bin/other")).unwrap();
+    let (a, b) = (binary(&first), binary(&second));
+    for project in [&first, &second] {
+        let path = project.path().to_string_lossy().into_owned();
+        assert!(
+            !a.windows(path.len()).any(|w| w == path.as_bytes()),
+            "the binary holds the project path {path}"
+        );
+    }
+    assert!(a == b, "the two builds differ");
+    let run = std::process::Command::new(first.path().join(".out/other/bin/other"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&run.stdout)
+            .starts_with("/tmp/build/src /tmp/project/other /tmp/build/sysroot"),
+        "{run:?}"
+    );
+}
