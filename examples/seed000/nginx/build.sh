@@ -28,8 +28,9 @@ build() {
 		--with-stream_ssl_module \
 		--with-stream_realip_module \
 		--with-stream_ssl_preread_module
-	# configure fails without OpenSSL, PCRE2 or zlib, but only skips crypt(): insist on it.
-	grep -q '^#define NGX_HAVE_CRYPT_H  1' objs/ngx_auto_config.h
+	# configure fails without OpenSSL, PCRE2 or zlib, but only skips crypt(): insist on it
+	# (Linux builds include <crypt.h> unconditionally and use crypt_r() from -lcrypt).
+	grep -q '^#define NGX_HAVE_GNU_CRYPT_R  1' objs/ngx_auto_config.h
 	grep -q -- '-lcrypt' objs/Makefile
 	make -j"$JOBS"
 }
@@ -39,7 +40,11 @@ check() {
 	local prefix="$TMPDIR/nginx" port=18080 reply
 	mkdir -p "$prefix/logs" "$prefix/html"
 	echo "boxwright nginx $VERSION" >"$prefix/html/index.html"
+	# As root (uid 0 in the sandbox's user namespace) nginx chowns its temp directories to the
+	# worker user, and nobody (65534) is not mapped there: stay root. Not as root, nginx only
+	# warns that the directive is ignored.
 	cat >"$prefix/nginx.conf" <<EOC
+user root root;
 daemon off;
 master_process off;
 error_log logs/error.log info;
@@ -57,8 +62,9 @@ EOC
 	objs/nginx -p "$prefix/" -c nginx.conf &
 	local pid=$! i
 	for i in $(seq 50); do
-		if reply=$(exec 3<>"/dev/tcp/127.0.0.1/$port" &&
-			printf 'GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 && cat <&3); then
+		if reply=$(exec 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$port" &&
+			printf 'GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n' >&3 &&
+			cat <&3); then
 			break
 		fi
 		sleep 0.1

@@ -70,14 +70,14 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
                 printer.line(format!("{}/{file}", report.output_dir.display()));
             }
         }
-        let fresh = built.iter().filter(|r| r.status == Status::Built).count();
-        if fresh == 0 && errors.is_empty() {
-            printer.info(format!(
-                "nothing to rebuild: {} target{} up to date",
-                built.len(),
-                if built.len() == 1 { "" } else { "s" }
-            ));
-        }
+    }
+    let fresh = built.iter().filter(|r| r.status == Status::Built).count();
+    if fresh == 0 && errors.is_empty() {
+        printer.info(format!(
+            "nothing to rebuild: {} target{} up to date",
+            built.len(),
+            if built.len() == 1 { "" } else { "s" }
+        ));
     }
     let Some(last) = errors.pop() else {
         return Ok(ExitStatus::Success);

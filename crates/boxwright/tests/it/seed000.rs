@@ -249,14 +249,9 @@ fn nginx_serves_a_file_from_a_sandbox_on_loopback() {
         ])
         .arg(prefix.path())
         .arg(prefix.path())
-        .args([
-            "--unshare-pid",
-            "--unshare-ipc",
-            "--die-with-parent",
-            "--ro-bind",
-        ])
+        .args(["--unshare-pid", "--unshare-ipc", "--die-with-parent", "--"])
         .arg(&nginx)
-        .args(["/nginx", "--", "/nginx", "-p"])
+        .arg("-p")
         .arg(prefix.path())
         .arg("-c")
         .arg(&conf)
