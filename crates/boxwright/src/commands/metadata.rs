@@ -6,7 +6,7 @@ use crate::cli::GlobalArgs;
 use crate::context;
 use crate::printer::Printer;
 
-const KEYS: &str = "tag_prefix, version_env_var, version, release_files, env.NAME, downloads";
+const KEYS: &str = "tag_prefix, version_env_var, version, release_files, build_depends, env.NAME, downloads";
 
 pub fn get(
     global: &GlobalArgs,
@@ -21,6 +21,7 @@ pub fn get(
         "version_env_var" => one(&target.version_env_var),
         "version" => one(target.version()),
         "release_files" => (target.release_files.clone(), json!(target.release_files)),
+        "build_depends" => (target.build_depends.clone(), json!(target.build_depends)),
         "downloads" => (
             target
                 .downloads
