@@ -300,13 +300,16 @@ pub fn prepare(
     // C compiled for the build machine (build scripts) stays with the host's gcc.
     env.insert("HOST_CC".into(), "gcc".into());
     env.insert("HOST_CFLAGS".into(), "-O2".into());
-    if host_arch != Some(arch) {
-        let var = |what: &str| {
-            format!(
-                "CARGO_TARGET_{}_{what}",
-                triple.to_uppercase().replace('-', "_")
-            )
-        };
+    let var = |what: &str| {
+        format!(
+            "CARGO_TARGET_{}_{what}",
+            triple.to_uppercase().replace('-', "_")
+        )
+    };
+    if host_arch == Some(arch) {
+        // The musl compiler links too, as seed 001 sets by hand (a static PIE either way).
+        env.insert(var("LINKER"), cc.display().to_string());
+    } else {
         let linker = format!("{}-gcc", arch.gnu_triple());
         if which(&linker).is_some() {
             env.insert(var("LINKER"), linker);

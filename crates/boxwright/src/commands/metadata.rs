@@ -6,7 +6,8 @@ use crate::cli::GlobalArgs;
 use crate::context;
 use crate::printer::Printer;
 
-const KEYS: &str = "tag_prefix, version_env_var, version, release_files, build_depends, env.NAME, downloads";
+const KEYS: &str =
+    "tag_prefix, version_env_var, version, release_files, build_depends, env.NAME, downloads";
 
 pub fn get(
     global: &GlobalArgs,
