@@ -26,6 +26,10 @@ pub enum Error {
         message: String,
     },
 
+    /// A late template (`{VERSION}`, `{ARCH}`...) could not be filled in.
+    #[error("at {pointer}: {message}")]
+    Resolve { pointer: String, message: String },
+
     /// A value has the wrong type or shape.
     #[error("{path}: at {pointer}: {message}")]
     Invalid {

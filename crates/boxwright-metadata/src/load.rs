@@ -13,6 +13,10 @@ use crate::{Checksum, ChecksumAlgorithm, Error, Result};
 /// Top-level keys that are not targets.
 const SCHEMA_KEY: &str = "$schema";
 
+/// Variables an `upstream` target's strings may use, known only per version and
+/// architecture: such strings are kept as written and filled in by `Target::resolved`.
+pub const LATE_VARIABLES: &[&str] = &["VERSION", "ARCH", "UNAME_ARCH"];
+
 impl Metadata {
     /// Loads `path`, expanding templates from `env` and then the process environment.
     pub fn load(path: &Path) -> Result<Self> {
@@ -122,15 +126,24 @@ fn load_target(
     process_env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Target> {
     let raw = typed(path, base, &value)?;
-    if !raw.env.contains_key(&raw.version_env_var) {
-        return Err(Error::invalid(
-            path,
-            pointer::push(base, "env"),
+    let mirror = raw.upstream.is_some();
+    if !mirror && !raw.env.contains_key(&raw.version_env_var) {
+        let message = if raw.version_env_var.is_empty() {
+            "version_env_var is required (it names the env entry holding the target's version), \
+             unless the target has `upstream`"
+                .to_string()
+        } else {
             format!(
                 "version_env_var is `{}` but env has no such entry (it holds the target's version)",
                 raw.version_env_var
-            ),
-        ));
+            )
+        };
+        let key = if raw.version_env_var.is_empty() {
+            "version_env_var"
+        } else {
+            "env"
+        };
+        return Err(Error::invalid(path, pointer::push(base, key), message));
     }
     let env = template::resolve_env(&raw.env, process_env).map_err(|(key, err)| {
         template_error(
@@ -140,17 +153,37 @@ fn load_target(
             err,
         )
     })?;
-    let lookup = |name: &str| env.get(name).cloned().or_else(|| process_env(name));
+    // `{VERSION}` is the official version in an ordinary target; in a mirror target it and the
+    // architecture variables wait for `Target::resolved`.
+    let version = env.get(&raw.version_env_var).cloned();
+    let lookup = |name: &str| {
+        env.get(name)
+            .cloned()
+            .or_else(|| {
+                (name == "VERSION" && !mirror)
+                    .then(|| version.clone())
+                    .flatten()
+            })
+            .or_else(|| process_env(name))
+    };
+    let mut late = BTreeMap::new();
     if let Value::Object(map) = &mut value {
         for (key, child) in map.iter_mut().filter(|(key, _)| !key.starts_with("x-")) {
             if key == "env" {
                 *child = serde_json::to_value(&env).expect("a string map serialises");
             } else {
-                expand_strings(path, &pointer::push(base, key), child, &lookup)?;
+                let mut strings = Strings {
+                    path,
+                    base,
+                    lookup: &lookup,
+                    late: mirror.then_some(&mut late),
+                };
+                strings.expand(&pointer::push(base, key), child)?;
             }
         }
     }
-    let target = typed(path, base, &value)?;
+    let mut target = typed(path, base, &value)?;
+    target.late = late;
     check_target(path, base, &target)?;
     Ok(target)
 }
@@ -172,34 +205,177 @@ fn template_error(path: &Path, pointer: String, value: &str, err: TemplateError)
     }
 }
 
-fn expand_strings(
-    path: &Path,
-    at: &str,
-    value: &mut Value,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<()> {
-    match value {
-        Value::String(s) => {
-            *s = template::expand(s, lookup)
-                .map_err(|e| template_error(path, at.to_string(), s, e))?;
+/// Expands the templates of every string below a target's key.
+struct Strings<'a> {
+    path: &'a Path,
+    /// The target's pointer, stripped from the pointers recorded in `late`.
+    base: &'a str,
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    /// For mirror targets: strings using a late variable, kept as written.
+    late: Option<&'a mut BTreeMap<String, String>>,
+}
+
+impl Strings<'_> {
+    fn expand(&mut self, at: &str, value: &mut Value) -> Result<()> {
+        match value {
+            Value::String(s) => {
+                if let Some(late) = self.late.as_deref_mut()
+                    && template::variables(s)
+                        .iter()
+                        .any(|name| LATE_VARIABLES.contains(name))
+                {
+                    // Every other variable must still be known now.
+                    let lookup = self.lookup;
+                    template::expand(s, &|name| {
+                        if LATE_VARIABLES.contains(&name) {
+                            Some(String::new())
+                        } else {
+                            lookup(name)
+                        }
+                    })
+                    .map_err(|e| template_error(self.path, at.to_string(), s, e))?;
+                    let relative = at.strip_prefix(self.base).unwrap_or(at).to_string();
+                    late.insert(relative, s.clone());
+                    return Ok(());
+                }
+                *s = template::expand(s, self.lookup)
+                    .map_err(|e| template_error(self.path, at.to_string(), s, e))?;
+            }
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    self.expand(&pointer::push(at, &i.to_string()), item)?;
+                }
+            }
+            Value::Object(map) => {
+                // Extension values are the user's own: they are not templates.
+                for (key, item) in map.iter_mut().filter(|(key, _)| !key.starts_with("x-")) {
+                    self.expand(&pointer::push(at, key), item)?;
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
-        Value::Array(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                expand_strings(path, &pointer::push(at, &i.to_string()), item, lookup)?;
+        Ok(())
+    }
+}
+
+fn check_upstream(path: &Path, base: &str, target: &Target) -> Result<()> {
+    let Some(upstream) = &target.upstream else {
+        return Ok(());
+    };
+    let at = pointer::push(base, "upstream");
+    match (&upstream.github, &upstream.gitlab) {
+        (Some(repo), None) => {
+            let parts: Vec<&str> = repo.split('/').collect();
+            if parts.len() != 2 || parts.iter().any(|p| p.is_empty()) {
+                return Err(Error::invalid(
+                    path,
+                    pointer::push(&at, "github"),
+                    format!("github {repo:?} must be `owner/repo`"),
+                ));
             }
         }
-        Value::Object(map) => {
-            // Extension values are the user's own: they are not templates.
-            for (key, item) in map.iter_mut().filter(|(key, _)| !key.starts_with("x-")) {
-                expand_strings(path, &pointer::push(at, key), item, lookup)?;
+        (None, Some(project)) => {
+            if project.is_empty() || project.starts_with('/') || project.ends_with('/') {
+                return Err(Error::invalid(
+                    path,
+                    pointer::push(&at, "gitlab"),
+                    format!("gitlab {project:?} must be a project path (`group/project`) or id"),
+                ));
             }
         }
-        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        _ => {
+            return Err(Error::invalid(
+                path,
+                at,
+                "upstream needs exactly one of `github` (owner/repo) and `gitlab` (project path or id)",
+            ));
+        }
+    }
+    if let Some(pattern) = &upstream.tag_regex {
+        let regex = regex::Regex::new(pattern).map_err(|e| {
+            Error::invalid(
+                path,
+                pointer::push(&at, "tag_regex"),
+                format!("tag_regex does not compile: {e}"),
+            )
+        })?;
+        let named: Vec<&str> = regex.capture_names().flatten().collect();
+        if !named.is_empty() && !named.contains(&"version") {
+            return Err(Error::invalid(
+                path,
+                pointer::push(&at, "tag_regex"),
+                format!("tag_regex names groups {named:?} but no `version` group"),
+            ));
+        }
+    }
+    if upstream.max_versions == 0 {
+        return Err(Error::invalid(
+            path,
+            pointer::push(&at, "max_versions"),
+            "max_versions must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
+fn check_layers(path: &Path, base: &str, target: &Target) -> Result<()> {
+    let Some(image) = &target.image else {
+        return Ok(());
+    };
+    let names: Vec<&str> = target
+        .downloads
+        .iter()
+        .map(crate::Download::file_name)
+        .collect();
+    for (i, layer) in image.layers.iter().enumerate() {
+        let at = pointer::push(
+            &pointer::push(&pointer::push(base, "image"), "layers"),
+            &i.to_string(),
+        );
+        let ((Some(source), None) | (None, Some(source))) = (&layer.archive, &layer.file) else {
+            return Err(Error::invalid(
+                path,
+                at,
+                "a layer needs exactly one of `archive` and `file`",
+            ));
+        };
+        if !names.contains(&source.as_str()) {
+            return Err(Error::invalid(
+                path,
+                at,
+                format!(
+                    "`{source}` is not the name of one of the target's downloads (names: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        if !layer.to.starts_with('/') {
+            return Err(Error::invalid(
+                path,
+                pointer::push(&at, "to"),
+                format!(
+                    "`to` must be an absolute path in the image, not {:?}",
+                    layer.to
+                ),
+            ));
+        }
+        if let Some(mode) = &layer.mode
+            && (layer.archive.is_some()
+                || u32::from_str_radix(mode, 8).map_or(true, |m| m > 0o7777))
+        {
+            return Err(Error::invalid(
+                path,
+                pointer::push(&at, "mode"),
+                format!("mode {mode:?} must be an octal mode such as \"0755\", on a `file` layer"),
+            ));
+        }
     }
     Ok(())
 }
 
 fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
+    check_upstream(path, base, target)?;
+    check_layers(path, base, target)?;
     if let Some(prefix) = &target.tag_prefix
         && (prefix.is_empty() || prefix.chars().any(|c| c.is_whitespace() || c.is_control()))
     {
@@ -625,5 +801,106 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("listed twice"), "{err}");
+    }
+
+    const MIRROR: &str = r#"{
+      "mattermost": {
+        "upstream": {"github": "mattermost/mattermost", "tag_regex": "^v(?P<version>[0-9.]+)$"},
+        "env": {"EDITION": "team"},
+        "downloads": [
+          {"url": "https://releases.example.invalid/{VERSION}/mattermost-{EDITION}-{VERSION}-linux-{ARCH}.tar.gz",
+           "name": "mattermost-{VERSION}-linux-{ARCH}.tar.gz"},
+          {"url": "https://bin.example.invalid/mostlymatter-{UNAME_ARCH}-v{VERSION}", "name": "mostlymatter-{ARCH}-v{VERSION}"}
+        ],
+        "image": {
+          "repository": "registry.example.invalid/ns/mattermost",
+          "platforms": ["linux/amd64", "linux/arm64"],
+          "runners": {"arm64": "ubuntu-24.04-arm"},
+          "layers": [
+            {"archive": "mattermost-{VERSION}-linux-{ARCH}.tar.gz", "to": "/opt", "strip_components": 0},
+            {"file": "mostlymatter-{ARCH}-v{VERSION}", "to": "/opt/mattermost/bin/mattermost", "mode": "0755"}
+          ],
+          "labels": {"edition": "{EDITION}"}
+        }
+      }
+    }"#;
+
+    #[test]
+    fn mirror_targets_keep_late_templates_until_resolved() {
+        let m = parse(MIRROR).unwrap();
+        let t = m.target("mattermost").unwrap();
+        assert_eq!(t.version(), "");
+        assert_eq!(
+            t.downloads[0].url,
+            "https://releases.example.invalid/{VERSION}/mattermost-{EDITION}-{VERSION}-linux-{ARCH}.tar.gz"
+        );
+        assert_eq!(t.image.as_ref().unwrap().labels["edition"], "team");
+        let r = t.resolved("10.3.1", "arm64", &|_| None).unwrap();
+        assert_eq!(r.version(), "10.3.1");
+        assert_eq!(
+            r.downloads[0].url,
+            "https://releases.example.invalid/10.3.1/mattermost-team-10.3.1-linux-arm64.tar.gz"
+        );
+        assert_eq!(
+            r.downloads[1].url,
+            "https://bin.example.invalid/mostlymatter-aarch64-v10.3.1"
+        );
+        let image = r.image.unwrap();
+        assert_eq!(
+            image.layers[1].file.as_deref(),
+            Some("mostlymatter-arm64-v10.3.1")
+        );
+        assert_eq!(
+            image.layers[0].archive.as_deref(),
+            Some("mattermost-10.3.1-linux-arm64.tar.gz")
+        );
+    }
+
+    #[test]
+    fn mirror_targets_are_checked() {
+        let err = parse(&MIRROR.replace("{EDITION}-", "{NOPE}-"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/mattermost/downloads/0/url") && err.contains("`NOPE`"),
+            "{err}"
+        );
+        let err = parse(&MIRROR.replace(r#""github": "mattermost/mattermost", "#, ""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exactly one of `github`"), "{err}");
+        let err = parse(&MIRROR.replace("(?P<version>", "(?P<v>"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no `version` group"), "{err}");
+        let err = parse(&MIRROR.replace(
+            r#""file": "mostlymatter-{ARCH}-v{VERSION}""#,
+            r#""file": "other""#,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("/mattermost/image/layers/1") && err.contains("`other` is not the name"),
+            "{err}"
+        );
+        let err = parse(&MIRROR.replace(r#""mode": "0755""#, r#""mode": "rwx""#))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("octal mode"), "{err}");
+        // An ordinary target has {VERSION} at load time, and no {ARCH}.
+        let ok = parse(r#"{"a": {"version_env_var": "V", "env": {"V": "1.2"}, "downloads": [{"url": "https://x.invalid/a-{VERSION}.tgz"}]}}"#).unwrap();
+        assert_eq!(
+            ok.target("a").unwrap().downloads[0].url,
+            "https://x.invalid/a-1.2.tgz"
+        );
+        let err = parse(r#"{"a": {"version_env_var": "V", "env": {"V": "1.2"}, "downloads": [{"url": "https://x.invalid/a-{ARCH}.tgz"}]}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown variable `ARCH`"), "{err}");
+        let err = parse(r#"{"a": {"env": {}}}"#).unwrap_err().to_string();
+        assert!(
+            err.contains("/a/version_env_var") && err.contains("required"),
+            "{err}"
+        );
     }
 }

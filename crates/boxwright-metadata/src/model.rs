@@ -18,13 +18,19 @@ pub struct Metadata {
 
 /// One build target (seed schema plus boxwright's extensions).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
+#[schemars(
+    deny_unknown_fields,
+    extend("patternProperties" = { "^x-": true }),
+    extend("anyOf" = [{ "required": ["version_env_var"] }, { "required": ["upstream"] }])
+)]
 pub struct Target {
     /// Prefix of the target's release tags (`{tag_prefix}-{version}[-{prerelease}].{revision}`);
     /// defaults to the target's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_prefix: Option<String>,
-    /// Name of the `env` entry holding the target's official version.
+    /// Name of the `env` entry holding the target's official version; required unless the
+    /// target has `upstream` (its versions are then discovered).
+    #[serde(default)]
     pub version_env_var: String,
     /// Paths under the target's output directory packed by `release package`; a trailing `/`
     /// names a directory, taken recursively.
@@ -42,6 +48,11 @@ pub struct Target {
     /// How the target's image is assembled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<Image>,
+    /// Where a mirror target's versions come from (`plan`, `mirror run`). Its strings may use
+    /// `{VERSION}`, `{ARCH}` (amd64, arm64) and `{UNAME_ARCH}` (x86_64, aarch64), filled in per
+    /// version and architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<Upstream>,
     /// Other targets of this file built first, whose outputs the recipe sees as a read-only
     /// sysroot (`SYSROOT`, with `include/`, `lib/` and `lib/pkgconfig/`).
     #[serde(default)]
@@ -51,6 +62,63 @@ pub struct Target {
     /// `http://` URL without credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_url: Option<String>,
+    /// Strings holding `{VERSION}`, `{ARCH}` or `{UNAME_ARCH}` in an `upstream` target, as
+    /// written, by JSON pointer below the target; [`Target::resolved`] fills them in.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub late: BTreeMap<String, String>,
+}
+
+/// An upstream project whose releases or tags give a mirror target's versions.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
+pub struct Upstream {
+    /// GitHub repository `owner/repo`: its releases (drafts skipped, prereleases unless asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<String>,
+    /// GitLab project path (`group/sub/project`) or numeric id: its tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitlab: Option<String>,
+    /// API base URL: GitHub Enterprise (`https://host/api/v3`), a GitLab host
+    /// (`https://host`, `/api/v4` is added), or a test server. Default: github.com's or
+    /// gitlab.com's API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_url: Option<String>,
+    /// Tags must match this regex; its named group `version` is the version (else the whole
+    /// tag without a leading `v`). What it matches outside the group is a flavour, not a
+    /// pre-release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_regex: Option<String>,
+    /// Take GitHub prereleases too.
+    #[serde(default)]
+    pub prereleases: bool,
+    /// How many of the newest versions to keep (default 10).
+    #[serde(default = "default_max_versions")]
+    pub max_versions: usize,
+}
+
+fn default_max_versions() -> usize {
+    10
+}
+
+/// One layer source of an image assembled from downloads (`image.layers`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
+pub struct ImageLayer {
+    /// A download (by `name`) that is an archive, unpacked at `to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<String>,
+    /// A download (by `name`) placed as the file `to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Where in the image: a directory for `archive`, the file's path for `file`.
+    pub to: String,
+    /// Leading path components dropped from every archive entry.
+    #[serde(default)]
+    pub strip_components: usize,
+    /// Octal mode of a `file` (default `0644`, `0755` when it is an ELF executable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 /// One upstream resource.
@@ -68,6 +136,10 @@ pub struct Download {
     /// Expected SHA-512 (hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha512: Option<String>,
+    /// An upstream checksum file (`sha256sum` format) naming this file; its digest is used
+    /// when none is pinned here. Without either, the lock file records the digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksums_url: Option<String>,
 }
 
 /// Checks run on a target's built files.
@@ -137,6 +209,16 @@ pub struct Image {
     pub platforms: Vec<String>,
     #[serde(default)]
     pub annotations: BTreeMap<String, String>,
+    /// The registry repository `plan` and `mirror run` use (`host/path`); default
+    /// `<--registry>/<target>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// CI runner labels by architecture (`amd64`, `arm64`) for generated workflows and plans.
+    #[serde(default)]
+    pub runners: BTreeMap<String, String>,
+    /// Layers made from downloads instead of a build output (mirror targets), in order.
+    #[serde(default)]
+    pub layers: Vec<ImageLayer>,
 }
 
 impl Metadata {
@@ -184,6 +266,52 @@ impl Target {
         self.env
             .get(&self.version_env_var)
             .map_or("", String::as_str)
+    }
+
+    /// This target for one `version` and architecture (`oci_arch`: `amd64`, `arm64`): its
+    /// `{VERSION}`, `{ARCH}` and `{UNAME_ARCH}` strings filled in, other variables from `env`
+    /// and then `process_env` as at load time, and its version set (`env[version_env_var]`,
+    /// or `VERSION` when it names none).
+    pub fn resolved(
+        &self,
+        version: &str,
+        oci_arch: &str,
+        process_env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Target, crate::Error> {
+        let uname = match oci_arch {
+            "amd64" => "x86_64",
+            "arm64" => "aarch64",
+            other => other,
+        };
+        let lookup = |name: &str| match name {
+            "VERSION" => Some(version.to_string()),
+            "ARCH" => Some(oci_arch.to_string()),
+            "UNAME_ARCH" => Some(uname.to_string()),
+            _ => self.env.get(name).cloned().or_else(|| process_env(name)),
+        };
+        let mut value = serde_json::to_value(self).expect("a target serialises");
+        for (pointer, raw) in &self.late {
+            let expanded =
+                crate::template::expand(raw, &lookup).map_err(|e| crate::Error::Resolve {
+                    pointer: pointer.clone(),
+                    message: e.to_string(),
+                })?;
+            if let Some(slot) = value.pointer_mut(pointer) {
+                *slot = serde_json::Value::String(expanded);
+            }
+        }
+        let mut target: Target =
+            serde_json::from_value(value).map_err(|e| crate::Error::Resolve {
+                pointer: String::new(),
+                message: e.to_string(),
+            })?;
+        if target.version_env_var.is_empty() {
+            target.version_env_var = "VERSION".into();
+        }
+        target
+            .env
+            .insert(target.version_env_var.clone(), version.to_string());
+        Ok(target)
     }
 
     /// The tag prefix, defaulting to the target's name.

@@ -37,7 +37,10 @@ mod tests {
         let schema = json_schema();
         let target = &schema["$defs"]["Target"];
         assert_eq!(target["additionalProperties"], json!(false));
-        assert_eq!(target["required"], json!(["version_env_var"]));
+        assert_eq!(
+            target["anyOf"],
+            json!([{"required": ["version_env_var"]}, {"required": ["upstream"]}])
+        );
         assert!(schema["$defs"]["Download"]["properties"]["sha256"].is_object());
     }
 }

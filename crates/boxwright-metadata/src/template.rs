@@ -33,6 +33,17 @@ pub fn expand(
     Ok(out)
 }
 
+/// The names of the variables `input` refers to, in order.
+pub fn variables(input: &str) -> Vec<&str> {
+    pieces(input)
+        .into_iter()
+        .filter_map(|piece| match piece {
+            Piece::Variable(name) => Some(name),
+            Piece::Literal(_) => None,
+        })
+        .collect()
+}
+
 /// Expands an `env` map whose values may refer to each other, then to `process`.
 ///
 /// Returns the first unknown variable or loop, with the env key it was found in.
