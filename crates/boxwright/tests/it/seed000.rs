@@ -210,8 +210,12 @@ fn free_port() -> u16 {
 fn nginx_serves_a_file_from_a_sandbox_on_loopback() {
     let dir = built();
     require_tool("curl", "apt-get install curl");
-    let nginx = dir.join(".out/nginx/sbin/nginx");
     let prefix = tempfile::tempdir().unwrap();
+    // The binary goes into the prefix: the sandbox's /tmp is private, and the checkout (with
+    // the built project) may be under the host's /tmp.
+    let nginx = prefix.path().join("sbin/nginx");
+    std::fs::create_dir_all(nginx.parent().unwrap()).unwrap();
+    std::fs::copy(dir.join(".out/nginx/sbin/nginx"), &nginx).unwrap();
     let root = prefix.path().join("html");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::write(root.join("index.html"), "served by a static nginx\n").unwrap();
