@@ -54,6 +54,10 @@ pub enum Error {
         actual: String,
     },
 
+    /// The lock file is not what this boxwright writes.
+    #[error("{}: {message}", path.display())]
+    Lock { path: PathBuf, message: String },
+
     #[error("cannot read {}", path.display())]
     Read {
         path: PathBuf,

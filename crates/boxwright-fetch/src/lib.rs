@@ -6,10 +6,12 @@
 
 mod download;
 mod error;
+mod lock;
 mod plan;
 mod progress;
 
 pub use download::{FetchOptions, FetchReport, Outcome, fetch_all};
 pub use error::Error;
+pub use lock::{LOCK_FILE, LockFile, checksum_for};
 pub use plan::{FetchRequest, Source, plan};
 pub use progress::{NoProgress, Progress, ProgressItem};

@@ -16,6 +16,7 @@ mod layer;
 pub mod output;
 mod platform;
 pub mod rootfs;
+pub mod staging;
 
 pub use blob::{BlobStore, BlobWriter};
 pub use compression::Compression;

@@ -23,6 +23,30 @@ pub fn build(
     args: &ImageBuildArgs,
 ) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
+    if project
+        .metadata
+        .target(&args.target)
+        .is_some_and(|t| t.upstream.is_some())
+    {
+        bail!(
+            "`{}` is a mirror target: its versions come from upstream; build it with \
+             `boxwright mirror build {} --version V --arch A` or `mirror run`",
+            args.target,
+            args.target
+        );
+    }
+    let written = build_in(&project, printer, args)?;
+    print_written(printer, &written);
+    Ok(ExitStatus::Success)
+}
+
+/// `image build` in `project` (which may hold a target resolved for one version).
+pub(crate) fn build_in(
+    project: &Project,
+    printer: &Printer,
+    args: &ImageBuildArgs,
+) -> anyhow::Result<boxwright_oci::Written> {
+    let project = project.clone();
     let target = context::target(&project, &args.target)?;
     let image = target.image.clone().ok_or_else(|| {
         anyhow!(
@@ -101,8 +125,12 @@ pub fn build(
         &format!("{}:{tag}", args.target),
     )
     .with_context(|| format!("cannot write {}", args.output.display()))?;
+    Ok(written)
+}
+
+fn print_written(printer: &Printer, written: &boxwright_oci::Written) {
     if printer.json {
-        printer.json(&written);
+        printer.json(written);
     } else {
         printer.line(format!("{}  {}", written.digest, written.path.display()));
         for platform in &written.platforms {
@@ -119,7 +147,6 @@ pub fn build(
             ));
         }
     }
-    Ok(ExitStatus::Success)
 }
 
 /// The manifest annotations: version, created, source and revision, then the target's own.
@@ -168,7 +195,8 @@ fn output_dir_for(project: &Project, target: &str, platform: &PlatformSpec) -> P
     }
 }
 
-/// The new layer: rootfs overlay, then files from the output directory, then contents.
+/// The new layer: downloads (`image.layers`), the rootfs overlay, files from the output
+/// directory, then contents; later ones replace earlier ones at the same path.
 fn layer_spec(
     project: &Project,
     name: &str,
@@ -176,6 +204,10 @@ fn layer_spec(
     output_dir: &Path,
 ) -> anyhow::Result<LayerSpec> {
     let mut spec = LayerSpec::default();
+    if !image.layers.is_empty() {
+        let staged = super::layers::stage(project, name, image, output_dir)?;
+        spec.insert_tree(&staged)?;
+    }
     let target_dir = project.root.join(name);
     let overlay = match &image.rootfs {
         Some(dir) => Some(target_dir.join(dir)),
@@ -200,6 +232,27 @@ fn layer_spec(
         })?;
         let entry = if meta.file_type().is_symlink() {
             LayerEntry::Symlink(std::fs::read_link(&source)?)
+        } else if meta.is_dir() {
+            // A directory (`lualib/resty/core/`) goes in with everything below it.
+            spec.insert(image_path, LayerEntry::Directory)?;
+            for item in walkdir::WalkDir::new(&source)
+                .min_depth(1)
+                .sort_by_file_name()
+            {
+                let item = item?;
+                let below = item.path().strip_prefix(&source).expect("below the root");
+                let path = format!("{}/{}", image_path.trim_end_matches('/'), below.display());
+                let kind = item.file_type();
+                let entry = if kind.is_symlink() {
+                    LayerEntry::Symlink(std::fs::read_link(item.path())?)
+                } else if kind.is_dir() {
+                    LayerEntry::Directory
+                } else {
+                    LayerEntry::File(item.path().to_path_buf())
+                };
+                spec.insert(&path, entry)?;
+            }
+            continue;
         } else {
             LayerEntry::File(source)
         };

@@ -3,6 +3,7 @@
 mod build;
 mod fetch;
 mod image;
+mod layers;
 mod metadata;
 mod registry;
 mod release;
