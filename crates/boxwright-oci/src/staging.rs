@@ -166,6 +166,7 @@ mod tests {
 
     #[test]
     fn archives_are_stripped_and_files_replace_what_is_there() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let archive = tarball(
             dir.path(),
@@ -193,7 +194,6 @@ mod tests {
             &dir.path().join("stage"),
         )
         .unwrap();
-        use std::os::unix::fs::PermissionsExt;
         let app = root.join("opt/app/bin/app");
         assert_eq!(std::fs::read(&app).unwrap(), b"new binary");
         assert_eq!(
