@@ -321,6 +321,36 @@ impl Client {
         Ok(())
     }
 
+    /// Puts the manifest or index `digest` of `repository` under each of `tags` (moving them),
+    /// as it is: its bytes and digest do not change.
+    pub async fn tag(
+        &self,
+        repository: &Reference,
+        digest: &str,
+        tags: &[String],
+    ) -> Result<(), Error> {
+        let source = Reference {
+            tag: None,
+            digest: Some(digest.to_string()),
+            ..repository.clone()
+        };
+        let inspected = self.inspect(&source).await?;
+        let manifest = Manifest {
+            digest: inspected.digest,
+            media_type: inspected.media_type,
+            bytes: inspected.bytes,
+        };
+        for tag in tags {
+            let target = Reference {
+                tag: Some(tag.clone()),
+                digest: None,
+                ..repository.clone()
+            };
+            self.put_manifest(&target, &manifest, tag).await?;
+        }
+        Ok(())
+    }
+
     async fn put_manifest(
         &self,
         reference: &Reference,
