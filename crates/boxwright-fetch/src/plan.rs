@@ -53,6 +53,11 @@ pub fn plan(project: &Project, targets: &[String]) -> Result<Vec<FetchRequest>, 
         if !targets.is_empty() && !targets.contains(target_name) {
             continue;
         }
+        // A mirror target's downloads name versions discovered upstream: they are fetched
+        // per version (`mirror build`), once the target is resolved.
+        if !target.late.is_empty() {
+            continue;
+        }
         for download in &target.downloads {
             let name = download.file_name().to_string();
             let request = FetchRequest {

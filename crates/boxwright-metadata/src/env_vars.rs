@@ -14,3 +14,10 @@ pub const BOXWRIGHT_FETCH_BACKOFF_MS: &str = "BOXWRIGHT_FETCH_BACKOFF_MS";
 /// The source URL recorded in outputs (image annotations and labels), overriding CI variables
 /// and the git remote; cleaned like them. Set and empty: record no source.
 pub const BOXWRIGHT_SOURCE_URL: &str = "BOXWRIGHT_SOURCE_URL";
+/// Sent as a bearer token to the GitHub API by `plan` and `mirror` (higher rate limits,
+/// private repositories).
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+/// Sent as `PRIVATE-TOKEN` to the GitLab API by `plan` and `mirror`.
+pub const GITLAB_TOKEN: &str = "GITLAB_TOKEN";
+/// A file `plan` appends its outputs to (GitHub Actions).
+pub const GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// Daemonless, reproducible static builds, images and releases from metadata.json.
 #[derive(Debug, Parser)]
-#[command(name = "boxwright", version, propagate_version = true)]
+#[command(name = "boxwright", version)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -53,6 +53,95 @@ pub enum Command {
     /// Build OCI images, docker archives and root-filesystem tarballs.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Upstream versions of a mirror target, which the registry lacks, and the build matrix.
+    Plan(PlanArgs),
+    /// Mirror upstream versions into a registry: build, push by digest, merge, tag.
+    #[command(subcommand)]
+    Mirror(MirrorCommand),
+}
+
+/// Where a mirror target's images go, and how versions are chosen.
+#[derive(Debug, Args)]
+pub struct MirrorTargetArgs {
+    /// A target with `upstream` in metadata.json.
+    pub target: String,
+    /// Registry (and namespace) for the repository `R/<target>`, unless `image.repository`
+    /// names one: `HOST[:PORT][/NAMESPACE]`.
+    #[arg(long, value_name = "R")]
+    pub registry: Option<String>,
+    /// How to reach the registry.
+    #[command(flatten)]
+    pub access: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub mirror: MirrorTargetArgs,
+    /// Newest versions to consider [default: upstream.max_versions, else 10].
+    #[arg(long, value_name = "N")]
+    pub max_versions: Option<usize>,
+    /// Platforms (os/arch, repeatable or comma-separated) [default: image.platforms, else
+    /// linux/amd64].
+    #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
+    pub platform: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MirrorCommand {
+    /// Plan, then build and push every missing pair by digest, merge each version's index,
+    /// tag it, and move `latest` to the highest version. Running it again does nothing.
+    Run(MirrorRunArgs),
+    /// Build one version for one architecture and push it by digest (a CI matrix job).
+    Build(MirrorBuildArgs),
+    /// Merge one version's per-architecture digests into an index and tag it (a CI job).
+    Merge(MirrorMergeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorRunArgs {
+    #[command(flatten)]
+    pub plan: PlanArgs,
+    /// Refuse downloads whose digest is neither pinned, in a checksum file, nor in
+    /// metadata.lock.json (CI: nothing unreviewed is recorded).
+    #[arg(long)]
+    pub locked: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorBuildArgs {
+    #[command(flatten)]
+    pub mirror: MirrorTargetArgs,
+    /// The upstream version to build.
+    #[arg(long, value_name = "V")]
+    pub version: String,
+    /// amd64 or arm64 (x86_64 and aarch64 are accepted).
+    #[arg(long, value_name = "ARCH")]
+    pub arch: String,
+    /// Also write the pushed digest to this file.
+    #[arg(long, value_name = "FILE")]
+    pub digest_file: Option<PathBuf>,
+    /// See `mirror run --locked`.
+    #[arg(long)]
+    pub locked: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorMergeArgs {
+    #[command(flatten)]
+    pub mirror: MirrorTargetArgs,
+    /// The version whose index to merge and tag.
+    #[arg(long, value_name = "V")]
+    pub version: String,
+    /// Per-architecture manifest digests (repeatable).
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Vec<String>,
+    /// A directory of files each holding a digest (as `mirror build --digest-file` writes).
+    #[arg(long, value_name = "DIR")]
+    pub digests_dir: Option<PathBuf>,
+    /// Also move `latest` to this index.
+    #[arg(long)]
+    pub latest: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -172,7 +261,7 @@ pub enum ImageCommand {
 }
 
 /// How to reach a registry.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct RegistryArgs {
     /// Allow plain http to a registry that is not on a loopback address.
     #[arg(long)]

@@ -11,7 +11,14 @@ use crate::{context, progress};
 
 pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
-    let (reports, outcome) = fetch(&project, &args.targets, args.offline, args.jobs, printer)?;
+    let (reports, outcome) = fetch(
+        &project,
+        &args.targets,
+        args.offline,
+        args.jobs,
+        printer,
+        true,
+    )?;
     if printer.json {
         printer.json(&reports);
     } else {
@@ -37,13 +44,15 @@ fn verb(outcome: Outcome) -> &'static str {
 
 /// Brings the downloads of `targets` (all when empty) into the cache. Returns the reports of
 /// the files that arrived and, separately, the failure of the others: notes for unpinned
-/// files and every failure but the last go to stderr, the last failure is the error.
+/// files (with `pin_notes`) and every failure but the last go to stderr, the last failure is
+/// the error.
 pub fn fetch(
     project: &Project,
     targets: &[String],
     offline: bool,
     jobs: Option<usize>,
     printer: &Printer,
+    pin_notes: bool,
 ) -> anyhow::Result<(Vec<FetchReport>, anyhow::Result<()>)> {
     let requests = boxwright_fetch::plan(project, targets)?;
     if requests.is_empty() {
@@ -76,7 +85,7 @@ pub fn fetch(
     for (request, result) in requests.iter().zip(results) {
         match result {
             Ok(report) => {
-                if !report.pinned {
+                if pin_notes && !report.pinned {
                     printer.info(format!(
                         "note: `{}` of target `{}` has no digest in metadata.json; pin it with \"sha256\": \"{}\"",
                         report.name, report.target, report.sha256

@@ -5,6 +5,7 @@ mod fetch;
 mod image;
 mod layers;
 mod metadata;
+mod mirror;
 mod registry;
 mod release;
 mod schema;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 
 use boxwright_metadata::TagError;
 
-use crate::cli::{Cli, Command, ImageCommand, MetadataCommand, ReleaseCommand};
+use crate::cli::{Cli, Command, ImageCommand, MetadataCommand, MirrorCommand, ReleaseCommand};
 use crate::printer::Printer;
 
 /// How a command ended (DESIGN: 0 ok, 1 a check failed, 2 usage or input error).
@@ -57,6 +58,10 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
         Command::Release(ReleaseCommand::Package(args)) => release::package(global, printer, &args),
         Command::Verify(args) => verify::run(printer, &args),
+        Command::Plan(args) => mirror::plan(global, printer, &args),
+        Command::Mirror(MirrorCommand::Run(args)) => mirror::run(global, printer, &args),
+        Command::Mirror(MirrorCommand::Build(args)) => mirror::build(global, printer, &args),
+        Command::Mirror(MirrorCommand::Merge(args)) => mirror::merge(global, printer, &args),
     }
 }
 

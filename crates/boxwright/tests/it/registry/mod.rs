@@ -13,6 +13,7 @@ mod auth;
 mod bases;
 mod credentials;
 mod fixture;
+mod mirror;
 mod resume;
 mod tls;
 mod token;
