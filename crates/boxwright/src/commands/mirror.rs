@@ -86,8 +86,12 @@ impl<'a> Mirror<'a> {
     ) -> anyhow::Result<Plan> {
         let upstream = self.target.upstream.as_ref().expect("checked in new");
         let options = boxwright_upstream::DiscoverOptions {
-            github_token: std::env::var(env_vars::GITHUB_TOKEN).ok().filter(|t| !t.is_empty()),
-            gitlab_token: std::env::var(env_vars::GITLAB_TOKEN).ok().filter(|t| !t.is_empty()),
+            github_token: std::env::var(env_vars::GITHUB_TOKEN)
+                .ok()
+                .filter(|t| !t.is_empty()),
+            gitlab_token: std::env::var(env_vars::GITLAB_TOKEN)
+                .ok()
+                .filter(|t| !t.is_empty()),
             max_versions,
         };
         let discovery = block_on(boxwright_upstream::discover(upstream, &options))?

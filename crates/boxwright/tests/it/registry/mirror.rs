@@ -372,3 +372,60 @@ fn plan_errors_name_the_problem() {
         "{stderr}"
     );
 }
+
+/// A run interrupted after some pairs were pushed (here: one pushed by `mirror build`, as a CI
+/// job would) finishes without building them again.
+#[test]
+fn an_interrupted_run_reuses_the_pairs_it_pushed() {
+    let registry = Registry::start(None);
+    let upstream = Upstream::start(&["3.0.0"]);
+    let project = project(&upstream, false);
+    let registry_arg = format!("{}/mirror", registry.host());
+    ok(
+        &run(
+            &project,
+            &[
+                "mirror",
+                "build",
+                "app",
+                "--version",
+                "3.0.0",
+                "--arch",
+                "amd64",
+                "--registry",
+                &registry_arg,
+            ],
+        ),
+        "mirror build",
+    );
+    let mark = registry.mark();
+    let report = run_json(
+        &project,
+        &["mirror", "run", "app", "--registry", &registry_arg],
+    );
+    assert_eq!(
+        report["reused"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["3.0.0/amd64"],
+        "{report}"
+    );
+    assert_eq!(
+        report["built"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["3.0.0/arm64"],
+        "{report}"
+    );
+    // Only the arm64 layer and config went up (2 blobs: one PUT each, small).
+    assert_eq!(
+        super::fixture::upload_puts(&registry.log_since(mark)).len(),
+        2
+    );
+    let (_, platforms) = index_platforms(&registry, "3.0.0");
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+}
