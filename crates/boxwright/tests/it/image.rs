@@ -1805,3 +1805,46 @@ fn validate_layout_catches_broken_layouts() {
     arm["architecture"] = json!("arm64");
     damaged(&|dir| rewrite_config(dir, &arm), "descriptor platform");
 }
+
+/// `image.files` may name a directory of the output (seed 000's
+/// `lualib/resty/core/`): it goes in with everything below it, links kept.
+#[test]
+fn image_files_take_whole_directories() {
+    let project = TestProject::new(
+        &json!({"lua": {"version_env_var": "V", "env": {"V": "1.0"},
+                        "image": {"files": {"/usr/lib/lua/resty/core/": "lualib/resty/core/",
+                                            "/usr/lib/lua/resty/core.lua": "lualib/resty/core.lua"},
+                                  "platforms": ["linux/amd64"]}}})
+        .to_string(),
+    );
+    project.write(".out/lua/lualib/resty/core.lua", b"return {}\n", 0o644);
+    project.write(".out/lua/lualib/resty/core/base.lua", b"-- base\n", 0o644);
+    project.write(
+        ".out/lua/lualib/resty/core/sub/deep.lua",
+        b"-- deep\n",
+        0o644,
+    );
+    std::os::unix::fs::symlink(
+        "base.lua",
+        project.path().join(".out/lua/lualib/resty/core/alias.lua"),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let rootfs = out.path().join("rootfs.tar");
+    image_ok(&project, "lua", "rootfs", &rootfs, &[]);
+    let listing = tar_listing(&rootfs, "-tf");
+    for path in [
+        "usr/lib/lua/resty/core.lua",
+        "usr/lib/lua/resty/core/",
+        "usr/lib/lua/resty/core/base.lua",
+        "usr/lib/lua/resty/core/alias.lua",
+        "usr/lib/lua/resty/core/sub/deep.lua",
+    ] {
+        assert!(listing.contains(path), "{path} missing from {listing:?}");
+    }
+    let verbose = run(tool("tar").arg("-tvf").arg(&rootfs));
+    assert!(
+        verbose.contains("usr/lib/lua/resty/core/alias.lua -> base.lua"),
+        "{verbose}"
+    );
+}
