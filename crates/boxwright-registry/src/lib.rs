@@ -13,6 +13,7 @@ mod credentials;
 mod error;
 mod push;
 mod reference;
+mod signatures;
 mod summary;
 
 pub use base_cache::{BaseCache, CachedBase};
@@ -23,6 +24,7 @@ pub use push::{
     CHUNK_SIZE, CHUNKED_THRESHOLD, MergeReport, PULLED_FROM_ANNOTATION, PushReport, PushSource,
 };
 pub use reference::{Reference, ReferenceError};
+pub use signatures::{AttachReport, Attachment, FoundLayer, SignatureLayer, TagScheme};
 pub use summary::{ConfigSummary, Entry, Summary, local_summary};
 
 /// Environment variable holding the registry user name.

@@ -414,7 +414,11 @@ fn file_region(path: PathBuf, offset: u64, length: u64) -> reqwest::Body {
 }
 
 /// The upload URL from `Location`, resolved against the request's URL.
-fn location(call: &Call<'_>, base: &Url, response: &reqwest::Response) -> Result<Url, Error> {
+pub(crate) fn location(
+    call: &Call<'_>,
+    base: &Url,
+    response: &reqwest::Response,
+) -> Result<Url, Error> {
     let value = response
         .headers()
         .get(LOCATION)
