@@ -53,6 +53,47 @@ pub enum Command {
     /// Build OCI images, docker archives and root-filesystem tarballs.
     #[command(subcommand)]
     Image(ImageCommand),
+    /// Write CI configuration (GitHub workflows, GitLab pipelines) from metadata.json, and
+    /// check that it is current.
+    #[command(subcommand)]
+    Ci(CiCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write the provider's CI files into the project (or --out DIR); print their paths.
+    Generate(CiGenerateArgs),
+    /// Compare the CI files on disk with what `ci generate` would write: exit 1, with a
+    /// unified diff per file, when any differs, is missing or is stale.
+    Check(CiCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CiGenerateArgs {
+    /// github (.github/workflows/boxwright-*.yml) or gitlab (.gitlab/boxwright.yml).
+    #[arg(value_enum)]
+    pub provider: CiProvider,
+    /// Write under DIR instead of the project root.
+    #[arg(long, value_name = "DIR", conflicts_with = "child")]
+    pub out: Option<PathBuf>,
+    /// gitlab only: print the child pipeline (what the boxwright:generate job runs) on stdout
+    /// and write nothing.
+    #[arg(long)]
+    pub child: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CiCheckArgs {
+    /// Check only this provider's files [default: every provider with generated files in
+    /// the project].
+    #[arg(value_enum)]
+    pub provider: Option<CiProvider>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CiProvider {
+    Github,
+    Gitlab,
 }
 
 #[derive(Debug, Subcommand)]
