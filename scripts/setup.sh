@@ -45,6 +45,19 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
   python3 -m pip install -q jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages jsonschema
 fi
 
+# check-jsonschema validates the CI files `boxwright ci generate` writes against the GitHub
+# workflow and GitLab CI schemas it bundles (no network at test time). It lives in a
+# virtualenv at the checkout root, where the integration tests look for it.
+if [ ! -x .venv-tools/bin/check-jsonschema ]; then
+  echo "== installing check-jsonschema into .venv-tools"
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
+  python3 -m venv .venv-tools
+  .venv-tools/bin/python -m pip install -q check-jsonschema
+fi
+
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 # Static musl targets for the example project's Rust recipe (x86_64 and the aarch64 cross build).
 rustup target list --installed | grep -q '^x86_64-unknown-linux-musl$' || rustup target add x86_64-unknown-linux-musl

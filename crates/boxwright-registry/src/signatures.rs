@@ -340,21 +340,20 @@ impl Client {
                     .await?,
             );
         }
-        let referrers = match self.referrers_from_api(repository, subject).await? {
-            Some(list) => list,
-            None => {
-                let tag = Reference {
-                    tag: Some(subject.replacen(':', "-", 1)),
-                    digest: None,
-                    ..repository.clone()
-                };
-                if self.exists(&tag).await? {
-                    let index: Value = serde_json::from_slice(&self.inspect(&tag).await?.bytes)
-                        .unwrap_or(Value::Null);
-                    index["manifests"].as_array().cloned().unwrap_or_default()
-                } else {
-                    Vec::new()
-                }
+        let referrers = if let Some(list) = self.referrers_from_api(repository, subject).await? {
+            list
+        } else {
+            let tag = Reference {
+                tag: Some(subject.replacen(':', "-", 1)),
+                digest: None,
+                ..repository.clone()
+            };
+            if self.exists(&tag).await? {
+                let index: Value =
+                    serde_json::from_slice(&self.inspect(&tag).await?.bytes).unwrap_or(Value::Null);
+                index["manifests"].as_array().cloned().unwrap_or_default()
+            } else {
+                Vec::new()
             }
         };
         for entry in referrers {

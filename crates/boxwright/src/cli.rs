@@ -58,6 +58,10 @@ pub enum Command {
     /// Mirror upstream versions into a registry: build, push by digest, merge, tag.
     #[command(subcommand)]
     Mirror(MirrorCommand),
+    /// Write CI configuration (GitHub workflows, GitLab pipelines) from metadata.json, and
+    /// check that it is current.
+    #[command(subcommand)]
+    Ci(CiCommand),
 }
 
 /// Where a mirror target's images go, and how versions are chosen.
@@ -142,6 +146,43 @@ pub struct MirrorMergeArgs {
     /// Also move `latest` to this index.
     #[arg(long)]
     pub latest: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Write the provider's CI files into the project (or --out DIR); print their paths.
+    Generate(CiGenerateArgs),
+    /// Compare the CI files on disk with what `ci generate` would write: exit 1, with a
+    /// unified diff per file, when any differs, is missing or is stale.
+    Check(CiCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CiGenerateArgs {
+    /// github (.github/workflows/boxwright-*.yml) or gitlab (.gitlab/boxwright.yml).
+    #[arg(value_enum)]
+    pub provider: CiProvider,
+    /// Write under DIR instead of the project root.
+    #[arg(long, value_name = "DIR", conflicts_with = "child")]
+    pub out: Option<PathBuf>,
+    /// gitlab only: print the child pipeline (what the boxwright:generate job runs) on stdout
+    /// and write nothing.
+    #[arg(long)]
+    pub child: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CiCheckArgs {
+    /// Check only this provider's files [default: every provider with generated files in
+    /// the project].
+    #[arg(value_enum)]
+    pub provider: Option<CiProvider>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CiProvider {
+    Github,
+    Gitlab,
 }
 
 #[derive(Debug, Subcommand)]

@@ -29,6 +29,11 @@ impl Printer {
         ignore_broken_pipe(writeln!(io::stdout().lock(), "{text}"));
     }
 
+    /// Text on stdout exactly as given (no newline added). A closed pipe is not an error.
+    pub fn raw(&self, text: &str) {
+        ignore_broken_pipe(io::stdout().lock().write_all(text.as_bytes()));
+    }
+
     /// A JSON document on stdout.
     pub fn json(&self, value: &impl Serialize) {
         let text = serde_json::to_string_pretty(value).expect("output types serialise");

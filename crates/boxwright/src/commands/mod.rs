@@ -1,6 +1,7 @@
 //! One module per command; each takes parsed arguments and the printer.
 
 mod build;
+mod ci;
 mod fetch;
 mod image;
 mod layers;
@@ -16,7 +17,9 @@ use std::process::ExitCode;
 
 use boxwright_metadata::TagError;
 
-use crate::cli::{Cli, Command, ImageCommand, MetadataCommand, MirrorCommand, ReleaseCommand};
+use crate::cli::{
+    CiCommand, Cli, Command, ImageCommand, MetadataCommand, MirrorCommand, ReleaseCommand,
+};
 use crate::printer::Printer;
 
 /// How a command ended (DESIGN: 0 ok, 1 a check failed, 2 usage or input error).
@@ -62,6 +65,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Mirror(MirrorCommand::Run(args)) => mirror::run(global, printer, &args),
         Command::Mirror(MirrorCommand::Build(args)) => mirror::build(global, printer, &args),
         Command::Mirror(MirrorCommand::Merge(args)) => mirror::merge(global, printer, &args),
+        Command::Ci(CiCommand::Generate(args)) => ci::generate(global, printer, &args),
+        Command::Ci(CiCommand::Check(args)) => ci::check(global, printer, &args),
     }
 }
 
@@ -78,6 +83,13 @@ pub fn classify(error: &anyhow::Error) -> ExitStatus {
                         | boxwright_build::Error::SmokeFailed { .. }
                 )
             )
+            || matches!(
+                cause.downcast_ref(),
+                Some(
+                    boxwright_ci::Error::Drift { .. }
+                        | boxwright_ci::Error::NothingGenerated { .. }
+                )
+            )
     };
     if error.chain().any(tag_error) {
         ExitStatus::CheckFailed
@@ -91,6 +103,21 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
     for cause in error.chain() {
         if let Some(boxwright_metadata::Error::NotFound { .. }) = cause.downcast_ref() {
             return Some("run inside a project, or pass --project DIR".into());
+        }
+        if let Some(boxwright_ci::Error::Drift { providers, .. }) = cause.downcast_ref() {
+            let commands: Vec<String> = providers
+                .iter()
+                .map(|p| format!("`boxwright ci generate {p}`"))
+                .collect();
+            return Some(format!(
+                "run {} and commit the result",
+                commands.join(" and ")
+            ));
+        }
+        if let Some(boxwright_ci::Error::NothingGenerated { .. }) = cause.downcast_ref() {
+            return Some(
+                "run `boxwright ci generate github` or `boxwright ci generate gitlab`".into(),
+            );
         }
         if let Some(boxwright_fetch::Error::NotCached { .. }) = cause.downcast_ref() {
             return Some("run `boxwright fetch` once with network access".into());

@@ -1,6 +1,7 @@
 //! Integration tests: they drive the real `boxwright` binary.
 
 mod build;
+mod ci;
 mod depends;
 mod fetch;
 mod image;

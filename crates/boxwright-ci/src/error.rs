@@ -1,0 +1,25 @@
+/// Why CI files could not be generated or are not current.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A value from metadata.json that would be written into YAML and shell unquoted.
+    #[error("target `{target}`: {field} {value:?} cannot go into a CI file: {expected}")]
+    UnsafeValue {
+        target: String,
+        field: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+
+    /// Generated files differ from the ones on disk (`ci check`).
+    #[error("{} generated CI file{} not current: {}", paths.len(), if paths.len() == 1 { " is" } else { "s are" }, paths.join(", "))]
+    Drift {
+        /// The providers whose files drifted, for the `ci generate` hint.
+        providers: Vec<crate::Provider>,
+        /// The drifted, missing or stale files, relative to the project.
+        paths: Vec<String>,
+    },
+
+    /// `ci check` found no generated file of any provider.
+    #[error("no generated CI files found (looked for {looked_for})")]
+    NothingGenerated { looked_for: String },
+}
