@@ -45,6 +45,20 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
   python3 -m pip install -q jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages jsonschema
 fi
 
+# Python tools for the independent checks, in a virtualenv at the checkout root (.venv-tools):
+# securesystemslib (with cryptography) verifies DSSE envelopes; PyNaCl (libsodium) opens
+# cosign's encrypted private keys.
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  echo "== installing python3-venv"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
+[ -x .venv-tools/bin/python ] || python3 -m venv .venv-tools
+if ! .venv-tools/bin/python -c 'import securesystemslib, cryptography, nacl' 2>/dev/null; then
+  echo "== installing securesystemslib and PyNaCl into .venv-tools"
+  .venv-tools/bin/python -m pip install -q 'securesystemslib[crypto]' pynacl
+fi
+
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 # Static musl targets for the example project's Rust recipe (x86_64 and the aarch64 cross build).
 rustup target list --installed | grep -q '^x86_64-unknown-linux-musl$' || rustup target add x86_64-unknown-linux-musl
