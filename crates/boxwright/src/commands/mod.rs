@@ -9,6 +9,7 @@ mod mirror;
 mod registry;
 mod release;
 mod schema;
+mod sign;
 mod targets;
 mod verify;
 
@@ -16,7 +17,9 @@ use std::process::ExitCode;
 
 use boxwright_metadata::TagError;
 
-use crate::cli::{Cli, Command, ImageCommand, MetadataCommand, MirrorCommand, ReleaseCommand};
+use crate::cli::{
+    Cli, Command, ImageCommand, KeyCommand, MetadataCommand, MirrorCommand, ReleaseCommand,
+};
 use crate::printer::Printer;
 
 /// How a command ended (DESIGN: 0 ok, 1 a check failed, 2 usage or input error).
@@ -62,6 +65,9 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Mirror(MirrorCommand::Run(args)) => mirror::run(global, printer, &args),
         Command::Mirror(MirrorCommand::Build(args)) => mirror::build(global, printer, &args),
         Command::Mirror(MirrorCommand::Merge(args)) => mirror::merge(global, printer, &args),
+        Command::Key(KeyCommand::Generate(args)) => sign::generate(printer, &args),
+        Command::SignBlob(args) => sign::sign_blob(printer, &args),
+        Command::VerifyBlob(args) => sign::verify_blob(printer, &args),
     }
 }
 
@@ -78,6 +84,9 @@ pub fn classify(error: &anyhow::Error) -> ExitStatus {
                         | boxwright_build::Error::SmokeFailed { .. }
                 )
             )
+            || cause
+                .downcast_ref::<boxwright_sign::Error>()
+                .is_some_and(boxwright_sign::Error::is_verification_failure)
     };
     if error.chain().any(tag_error) {
         ExitStatus::CheckFailed
@@ -94,6 +103,15 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         }
         if let Some(boxwright_fetch::Error::NotCached { .. }) = cause.downcast_ref() {
             return Some("run `boxwright fetch` once with network access".into());
+        }
+        if let Some(
+            boxwright_sign::Error::WrongPassword | boxwright_sign::Error::PasswordRequired,
+        ) = cause.downcast_ref()
+        {
+            return Some(format!(
+                "give the key's password with --password-stdin or {}",
+                boxwright_metadata::env_vars::COSIGN_PASSWORD
+            ));
         }
         if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = cause.downcast_ref() {
             return Some(
