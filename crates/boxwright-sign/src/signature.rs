@@ -11,14 +11,17 @@ use crate::error::{Error, Result};
 pub struct Signature(pub(crate) p256::ecdsa::Signature);
 
 impl Signature {
-    /// A signature from DER or raw `r || s` (64 bytes) bytes.
+    /// A signature from DER or raw `r || s` (64 bytes) bytes. DER is tried first: it is the
+    /// format everyone writes, and a 64-byte value is raw only when it is not DER.
     pub fn from_bytes(bytes: &[u8]) -> Result<Signature> {
-        if bytes.len() == 64
-            && let Ok(signature) = p256::ecdsa::Signature::from_slice(bytes)
-        {
-            return Ok(Signature(signature));
-        }
         p256::ecdsa::Signature::from_der(bytes)
+            .or_else(|e| {
+                if bytes.len() == 64 {
+                    p256::ecdsa::Signature::from_slice(bytes)
+                } else {
+                    Err(e)
+                }
+            })
             .map(Signature)
             .map_err(|_| Error::MalformedSignature {
                 reason: format!(
