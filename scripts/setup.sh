@@ -45,17 +45,21 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
   python3 -m pip install -q jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages jsonschema
 fi
 
-# check-jsonschema validates the CI files `boxwright ci generate` writes against the GitHub
-# workflow and GitLab CI schemas it bundles (no network at test time). It lives in a
-# virtualenv at the checkout root, where the integration tests look for it.
-if [ ! -x .venv-tools/bin/check-jsonschema ]; then
-  echo "== installing check-jsonschema into .venv-tools"
-  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-  fi
-  python3 -m venv .venv-tools
-  .venv-tools/bin/python -m pip install -q check-jsonschema
+# Python tools for the independent checks, in a virtualenv at the checkout root (.venv-tools),
+# where the tests look for them: check-jsonschema validates the CI files `ci generate` writes
+# (GitHub workflow and GitLab CI schemas bundled, no network at test time); securesystemslib
+# (with cryptography) verifies DSSE envelopes; PyNaCl (libsodium) opens cosign's encrypted
+# private keys.
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  echo "== installing python3-venv"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
+[ -x .venv-tools/bin/python ] || python3 -m venv .venv-tools
+if ! [ -x .venv-tools/bin/check-jsonschema ] ||
+  ! .venv-tools/bin/python -c 'import securesystemslib, cryptography, nacl' 2>/dev/null; then
+  echo "== installing check-jsonschema, securesystemslib and PyNaCl into .venv-tools"
+  .venv-tools/bin/python -m pip install -q check-jsonschema 'securesystemslib[crypto]' pynacl
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy

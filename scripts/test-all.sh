@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup.sh
+bash scripts/build-verifiers.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -21,3 +21,6 @@ pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 pub const GITLAB_TOKEN: &str = "GITLAB_TOKEN";
 /// A file `plan` appends its outputs to (GitHub Actions).
 pub const GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";
+/// The password of cosign private keys (`key generate`, `sign-blob`) unless `--password-stdin`
+/// gives one; it may be empty. cosign reads the same variable.
+pub const COSIGN_PASSWORD: &str = "COSIGN_PASSWORD";

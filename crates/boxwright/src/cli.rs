@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Daemonless, reproducible static builds, images and releases from metadata.json.
 #[derive(Debug, Parser)]
@@ -62,6 +62,74 @@ pub enum Command {
     /// check that it is current.
     #[command(subcommand)]
     Ci(CiCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign a file as `cosign sign-blob --key` does; prints the base64 signature.
+    SignBlob(SignBlobArgs),
+    /// Check a `sign-blob` signature of a file: exit 0 verified, 1 not verified, 2 error.
+    VerifyBlob(VerifyBlobArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Write a new key pair: PREFIX.key (private, mode 0600) and PREFIX.pub (public).
+    Generate(KeyGenerateArgs),
+}
+
+/// Kinds of key pair `key generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyFormat {
+    /// ECDSA P-256: cosign's encrypted `ENCRYPTED SIGSTORE PRIVATE KEY` and a PEM public key.
+    Cosign,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyGenerateArgs {
+    /// Path prefix of the files: PREFIX.key and PREFIX.pub.
+    #[arg(long, value_name = "PREFIX")]
+    pub out: PathBuf,
+    /// Kind of key pair.
+    #[arg(long, value_enum, default_value_t = KeyFormat::Cosign)]
+    pub format: KeyFormat,
+    /// Read the password that encrypts the private key from standard input (all of it, less
+    /// one final line break). Without it, COSIGN_PASSWORD is used; when that is unset too,
+    /// the key is encrypted with the empty password, as cosign does with an empty one.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Replace existing PREFIX.key and PREFIX.pub.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SignBlobArgs {
+    /// The file to sign (read as a stream; any size).
+    pub file: PathBuf,
+    /// The private key: a file, or env://NAME for a variable holding the PEM text (a CI
+    /// secret). cosign's encrypted keys, PKCS#8 `PRIVATE KEY` and SEC1 `EC PRIVATE KEY`.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// Write the base64 signature to this file instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub output_signature: Option<PathBuf>,
+    /// Read the key's password from standard input; without it, COSIGN_PASSWORD is used,
+    /// else the empty password.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyBlobArgs {
+    /// The signed file.
+    pub file: PathBuf,
+    /// The signature: a file holding the base64 text (as `sign-blob` writes it), or the
+    /// base64 text itself.
+    #[arg(long, value_name = "SIG")]
+    pub signature: String,
+    /// The public key (`-----BEGIN PUBLIC KEY-----`): a file, or env://NAME.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
 }
 
 /// Where a mirror target's images go, and how versions are chosen.

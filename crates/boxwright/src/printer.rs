@@ -54,6 +54,11 @@ impl Printer {
         }
     }
 
+    /// Why a check failed, on stderr (shown even with --quiet).
+    pub fn failure(&self, text: impl std::fmt::Display) {
+        ignore_broken_pipe(writeln!(io::stderr().lock(), "{text}"));
+    }
+
     pub fn quiet(&self) -> bool {
         self.quiet
     }

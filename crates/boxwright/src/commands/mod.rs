@@ -10,6 +10,7 @@ mod mirror;
 mod registry;
 mod release;
 mod schema;
+mod sign;
 mod targets;
 mod verify;
 
@@ -18,7 +19,8 @@ use std::process::ExitCode;
 use boxwright_metadata::TagError;
 
 use crate::cli::{
-    CiCommand, Cli, Command, ImageCommand, MetadataCommand, MirrorCommand, ReleaseCommand,
+    CiCommand, Cli, Command, ImageCommand, KeyCommand, MetadataCommand, MirrorCommand,
+    ReleaseCommand,
 };
 use crate::printer::Printer;
 
@@ -67,6 +69,9 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Mirror(MirrorCommand::Merge(args)) => mirror::merge(global, printer, &args),
         Command::Ci(CiCommand::Generate(args)) => ci::generate(global, printer, &args),
         Command::Ci(CiCommand::Check(args)) => ci::check(global, printer, &args),
+        Command::Key(KeyCommand::Generate(args)) => sign::generate(printer, &args),
+        Command::SignBlob(args) => sign::sign_blob(printer, &args),
+        Command::VerifyBlob(args) => sign::verify_blob(printer, &args),
     }
 }
 
@@ -90,6 +95,9 @@ pub fn classify(error: &anyhow::Error) -> ExitStatus {
                         | boxwright_ci::Error::NothingGenerated { .. }
                 )
             )
+            || cause
+                .downcast_ref::<boxwright_sign::Error>()
+                .is_some_and(boxwright_sign::Error::is_verification_failure)
     };
     if error.chain().any(tag_error) {
         ExitStatus::CheckFailed
@@ -121,6 +129,15 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         }
         if let Some(boxwright_fetch::Error::NotCached { .. }) = cause.downcast_ref() {
             return Some("run `boxwright fetch` once with network access".into());
+        }
+        if let Some(
+            boxwright_sign::Error::WrongPassword | boxwright_sign::Error::PasswordRequired,
+        ) = cause.downcast_ref()
+        {
+            return Some(format!(
+                "give the key's password with --password-stdin or {}",
+                boxwright_metadata::env_vars::COSIGN_PASSWORD
+            ));
         }
         if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = cause.downcast_ref() {
             return Some(

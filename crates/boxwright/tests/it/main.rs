@@ -9,6 +9,7 @@ mod metadata;
 mod registry;
 mod release;
 mod seed000;
+mod sign;
 mod source;
 mod support;
 mod vendor;

@@ -11,6 +11,7 @@
 mod arm64;
 mod auth;
 mod bases;
+mod cosign;
 mod credentials;
 mod fixture;
 mod mirror;

@@ -236,3 +236,18 @@ pub fn assert_success(out: &std::process::Output) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The independent cosign verifier (`tests/verifiers/cosign-verify`, on the sigstore crate),
+/// built by `scripts/build-verifiers.sh` into `<checkout>/target/verifiers/`. Fails the test
+/// with that hint when it is missing. Usage: see its `src/main.rs` doc comment.
+pub fn cosign_verify() -> std::process::Command {
+    let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/verifiers/cosign-verify");
+    assert!(
+        binary.is_file(),
+        "this test needs {}: run scripts/build-verifiers.sh (scripts/test-all.sh does)",
+        binary.display()
+    );
+    let mut command = std::process::Command::new(binary);
+    command.env_remove("COSIGN_PASSWORD");
+    command
+}
