@@ -23,7 +23,9 @@ pub const PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 /// Predicate type shortcuts (cosign's `--type` names) and their URIs.
 pub const PREDICATE_TYPES: &[(&str, &str)] = &[
     ("spdx", "https://spdx.dev/Document"),
+    ("spdxjson", "https://spdx.dev/Document"),
     ("cyclonedx", "https://cyclonedx.org/bom"),
+    ("cyclonedxjson", "https://cyclonedx.org/bom"),
     ("slsaprovenance", "https://slsa.dev/provenance/v1"),
     ("slsaprovenance1", "https://slsa.dev/provenance/v1"),
     ("slsaprovenance02", "https://slsa.dev/provenance/v0.2"),
@@ -136,7 +138,9 @@ mod tests {
     fn shortcuts_and_uris() {
         for (given, expected) in [
             ("spdx", "https://spdx.dev/Document"),
+            ("spdxjson", "https://spdx.dev/Document"),
             ("cyclonedx", "https://cyclonedx.org/bom"),
+            ("cyclonedxjson", "https://cyclonedx.org/bom"),
             ("slsaprovenance", "https://slsa.dev/provenance/v1"),
             ("slsaprovenance1", "https://slsa.dev/provenance/v1"),
             ("slsaprovenance02", "https://slsa.dev/provenance/v0.2"),

@@ -367,6 +367,73 @@ pub enum ImageCommand {
     Merge(ImageMergeArgs),
     /// Save an image from a registry as an OCI layout or oci-archive.
     Pull(ImagePullArgs),
+    /// Sign an image in a registry, as cosign does (legacy `.sig` tag and OCI referrer).
+    Sign(ImageSignArgs),
+    /// Attach a signed in-toto attestation (DSSE) of a predicate to an image.
+    Attest(ImageAttestArgs),
+    /// Check an image's signatures (or attestations): exit 0 verified, 1 not, 2 error.
+    Verify(ImageVerifyArgs),
+}
+
+/// The key and where signatures go, for `image sign` and `image attest`.
+#[derive(Debug, Args)]
+pub struct SigningArgs {
+    /// Private key: a file or env://VAR (the variable holds the PEM text). An encrypted key's
+    /// password comes from COSIGN_PASSWORD.
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// Where signatures go: legacy (cosign's sha256-<hex>.sig/.att tags), referrers (OCI 1.1
+    /// referrers: the API, or the referrers tag schema), or both.
+    #[arg(long, default_value = "both", value_name = "SCHEME")]
+    pub tag_scheme: String,
+    /// For an index, also sign every platform manifest in it.
+    #[arg(long)]
+    pub recursive: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageSignArgs {
+    /// HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST]: the manifest or index to sign.
+    pub reference: String,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+    /// An annotation in the signed payload's `optional` section (KEY=VALUE, repeatable).
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageAttestArgs {
+    /// HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST].
+    pub reference: String,
+    /// The predicate: a JSON file (an SBOM, a provenance predicate...).
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+    /// Predicate type: spdx, spdxjson, cyclonedx, slsaprovenance (v1), slsaprovenance1,
+    /// slsaprovenance02, custom, or an https:// URI.
+    #[arg(long = "type", value_name = "TYPE", default_value = "custom")]
+    pub predicate_type: String,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageVerifyArgs {
+    /// HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST].
+    pub reference: String,
+    /// Public key: a file or env://VAR.
+    #[arg(long, value_name = "PUB")]
+    pub key: String,
+    /// Check attestations of this predicate type (as for `image attest --type`) instead of
+    /// signatures.
+    #[arg(long, value_name = "TYPE")]
+    pub attestation: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 /// How to reach a registry.

@@ -1,5 +1,6 @@
 //! One module per command; each takes parsed arguments and the printer.
 
+mod attest;
 mod build;
 mod ci;
 mod fetch;
@@ -60,6 +61,9 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Image(ImageCommand::Inspect(args)) => registry::inspect(printer, &args),
         Command::Image(ImageCommand::Merge(args)) => registry::merge(printer, &args),
         Command::Image(ImageCommand::Pull(args)) => registry::pull(printer, &args),
+        Command::Image(ImageCommand::Sign(args)) => attest::sign(printer, &args),
+        Command::Image(ImageCommand::Attest(args)) => attest::attest(printer, &args),
+        Command::Image(ImageCommand::Verify(args)) => attest::verify(printer, &args),
         Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
         Command::Release(ReleaseCommand::Package(args)) => release::package(global, printer, &args),
         Command::Verify(args) => verify::run(printer, &args),
