@@ -45,6 +45,22 @@ if ! python3 -c 'import jsonschema' 2>/dev/null; then
   python3 -m pip install -q jsonschema 2>/dev/null || python3 -m pip install -q --break-system-packages jsonschema
 fi
 
+# SBOM checkers for `boxwright sbom`'s tests: spdx-tools (`pyspdxtools`) for SPDX 2.3 and
+# cyclonedx-python-lib's JSON validator (schemas bundled) for CycloneDX 1.6. They live in the
+# virtualenv at the checkout root, where the integration tests look for them.
+if [ ! -x .venv-tools/bin/python ]; then
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
+  python3 -m venv .venv-tools
+fi
+if [ ! -x .venv-tools/bin/pyspdxtools ] \
+  || ! .venv-tools/bin/python -c 'import cyclonedx.validation.json, jsonschema' 2>/dev/null; then
+  echo "== installing spdx-tools and cyclonedx-python-lib into .venv-tools"
+  .venv-tools/bin/python -m pip install -q spdx-tools 'cyclonedx-python-lib[json-validation]'
+fi
+
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy
 # Static musl targets for the example project's Rust recipe (x86_64 and the aarch64 cross build).
 rustup target list --installed | grep -q '^x86_64-unknown-linux-musl$' || rustup target add x86_64-unknown-linux-musl
