@@ -139,7 +139,11 @@ fn choose(
 
 /// The one image manifest below `manifests` (nested indexes followed); an error naming the
 /// platforms when there are several.
-fn only_manifest(blobs: &Path, manifests: &[Descriptor], shown: &Path) -> Result<Descriptor, Error> {
+fn only_manifest(
+    blobs: &Path,
+    manifests: &[Descriptor],
+    shown: &Path,
+) -> Result<Descriptor, Error> {
     fn collect(
         blobs: &Path,
         manifests: &[Descriptor],

@@ -1313,7 +1313,10 @@ fn files_are_the_regular_files_of_the_export_read_in_one_pass() {
         .filter(|l| matches!(l.kind, EntryType::Regular | EntryType::Link))
         .map(|l| l.path)
         .collect();
-    assert_eq!(exported, ["a/link", "bin/sh", "opaque/new", "usr/bin/busybox"]);
+    assert_eq!(
+        exported,
+        ["a/link", "bin/sh", "opaque/new", "usr/bin/busybox"]
+    );
     assert!(found.iter().all(|f| f.mode == 0o644));
 }
 

@@ -60,8 +60,8 @@ pub fn files<T: Clone>(
                     inner: entry,
                     read: 0,
                 };
-                let value = consume(&mut counted)
-                    .map_err(|e| layer.read_error(Some(&parsed.name), e))?;
+                let value =
+                    consume(&mut counted).map_err(|e| layer.read_error(Some(&parsed.name), e))?;
                 if counted.read != parsed.size {
                     return Err(layer.read_error(
                         Some(&parsed.name),
