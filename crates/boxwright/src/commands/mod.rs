@@ -6,9 +6,12 @@ mod image;
 mod layers;
 mod metadata;
 mod mirror;
+mod provenance;
 mod registry;
 mod release;
+mod sbom;
 mod schema;
+mod subject;
 mod targets;
 mod verify;
 
@@ -62,6 +65,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Mirror(MirrorCommand::Run(args)) => mirror::run(global, printer, &args),
         Command::Mirror(MirrorCommand::Build(args)) => mirror::build(global, printer, &args),
         Command::Mirror(MirrorCommand::Merge(args)) => mirror::merge(global, printer, &args),
+        Command::Sbom(args) => sbom::run(global, printer, &args),
+        Command::Provenance(args) => provenance::run(global, printer, &args),
     }
 }
 
