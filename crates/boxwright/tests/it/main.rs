@@ -7,6 +7,7 @@ mod image;
 mod metadata;
 mod registry;
 mod release;
+mod sbom;
 mod seed000;
 mod source;
 mod support;

@@ -15,6 +15,7 @@ mod credentials;
 mod fixture;
 mod mirror;
 mod resume;
+mod sbom;
 mod tls;
 mod token;
 
