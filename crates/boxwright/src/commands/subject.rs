@@ -67,11 +67,20 @@ pub fn gather(
     printer: &Printer,
     args: &SubjectArgs,
 ) -> anyhow::Result<Gathered> {
-    // A project is optional (an image pulled from anywhere has none), unless named.
+    // A project is optional (an image pulled from anywhere has none), unless named; one that
+    // is there but does not load is an error.
     let project = match context::project(global) {
         Ok(project) => Some(project),
-        Err(error) if global.project.is_some() => return Err(error),
-        Err(_) => None,
+        Err(error)
+            if global.project.is_none()
+                && matches!(
+                    error.downcast_ref(),
+                    Some(boxwright_metadata::Error::NotFound { .. })
+                ) =>
+        {
+            None
+        }
+        Err(error) => return Err(error),
     };
     if let Some(target) = &args.target {
         let Some(project) = &project else {
