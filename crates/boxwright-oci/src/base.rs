@@ -241,3 +241,97 @@ fn verify_blob(path: &Path, descriptor: &Descriptor) -> Result<(), Error> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use sha2::{Digest as _, Sha256};
+
+    /// Writes `value` as a blob; returns its descriptor as JSON.
+    fn blob(root: &Path, media_type: &str, value: &serde_json::Value) -> serde_json::Value {
+        let bytes = serde_json::to_vec(value).unwrap();
+        let hex: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        std::fs::write(root.join("blobs/sha256").join(&hex), &bytes).unwrap();
+        json!({"mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len()})
+    }
+
+    /// A layout with one manifest per architecture (no layers), each annotated with it.
+    fn layout(architectures: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+        std::fs::write(root.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        let mut manifests = Vec::new();
+        for arch in architectures {
+            let config = blob(
+                root,
+                "application/vnd.oci.image.config.v1+json",
+                &json!({"architecture": arch, "os": "linux",
+                        "rootfs": {"type": "layers", "diff_ids": []}}),
+            );
+            let mut manifest = blob(
+                root,
+                "application/vnd.oci.image.manifest.v1+json",
+                &json!({"schemaVersion": 2,
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "config": config, "layers": [],
+                        "annotations": {"org.opencontainers.image.version": *arch}}),
+            );
+            manifest["platform"] = json!({"os": "linux", "architecture": arch});
+            manifests.push(manifest);
+        }
+        let top = if let [single] = manifests.as_slice() {
+            single.clone()
+        } else {
+            blob(
+                root,
+                "application/vnd.oci.image.index.v1+json",
+                &json!({"schemaVersion": 2,
+                        "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": manifests}),
+            )
+        };
+        let mut named = top;
+        named["annotations"] = json!({"org.opencontainers.image.ref.name": "1.0"});
+        let index = json!({"schemaVersion": 2, "manifests": [named]});
+        std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        dir
+    }
+
+    #[test]
+    fn without_a_platform_the_only_manifest_is_taken() {
+        let dir = layout(&["arm64"]);
+        let image = open_with(dir.path(), None).unwrap();
+        assert_eq!(image.config.architecture().to_string(), "arm64");
+        assert_eq!(image.ref_name.as_deref(), Some("1.0"));
+        assert_eq!(
+            image.annotations.get("org.opencontainers.image.version"),
+            Some(&"arm64".to_string())
+        );
+    }
+
+    #[test]
+    fn several_platforms_need_one_chosen() {
+        let dir = layout(&["amd64", "arm64"]);
+        let Err(err) = open_with(dir.path(), None) else {
+            panic!("two platforms and none chosen");
+        };
+        let err = err.to_string();
+        assert!(
+            err.contains("several platforms (linux/amd64, linux/arm64)"),
+            "{err}"
+        );
+        let arm: PlatformSpec = "linux/arm64".parse().unwrap();
+        let image = open_with(dir.path(), Some(&arm)).unwrap();
+        assert_eq!(
+            image.annotations.get("org.opencontainers.image.version"),
+            Some(&"arm64".to_string())
+        );
+        // Reached through the nested index that index.json names.
+        assert_eq!(image.ref_name.as_deref(), Some("1.0"));
+    }
+}

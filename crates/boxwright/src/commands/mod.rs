@@ -100,6 +100,15 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         if let Some(boxwright_fetch::Error::NotCached { .. }) = cause.downcast_ref() {
             return Some("run `boxwright fetch` once with network access".into());
         }
+        if let Some(boxwright_sbom::Error::Image(boxwright_oci::Error::Invalid {
+            what: "image",
+            message,
+            ..
+        })) = cause.downcast_ref()
+            && message.contains("several platforms")
+        {
+            return Some("choose one with --platform OS/ARCH[/VARIANT]".into());
+        }
         if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = cause.downcast_ref() {
             return Some(
                 "if the new file is the one you want, update the digest in metadata.json".into(),
