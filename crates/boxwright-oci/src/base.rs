@@ -251,10 +251,13 @@ mod tests {
     /// Writes `value` as a blob; returns its descriptor as JSON.
     fn blob(root: &Path, media_type: &str, value: &serde_json::Value) -> serde_json::Value {
         let bytes = serde_json::to_vec(value).unwrap();
-        let hex: String = Sha256::digest(&bytes)
+        let hex = Sha256::digest(&bytes)
             .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+            .fold(String::new(), |mut hex, b| {
+                use std::fmt::Write as _;
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
         std::fs::write(root.join("blobs/sha256").join(&hex), &bytes).unwrap();
         json!({"mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len()})
     }
