@@ -49,17 +49,19 @@ fi
 # where the tests look for them: check-jsonschema validates the CI files `ci generate` writes
 # (GitHub workflow and GitLab CI schemas bundled, no network at test time); securesystemslib
 # (with cryptography) verifies DSSE envelopes; PyNaCl (libsodium) opens cosign's encrypted
-# private keys.
+# private keys; spdx-tools (`pyspdxtools`) and cyclonedx-python-lib's JSON validator check
+# SBOMs.
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   echo "== installing python3-venv"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
 fi
 [ -x .venv-tools/bin/python ] || python3 -m venv .venv-tools
-if ! [ -x .venv-tools/bin/check-jsonschema ] ||
-  ! .venv-tools/bin/python -c 'import securesystemslib, cryptography, nacl' 2>/dev/null; then
-  echo "== installing check-jsonschema, securesystemslib and PyNaCl into .venv-tools"
-  .venv-tools/bin/python -m pip install -q check-jsonschema 'securesystemslib[crypto]' pynacl
+if ! [ -x .venv-tools/bin/check-jsonschema ] || ! [ -x .venv-tools/bin/pyspdxtools ] ||
+  ! .venv-tools/bin/python -c 'import securesystemslib, cryptography, nacl, cyclonedx.validation.json, jsonschema' 2>/dev/null; then
+  echo "== installing the Python checkers into .venv-tools"
+  .venv-tools/bin/python -m pip install -q check-jsonschema 'securesystemslib[crypto]' pynacl \
+    spdx-tools 'cyclonedx-python-lib[json-validation]'
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy

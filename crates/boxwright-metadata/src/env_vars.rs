@@ -24,3 +24,11 @@ pub const GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";
 /// The password of cosign private keys (`key generate`, `sign-blob`) unless `--password-stdin`
 /// gives one; it may be empty. cosign reads the same variable.
 pub const COSIGN_PASSWORD: &str = "COSIGN_PASSWORD";
+/// `true` in GitHub Actions: `provenance` records the workflow (`GITHUB_WORKFLOW_REF`), the
+/// repository (`GITHUB_SERVER_URL`, `GITHUB_REPOSITORY`), the run (`GITHUB_RUN_ID`,
+/// `GITHUB_RUN_ATTEMPT`) and the commit (`GITHUB_SHA`), cleaned.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// `true` in GitLab CI: `provenance` records the pipeline file (`CI_CONFIG_PATH`), the project
+/// (`CI_PROJECT_URL`, else `CI_SERVER_URL`), the job (`CI_JOB_URL`, else `CI_PIPELINE_URL`) and
+/// the commit (`CI_COMMIT_SHA`), cleaned.
+pub const GITLAB_CI: &str = "GITLAB_CI";

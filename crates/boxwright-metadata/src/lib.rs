@@ -21,7 +21,9 @@ pub use checksum::{Checksum, ChecksumAlgorithm};
 pub use error::Error;
 pub use model::{Download, Image, Metadata, Target, Upstream, Verify};
 pub use project::{METADATA_FILE, Project};
-pub use source::{SourceOrigin, SourceUrl, publishable_revision, publishable_source_url};
+pub use source::{
+    SourceOrigin, SourceUrl, publishable_download_url, publishable_revision, publishable_source_url,
+};
 pub use tag::{ReleaseTag, TagError};
 
 /// Result type of this crate.

@@ -140,6 +140,48 @@ fn valid_host_port(host_port: &str) -> bool {
         && port_ok(port)
 }
 
+/// Turns a download URL (or a CI run URL) into one fit to publish, or `None`.
+///
+/// - `https://` and `http://`: user names, passwords and tokens (everything up to the last
+///   `@` of the authority), the query and the fragment are removed and the host lower-cased;
+///   the path is kept as written (unlike [`publishable_source_url`], no `.git` or trailing `/`
+///   is dropped: it names a file);
+/// - `file:` URLs relative to the metadata file (`file:sources/x.tar.gz`) are kept as written:
+///   they name a file of the project, not of the builder; absolute ones (`file:/srv/x`,
+///   `file:///srv/x`) and ones with a `..` component name the builder's disk and give `None`;
+/// - anything else, and hosts that are not a plain host name or IP address, give `None`.
+pub fn publishable_download_url(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return None;
+    }
+    if let Some(path) = raw.strip_prefix("file:") {
+        let path = path.split(['?', '#']).next().unwrap_or("");
+        let relative = !path.is_empty()
+            && !path.starts_with('/')
+            && !path.starts_with('\\')
+            && !path.split(['/', '\\']).any(|c| c == "..");
+        return relative.then(|| format!("file:{path}"));
+    }
+    let (scheme, rest) = raw.split_once("://")?;
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "https" => "https",
+        "http" => "http",
+        _ => return None,
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if !valid_host_port(host_port) {
+        return None;
+    }
+    let path = tail.split(['?', '#']).next().unwrap_or("");
+    Some(format!(
+        "{scheme}://{}{path}",
+        host_port.to_ascii_lowercase()
+    ))
+}
+
 /// Decides the project's source URL for a target.
 ///
 /// In order: the target's `source_url` (`Some("")` records none), `BOXWRIGHT_SOURCE_URL`
@@ -341,5 +383,26 @@ mod tests {
     #[case("", None)]
     fn revisions(#[case] raw: &str, #[case] expected: Option<&str>) {
         assert_eq!(publishable_revision(raw).as_deref(), expected);
+    }
+
+    #[rstest]
+    #[case::plain(
+        "https://example.org/x-1.0.tar.gz",
+        Some("https://example.org/x-1.0.tar.gz")
+    )]
+    #[case::credentials_and_query(
+        "https://user:t0k@n@Example.ORG:8443/a/x.git?token=s3cr3t#f",
+        Some("https://example.org:8443/a/x.git")
+    )]
+    #[case::http("http://u@127.0.0.1:8080/x/", Some("http://127.0.0.1:8080/x/"))]
+    #[case::relative_file("file:sources/x.tar.gz", Some("file:sources/x.tar.gz"))]
+    #[case::absolute_file("file:/srv/x.tar.gz", None)]
+    #[case::file_authority("file:///srv/x.tar.gz", None)]
+    #[case::escaping_file("file:../../home/u/x", None)]
+    #[case::ftp("ftp://example.org/x", None)]
+    #[case::bad_host("https://exa mple.org/x", None)]
+    #[case::path("/srv/x.tar.gz", None)]
+    fn download_urls(#[case] raw: &str, #[case] expected: Option<&str>) {
+        assert_eq!(publishable_download_url(raw).as_deref(), expected);
     }
 }

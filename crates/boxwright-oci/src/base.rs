@@ -1,5 +1,6 @@
 //! Base images from disk: an OCI layout directory or an oci-archive file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest, MediaType};
@@ -17,6 +18,12 @@ pub struct BaseImage {
     pub layers: Vec<Descriptor>,
     /// The `blobs/sha256/` directory holding the layers.
     pub blobs: PathBuf,
+    /// The chosen manifest's annotations (`org.opencontainers.image.version`, `.source`,
+    /// `.base.name`, ...).
+    pub annotations: BTreeMap<String, String>,
+    /// `org.opencontainers.image.ref.name` of the `index.json` entry the manifest was reached
+    /// through.
+    pub ref_name: Option<String>,
     _unpacked: Option<tempfile::TempDir>,
 }
 
@@ -29,6 +36,12 @@ impl BaseImage {
 
 /// Opens `path` (a layout directory or an oci-archive) and picks the manifest of `platform`.
 pub fn open(path: &Path, platform: &PlatformSpec) -> Result<BaseImage, Error> {
+    open_with(path, Some(platform))
+}
+
+/// Like [`open`]; without a platform, the image must hold exactly one manifest (directly or
+/// through nested indexes), which is taken whatever its platform.
+pub fn open_with(path: &Path, platform: Option<&PlatformSpec>) -> Result<BaseImage, Error> {
     let (root, unpacked) = if path.is_dir() {
         (path.to_path_buf(), None)
     } else {
@@ -43,7 +56,11 @@ pub fn open(path: &Path, platform: &PlatformSpec) -> Result<BaseImage, Error> {
     };
     let blobs = root.join("blobs").join("sha256");
     let index: ImageIndex = read_json(&root.join("index.json"), "image index")?;
-    let manifest_descriptor = choose(&blobs, index.manifests(), platform, path)?;
+    let manifest_descriptor = match platform {
+        Some(platform) => choose(&blobs, index.manifests(), platform, path)?,
+        None => only_manifest(&blobs, index.manifests(), path)?,
+    };
+    let ref_name = ref_name_of(&blobs, index.manifests(), &manifest_descriptor);
     let manifest_path = blob_path(&blobs, &manifest_descriptor);
     verify_blob(&manifest_path, &manifest_descriptor)?;
     let manifest: ImageManifest = read_json(&manifest_path, "image manifest")?;
@@ -52,7 +69,9 @@ pub fn open(path: &Path, platform: &PlatformSpec) -> Result<BaseImage, Error> {
     let config: ImageConfiguration = read_json(&config_path, "image config")?;
     // A lone manifest without a platform in the index is chosen on trust: its config decides.
     let (os, architecture) = (config.os().to_string(), config.architecture().to_string());
-    if os != platform.os || architecture != platform.architecture {
+    if let Some(platform) = platform
+        && (os != platform.os || architecture != platform.architecture)
+    {
         return Err(Error::NoPlatform {
             path: path.to_path_buf(),
             platform: platform.to_string(),
@@ -65,6 +84,13 @@ pub fn open(path: &Path, platform: &PlatformSpec) -> Result<BaseImage, Error> {
         config,
         layers: manifest.layers().clone(),
         blobs,
+        annotations: manifest
+            .annotations()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        ref_name,
         _unpacked: unpacked,
     })
 }
@@ -111,6 +137,88 @@ fn choose(
     })
 }
 
+/// The one image manifest below `manifests` (nested indexes followed); an error naming the
+/// platforms when there are several.
+fn only_manifest(
+    blobs: &Path,
+    manifests: &[Descriptor],
+    shown: &Path,
+) -> Result<Descriptor, Error> {
+    fn collect(
+        blobs: &Path,
+        manifests: &[Descriptor],
+        found: &mut Vec<Descriptor>,
+    ) -> Result<(), Error> {
+        for descriptor in manifests {
+            if *descriptor.media_type() == MediaType::ImageIndex {
+                let nested_path = blob_path(blobs, descriptor);
+                verify_blob(&nested_path, descriptor)?;
+                let nested: ImageIndex = read_json(&nested_path, "image index")?;
+                collect(blobs, nested.manifests(), found)?;
+            } else if !found.iter().any(|d| d.digest() == descriptor.digest()) {
+                found.push(descriptor.clone());
+            }
+        }
+        Ok(())
+    }
+    let mut found = Vec::new();
+    collect(blobs, manifests, &mut found)?;
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => Err(Error::Invalid {
+            path: shown.to_path_buf(),
+            what: "image",
+            message: "index.json names no image manifest".into(),
+        }),
+        _ => Err(Error::Invalid {
+            path: shown.to_path_buf(),
+            what: "image",
+            message: format!(
+                "it holds several platforms ({}): choose one",
+                found
+                    .iter()
+                    .map(|d| d.platform().as_ref().map_or_else(
+                        || "(no platform)".to_string(),
+                        |p| format!("{}/{}", p.os(), p.architecture())
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }),
+    }
+}
+
+/// The `org.opencontainers.image.ref.name` of the top-level entry that is `chosen` or an index
+/// holding it (directly or nested); with one entry only, that entry's.
+fn ref_name_of(blobs: &Path, top: &[Descriptor], chosen: &Descriptor) -> Option<String> {
+    fn holds(blobs: &Path, descriptor: &Descriptor, chosen: &Descriptor, depth: usize) -> bool {
+        if descriptor.digest() == chosen.digest() {
+            return true;
+        }
+        if depth > 8 || *descriptor.media_type() != MediaType::ImageIndex {
+            return false;
+        }
+        let Ok(nested) = read_json::<ImageIndex>(&blob_path(blobs, descriptor), "image index")
+        else {
+            return false;
+        };
+        nested
+            .manifests()
+            .iter()
+            .any(|d| holds(blobs, d, chosen, depth + 1))
+    }
+    let entry = if let [single] = top {
+        Some(single)
+    } else {
+        top.iter().find(|d| holds(blobs, d, chosen, 0))
+    }?;
+    entry
+        .annotations()
+        .as_ref()?
+        .get(crate::image::REF_NAME)
+        .cloned()
+}
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &'static str) -> Result<T, Error> {
     let bytes = std::fs::read(path).map_err(Error::io(path))?;
     serde_json::from_slice(&bytes).map_err(|e| Error::Invalid {
@@ -131,5 +239,102 @@ fn verify_blob(path: &Path, descriptor: &Descriptor) -> Result<(), Error> {
             digest: descriptor.digest().to_string(),
             actual,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use sha2::{Digest as _, Sha256};
+
+    /// Writes `value` as a blob; returns its descriptor as JSON.
+    fn blob(root: &Path, media_type: &str, value: &serde_json::Value) -> serde_json::Value {
+        let bytes = serde_json::to_vec(value).unwrap();
+        let hex = Sha256::digest(&bytes)
+            .iter()
+            .fold(String::new(), |mut hex, b| {
+                use std::fmt::Write as _;
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+        std::fs::write(root.join("blobs/sha256").join(&hex), &bytes).unwrap();
+        json!({"mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len()})
+    }
+
+    /// A layout with one manifest per architecture (no layers), each annotated with it.
+    fn layout(architectures: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+        std::fs::write(root.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        let mut manifests = Vec::new();
+        for arch in architectures {
+            let config = blob(
+                root,
+                "application/vnd.oci.image.config.v1+json",
+                &json!({"architecture": arch, "os": "linux",
+                        "rootfs": {"type": "layers", "diff_ids": []}}),
+            );
+            let mut manifest = blob(
+                root,
+                "application/vnd.oci.image.manifest.v1+json",
+                &json!({"schemaVersion": 2,
+                        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "config": config, "layers": [],
+                        "annotations": {"org.opencontainers.image.version": *arch}}),
+            );
+            manifest["platform"] = json!({"os": "linux", "architecture": arch});
+            manifests.push(manifest);
+        }
+        let top = if let [single] = manifests.as_slice() {
+            single.clone()
+        } else {
+            blob(
+                root,
+                "application/vnd.oci.image.index.v1+json",
+                &json!({"schemaVersion": 2,
+                        "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": manifests}),
+            )
+        };
+        let mut named = top;
+        named["annotations"] = json!({"org.opencontainers.image.ref.name": "1.0"});
+        let index = json!({"schemaVersion": 2, "manifests": [named]});
+        std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        dir
+    }
+
+    #[test]
+    fn without_a_platform_the_only_manifest_is_taken() {
+        let dir = layout(&["arm64"]);
+        let image = open_with(dir.path(), None).unwrap();
+        assert_eq!(image.config.architecture().to_string(), "arm64");
+        assert_eq!(image.ref_name.as_deref(), Some("1.0"));
+        assert_eq!(
+            image.annotations.get("org.opencontainers.image.version"),
+            Some(&"arm64".to_string())
+        );
+    }
+
+    #[test]
+    fn several_platforms_need_one_chosen() {
+        let dir = layout(&["amd64", "arm64"]);
+        let Err(err) = open_with(dir.path(), None) else {
+            panic!("two platforms and none chosen");
+        };
+        let err = err.to_string();
+        assert!(
+            err.contains("several platforms (linux/amd64, linux/arm64)"),
+            "{err}"
+        );
+        let arm: PlatformSpec = "linux/arm64".parse().unwrap();
+        let image = open_with(dir.path(), Some(&arm)).unwrap();
+        assert_eq!(
+            image.annotations.get("org.opencontainers.image.version"),
+            Some(&"arm64".to_string())
+        );
+        // Reached through the nested index that index.json names.
+        assert_eq!(image.ref_name.as_deref(), Some("1.0"));
     }
 }

@@ -73,6 +73,7 @@
 //! [`ExportLimits::max_entries`]); the spool holds no more than the output's file contents.
 //! Layers must not change during the export (the second pass checks sizes and types).
 
+mod files;
 mod name;
 mod read;
 mod tree;
@@ -83,6 +84,7 @@ use std::path::PathBuf;
 
 use tar::EntryType;
 
+pub use self::files::{RootfsFile, files};
 use self::read::Layer;
 use self::tree::{ApplyError, Body, Tree};
 use self::write::Spool;

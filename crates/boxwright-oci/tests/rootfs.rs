@@ -11,6 +11,7 @@ use std::process::Command;
 
 use boxwright_oci::rootfs::{
     EntryProblem, ExportLimits, ExportReport, LayerCompression, LayerSource, RootfsError, export,
+    files,
 };
 use tar::{EntryType, Header};
 use tempfile::TempDir;
@@ -1258,4 +1259,75 @@ fn extracting_the_export_gives_the_tree_of_the_layers_applied_by_hand() {
     assert!(!ours.contains_key("home/user"));
     assert_eq!(ours["var/lib/state/fresh"].1, b"fresh");
     assert!(!ours.contains_key("var/lib/state/1"));
+}
+
+#[test]
+fn files_are_the_regular_files_of_the_export_read_in_one_pass() {
+    let mut work = Work::new();
+    work.add(
+        Layer::new()
+            .file("usr/bin/busybox", "version 1")
+            .hardlink("bin/sh", "usr/bin/busybox")
+            .file("a/data", "payload")
+            .hardlink("a/link", "a/data")
+            .file("gone/file", "removed")
+            .file("opaque/old", "hidden")
+            .symlink("lib", "usr/lib"),
+        LayerCompression::Gzip,
+    );
+    work.add(
+        Layer::new()
+            .file("usr/bin/busybox", "version 2")
+            .file("a/.wh.data", "")
+            .file(".wh.gone", "")
+            .file("opaque/.wh..wh..opq", "")
+            .file("opaque/new", "kept"),
+        LayerCompression::Zstd,
+    );
+    let mut reads = 0;
+    let found = files(&work.layers, &work.limits(), |reader| {
+        reads += 1;
+        let mut content = Vec::new();
+        reader.read_to_end(&mut content)?;
+        Ok(String::from_utf8(content).unwrap())
+    })
+    .unwrap();
+    // Every regular file entry was read once, replaced and removed ones too.
+    assert_eq!(reads, 6);
+    let seen: Vec<(&str, &str, u64)> = found
+        .iter()
+        .map(|f| (f.path.as_str(), f.value.as_str(), f.size))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("a/link", "payload", 7),
+            ("bin/sh", "version 2", 9),
+            ("opaque/new", "kept", 4),
+            ("usr/bin/busybox", "version 2", 9),
+        ]
+    );
+    // The export agrees: the same regular files (written once, then hard links to them).
+    let exported: Vec<String> = list(&work.export())
+        .into_iter()
+        .filter(|l| matches!(l.kind, EntryType::Regular | EntryType::Link))
+        .map(|l| l.path)
+        .collect();
+    assert_eq!(
+        exported,
+        ["a/link", "bin/sh", "opaque/new", "usr/bin/busybox"]
+    );
+    assert!(found.iter().all(|f| f.mode == 0o644));
+}
+
+#[test]
+fn files_refuses_a_consumer_that_stops_early() {
+    let mut work = Work::new();
+    work.add(Layer::new().file("f", "0123456789"), LayerCompression::None);
+    let err = files(&work.layers, &work.limits(), |reader| {
+        let mut two = [0; 2];
+        reader.read_exact(&mut two)
+    })
+    .unwrap_err();
+    assert!(err.to_string().contains("`f`"), "{err}");
 }

@@ -69,6 +69,10 @@ pub enum Command {
     SignBlob(SignBlobArgs),
     /// Check a `sign-blob` signature of a file: exit 0 verified, 1 not verified, 2 error.
     VerifyBlob(VerifyBlobArgs),
+    /// Software bill of materials (SPDX 2.3 or CycloneDX 1.6 JSON) of an output, image or archive.
+    Sbom(SbomArgs),
+    /// SLSA v1 provenance predicate of an output, image or archive.
+    Provenance(ProvenanceArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +134,47 @@ pub struct VerifyBlobArgs {
     /// The public key (`-----BEGIN PUBLIC KEY-----`): a file, or env://NAME.
     #[arg(long, value_name = "KEY")]
     pub key: String,
+}
+
+/// What `sbom` and `provenance` describe.
+#[derive(Debug, Args)]
+pub struct SubjectArgs {
+    /// A target of the project (its output directory), an OCI layout directory, an
+    /// oci-archive, a rootfs tarball (.tar, .tar.gz, .tar.zst), a release archive
+    /// (<tag>.tar.gz) or a registry reference HOST[:PORT]/REPOSITORY[:TAG][@DIGEST], tried
+    /// in that order.
+    pub subject: String,
+    /// The target the subject was built from, when the subject does not say (an image whose
+    /// `ref.name` is not the target's, a rootfs tarball).
+    #[arg(long, value_name = "T")]
+    pub target: Option<String>,
+    /// The platform of a multi-platform image to describe (os/arch[/variant]).
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// How to reach the registry of a registry reference.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// spdx-json (SPDX 2.3) or cyclonedx-json (CycloneDX 1.6).
+    #[arg(long, default_value = "spdx-json", value_name = "FORMAT")]
+    pub format: String,
+    /// Write the document to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProvenanceArgs {
+    #[command(flatten)]
+    pub subject: SubjectArgs,
+    /// Write the predicate to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// Where a mirror target's images go, and how versions are chosen.

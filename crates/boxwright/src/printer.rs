@@ -40,6 +40,12 @@ impl Printer {
         self.line(text);
     }
 
+    /// A document on stdout, byte for byte.
+    pub fn bytes(&self, bytes: &[u8]) {
+        let mut out = io::stdout().lock();
+        ignore_broken_pipe(out.write_all(bytes).and_then(|()| out.flush()));
+    }
+
     /// A progress or status message on stderr (hidden by --quiet).
     pub fn info(&self, text: impl std::fmt::Display) {
         if !self.quiet {

@@ -8,10 +8,13 @@ mod image;
 mod layers;
 mod metadata;
 mod mirror;
+mod provenance;
 mod registry;
 mod release;
+mod sbom;
 mod schema;
 mod sign;
+mod subject;
 mod targets;
 mod verify;
 
@@ -76,6 +79,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Key(KeyCommand::Generate(args)) => sign::generate(printer, &args),
         Command::SignBlob(args) => sign::sign_blob(printer, &args),
         Command::VerifyBlob(args) => sign::verify_blob(printer, &args),
+        Command::Sbom(args) => sbom::run(global, printer, &args),
+        Command::Provenance(args) => provenance::run(global, printer, &args),
     }
 }
 
@@ -142,6 +147,15 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
                 "give the key's password with --password-stdin or {}",
                 boxwright_metadata::env_vars::COSIGN_PASSWORD
             ));
+        }
+        if let Some(boxwright_sbom::Error::Image(boxwright_oci::Error::Invalid {
+            what: "image",
+            message,
+            ..
+        })) = cause.downcast_ref()
+            && message.contains("several platforms")
+        {
+            return Some("choose one with --platform OS/ARCH[/VARIANT]".into());
         }
         if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = cause.downcast_ref() {
             return Some(

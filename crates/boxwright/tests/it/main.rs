@@ -8,6 +8,7 @@ mod image;
 mod metadata;
 mod registry;
 mod release;
+mod sbom;
 mod seed000;
 mod sign;
 mod source;

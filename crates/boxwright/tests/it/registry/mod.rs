@@ -16,6 +16,7 @@ mod credentials;
 mod fixture;
 mod mirror;
 mod resume;
+mod sbom;
 mod signing;
 mod tls;
 mod token;

@@ -1,0 +1,400 @@
+//! SPDX 2.3 JSON (<https://spdx.github.io/spdx-spec/v2.3/>), from our own serde structs.
+//!
+//! The document DESCRIBES one package, the subject. The subject CONTAINS every target built
+//! into it, its base image and its files; each target is GENERATED_FROM one package per
+//! download (its URL as `downloadLocation`, its SHA-256/SHA-512 as checksums) and has a
+//! STATIC_LINK to each of its `build_depends`. Files carry SHA-256 and the SHA-1 SPDX 2.3
+//! requires; the subject's `packageVerificationCode` is computed from those SHA-1s.
+//!
+//! Deterministic: the namespace is derived from the subject's name and digest, `created` from
+//! `SOURCE_DATE_EPOCH`; every list is in a fixed order (files by path, packages by name).
+
+#![allow(
+    clippy::struct_field_names,
+    reason = "fields are named after the specification's JSON keys"
+)]
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::subject::{DownloadInfo, Subject, SubjectKind};
+use crate::{DocumentOptions, hash};
+
+/// The namespace prefix of every document (`<prefix>/<name>-<hex digest>`).
+pub const NAMESPACE_PREFIX: &str = "https://boxwright.invalid/spdx";
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Document {
+    spdx_version: &'static str,
+    data_license: &'static str,
+    #[serde(rename = "SPDXID")]
+    spdx_id: &'static str,
+    name: String,
+    document_namespace: String,
+    creation_info: CreationInfo,
+    packages: Vec<Package>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    files: Vec<File>,
+    relationships: Vec<Relationship>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CreationInfo {
+    created: String,
+    creators: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Package {
+    #[serde(rename = "SPDXID")]
+    spdx_id: String,
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_info: Option<String>,
+    download_location: String,
+    files_analyzed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    package_verification_code: Option<VerificationCode>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    checksums: Vec<Checksum>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source_info: Option<String>,
+    primary_package_purpose: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    external_refs: Vec<ExternalRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VerificationCode {
+    package_verification_code_value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Checksum {
+    algorithm: &'static str,
+    checksum_value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalRef {
+    reference_category: &'static str,
+    reference_type: &'static str,
+    reference_locator: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct File {
+    #[serde(rename = "SPDXID")]
+    spdx_id: String,
+    file_name: String,
+    checksums: Vec<Checksum>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Relationship {
+    spdx_element_id: String,
+    relationship_type: &'static str,
+    related_spdx_element: String,
+}
+
+impl Relationship {
+    fn new(from: &str, kind: &'static str, to: &str) -> Self {
+        Relationship {
+            spdx_element_id: from.to_string(),
+            relationship_type: kind,
+            related_spdx_element: to.to_string(),
+        }
+    }
+}
+
+const DOCUMENT_ID: &str = "SPDXRef-DOCUMENT";
+const SUBJECT_ID: &str = "SPDXRef-Subject";
+const BASE_ID: &str = "SPDXRef-Base";
+const NOASSERTION: &str = "NOASSERTION";
+
+/// The SPDX 2.3 JSON document of `subject` (pretty-printed, ending with a newline).
+pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
+    let mut ids = Ids::default();
+    let mut packages = vec![subject_package(subject)];
+    let mut relationships = vec![Relationship::new(DOCUMENT_ID, "DESCRIBES", SUBJECT_ID)];
+    let package_ids: Vec<String> = subject
+        .packages
+        .iter()
+        .map(|p| ids.unique(&format!("SPDXRef-Package-{}", id_part(&p.name))))
+        .collect();
+    for (package, id) in subject.packages.iter().zip(&package_ids) {
+        relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", id));
+        packages.push(Package {
+            spdx_id: id.clone(),
+            name: package.name.clone(),
+            version_info: package.version.clone(),
+            download_location: NOASSERTION.into(),
+            files_analyzed: false,
+            package_verification_code: None,
+            checksums: Vec::new(),
+            source_info: source_info(subject),
+            primary_package_purpose: if package.library {
+                "LIBRARY"
+            } else {
+                "APPLICATION"
+            },
+            external_refs: purl_ref(package.purl.as_deref()),
+            comment: None,
+        });
+    }
+    if let Some(base) = &subject.base {
+        relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", BASE_ID));
+        packages.push(Package {
+            spdx_id: BASE_ID.into(),
+            name: base.name.clone(),
+            version_info: Some(base.digest.clone()),
+            download_location: NOASSERTION.into(),
+            files_analyzed: false,
+            package_verification_code: None,
+            checksums: Vec::new(),
+            source_info: None,
+            primary_package_purpose: "CONTAINER",
+            external_refs: purl_ref(base.purl.as_deref()),
+            comment: Some(format!(
+                "base image; manifest digest {}; its files are among the subject's",
+                base.digest
+            )),
+        });
+    }
+    for (package, id) in subject.packages.iter().zip(&package_ids) {
+        for (n, download) in package.downloads.iter().enumerate() {
+            let source_id = ids.unique(&format!(
+                "SPDXRef-Source-{}-{}",
+                id_part(&package.name),
+                n + 1
+            ));
+            relationships.push(Relationship::new(id, "GENERATED_FROM", &source_id));
+            packages.push(source_package(source_id, package.version.clone(), download));
+        }
+        for dependency in &package.depends {
+            if let Some(i) = subject.packages.iter().position(|p| &p.name == dependency) {
+                relationships.push(Relationship::new(id, "STATIC_LINK", &package_ids[i]));
+            }
+        }
+    }
+    let files: Vec<File> = subject
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| File {
+            spdx_id: format!("SPDXRef-File-{}", i + 1),
+            file_name: format!("./{}", file.path),
+            checksums: vec![
+                Checksum {
+                    algorithm: "SHA1",
+                    checksum_value: file.sha1.clone(),
+                },
+                Checksum {
+                    algorithm: "SHA256",
+                    checksum_value: file.sha256.clone(),
+                },
+            ],
+        })
+        .collect();
+    for file in &files {
+        relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", &file.spdx_id));
+    }
+    let document = Document {
+        spdx_version: "SPDX-2.3",
+        data_license: "CC0-1.0",
+        spdx_id: DOCUMENT_ID,
+        name: subject.name.clone(),
+        document_namespace: namespace(subject),
+        creation_info: CreationInfo {
+            created: crate::rfc3339(options.created),
+            creators: vec![format!("Tool: boxwright-{}", options.tool_version)],
+        },
+        packages,
+        files,
+        relationships,
+    };
+    crate::to_json(&document)
+}
+
+/// `https://boxwright.invalid/spdx/<name>-<hex digest>`: the same subject always gets the same
+/// namespace, a different digest a different one.
+pub fn namespace(subject: &Subject) -> String {
+    format!(
+        "{NAMESPACE_PREFIX}/{}-{}",
+        id_part(&subject.name),
+        subject.digest_hex()
+    )
+}
+
+fn subject_package(subject: &Subject) -> Package {
+    let analysed = !subject.files.is_empty();
+    let verification = analysed.then(|| {
+        let mut sha1s: Vec<&str> = subject.files.iter().map(|f| f.sha1.as_str()).collect();
+        sha1s.sort_unstable();
+        VerificationCode {
+            package_verification_code_value: hash::sha1_bytes(sha1s.concat().as_bytes()),
+        }
+    });
+    let file_digest = matches!(subject.kind, SubjectKind::Rootfs | SubjectKind::Archive);
+    let checksums = if file_digest {
+        vec![Checksum {
+            algorithm: "SHA256",
+            checksum_value: subject.digest_hex().to_string(),
+        }]
+    } else {
+        Vec::new()
+    };
+    let comment = match subject.kind {
+        SubjectKind::TargetOutput => format!(
+            "{}; output tree digest {} (as in the build record)",
+            subject.kind.as_str(),
+            subject.digest
+        ),
+        SubjectKind::OciImage => format!(
+            "{}; manifest digest {}{}",
+            subject.kind.as_str(),
+            subject.digest,
+            subject
+                .platform
+                .as_ref()
+                .map(|p| format!("; platform {p}"))
+                .unwrap_or_default()
+        ),
+        SubjectKind::Rootfs | SubjectKind::Archive => subject.kind.as_str().to_string(),
+    };
+    Package {
+        spdx_id: SUBJECT_ID.into(),
+        name: subject.name.clone(),
+        version_info: subject.version.clone(),
+        download_location: NOASSERTION.into(),
+        files_analyzed: analysed,
+        package_verification_code: verification,
+        checksums,
+        source_info: source_info(subject),
+        primary_package_purpose: match subject.kind {
+            SubjectKind::TargetOutput => "INSTALL",
+            SubjectKind::OciImage => "CONTAINER",
+            SubjectKind::Rootfs | SubjectKind::Archive => "ARCHIVE",
+        },
+        external_refs: purl_ref(subject.purl.as_deref()),
+        comment: Some(comment),
+    }
+}
+
+fn source_package(spdx_id: String, version: Option<String>, download: &DownloadInfo) -> Package {
+    let mut checksums = Vec::new();
+    if let Some(sha256) = &download.sha256 {
+        checksums.push(Checksum {
+            algorithm: "SHA256",
+            checksum_value: sha256.clone(),
+        });
+    }
+    if let Some(sha512) = &download.sha512 {
+        checksums.push(Checksum {
+            algorithm: "SHA512",
+            checksum_value: sha512.clone(),
+        });
+    }
+    let location = download
+        .url
+        .as_deref()
+        .filter(|url| is_network_location(url));
+    Package {
+        spdx_id,
+        name: download.name.clone(),
+        version_info: version,
+        download_location: location.unwrap_or(NOASSERTION).to_string(),
+        files_analyzed: false,
+        package_verification_code: None,
+        checksums,
+        source_info: None,
+        primary_package_purpose: "SOURCE",
+        external_refs: Vec::new(),
+        // A URL that is not a network location (`file:` in the project, a loopback
+        // address) is still worth knowing.
+        comment: match (&download.url, location) {
+            (Some(url), None) => Some(format!("downloaded from {url}")),
+            _ => None,
+        },
+    }
+}
+
+fn source_info(subject: &Subject) -> Option<String> {
+    let source = subject.source.as_ref()?;
+    match (&source.url, &source.revision) {
+        (Some(url), Some(revision)) => Some(format!("built from {url} at commit {revision}")),
+        (Some(url), None) => Some(format!("built from {url}")),
+        (None, Some(revision)) => Some(format!("built from commit {revision}")),
+        (None, None) => None,
+    }
+}
+
+fn purl_ref(purl: Option<&str>) -> Vec<ExternalRef> {
+    purl.map(|locator| ExternalRef {
+        reference_category: "PACKAGE-MANAGER",
+        reference_type: "purl",
+        reference_locator: locator.to_string(),
+    })
+    .into_iter()
+    .collect()
+}
+
+/// An `http(s)://` URL on a DNS name (what SPDX's `downloadLocation` means by a URL; the
+/// reference validator refuses IP addresses and `file:` URLs there).
+fn is_network_location(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let host = rest.split(['/', ':']).next().unwrap_or("");
+    let Some((_, top)) = host.rsplit_once('.') else {
+        return false;
+    };
+    top.len() >= 2 && top.bytes().all(|b| b.is_ascii_alphabetic())
+}
+
+/// Letters, digits, `.` and `-` (what an SPDX id may hold); anything else becomes `-`.
+fn id_part(text: &str) -> String {
+    let part: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if part.is_empty() { "-".into() } else { part }
+}
+
+/// Hands out ids, making repeated ones unique with a numeric suffix.
+#[derive(Default)]
+struct Ids {
+    used: BTreeSet<String>,
+}
+
+impl Ids {
+    fn unique(&mut self, wanted: &str) -> String {
+        let mut id = wanted.to_string();
+        let mut n = 2;
+        while !self.used.insert(id.clone()) {
+            id = format!("{wanted}-{n}");
+            n += 1;
+        }
+        id
+    }
+}
