@@ -223,6 +223,14 @@ pub struct MirrorRunArgs {
     /// metadata.lock.json (CI: nothing unreviewed is recorded).
     #[arg(long)]
     pub locked: bool,
+    /// Sign and attest each version merged now: an SPDX SBOM and SLSA provenance of every
+    /// platform image, and cosign signatures of the index and its manifests (which `latest`
+    /// shares). A file or env://VAR; the password comes from COSIGN_PASSWORD.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Where signatures go: legacy, referrers or both (see `image sign`).
+    #[arg(long, default_value = "both", value_name = "SCHEME")]
+    pub tag_scheme: String,
 }
 
 #[derive(Debug, Args)]

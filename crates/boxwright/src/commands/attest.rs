@@ -117,14 +117,27 @@ pub fn sign(printer: &Printer, args: &ImageSignArgs) -> anyhow::Result<ExitStatu
     }
     let client = client(&args.registry)?;
     let target = resolve(&client, &args.reference, args.signing.recursive)?;
+    let attached = sign_subjects(&client, &target, &key, scheme, &annotations)?;
+    report(printer, "signed", &attached);
+    Ok(ExitStatus::Success)
+}
+
+/// Signs every subject of `target` (cosign simple signing) and attaches the signatures.
+fn sign_subjects(
+    client: &Client,
+    target: &Target,
+    key: &SigningKey,
+    scheme: TagScheme,
+    annotations: &BTreeMap<String, String>,
+) -> anyhow::Result<Vec<Attached>> {
     let mut attached = Vec::new();
     for subject in &target.subjects {
         let mut payload = cosign::SimpleSigning::new(&target.name, subject);
         if !annotations.is_empty() {
-            payload = payload.with_annotations(&annotations);
+            payload = payload.with_annotations(annotations);
         }
         let bytes = payload.to_bytes();
-        let signature = cosign::sign_payload(&key, &bytes).to_base64();
+        let signature = cosign::sign_payload(key, &bytes).to_base64();
         let layer = SignatureLayer {
             media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
             bytes,
@@ -145,8 +158,7 @@ pub fn sign(printer: &Printer, args: &ImageSignArgs) -> anyhow::Result<ExitStatu
             referrers_via: put.referrers_via,
         });
     }
-    report(printer, "signed", &attached);
-    Ok(ExitStatus::Success)
+    Ok(attached)
 }
 
 pub fn attest(printer: &Printer, args: &ImageAttestArgs) -> anyhow::Result<ExitStatus> {
@@ -158,20 +170,35 @@ pub fn attest(printer: &Printer, args: &ImageAttestArgs) -> anyhow::Result<ExitS
         .with_context(|| format!("the predicate {} is not JSON", args.predicate.display()))?;
     let client = client(&args.registry)?;
     let target = resolve(&client, &args.reference, args.signing.recursive)?;
+    let attached = attest_subjects(&client, &target, &key, scheme, &predicate_type, &predicate)?;
+    report(printer, "attested", &attached);
+    Ok(ExitStatus::Success)
+}
+
+/// An in-toto statement of `predicate` for every subject of `target`, signed in a DSSE
+/// envelope and attached.
+fn attest_subjects(
+    client: &Client,
+    target: &Target,
+    key: &SigningKey,
+    scheme: TagScheme,
+    predicate_type: &str,
+    predicate: &Value,
+) -> anyhow::Result<Vec<Attached>> {
     let mut attached = Vec::new();
     for subject in &target.subjects {
         let hex = subject.strip_prefix("sha256:").unwrap_or(subject);
         let statement = Statement::new(
             vec![Subject::sha256(&target.name, hex)],
-            predicate_type.clone(),
+            predicate_type.to_string(),
             predicate.clone(),
         );
         // cosign leaves the key id empty in its envelopes.
-        let envelope = statement.sign(&key, KeyIdChoice::Empty);
+        let envelope = statement.sign(key, KeyIdChoice::Empty);
         let layer = SignatureLayer {
             media_type: DSSE_MEDIA_TYPE.into(),
             bytes: envelope.to_json(),
-            annotations: [(PREDICATE_ANNOTATION.to_string(), predicate_type.clone())].into(),
+            annotations: [(PREDICATE_ANNOTATION.to_string(), predicate_type.to_string())].into(),
         };
         let put = block_on(client.attach(
             &target.repository,
@@ -188,8 +215,58 @@ pub fn attest(printer: &Printer, args: &ImageAttestArgs) -> anyhow::Result<ExitS
             referrers_via: put.referrers_via,
         });
     }
-    report(printer, "attested", &attached);
-    Ok(ExitStatus::Success)
+    Ok(attached)
+}
+
+/// The attest step of `mirror run`: for a merged version, an SPDX SBOM and SLSA provenance
+/// of each platform image (from `predicates`: platform manifest digest → (SBOM, provenance)),
+/// attested to that manifest, and cosign signatures of the index and its manifests. `latest`
+/// names the same index, so it is covered too.
+pub(super) fn attest_version(
+    client: &Client,
+    repository: &Reference,
+    index: &str,
+    predicates: &BTreeMap<String, (Value, Value)>,
+    key: &SigningKey,
+    scheme: TagScheme,
+) -> anyhow::Result<usize> {
+    let reference = Reference {
+        tag: None,
+        digest: Some(index.to_string()),
+        ..repository.clone()
+    };
+    let target = resolve(client, &reference.to_string(), true)?;
+    let mut count = 0;
+    for (digest, (sbom, provenance)) in predicates {
+        let one = Target {
+            repository: target.repository.clone(),
+            name: target.name.clone(),
+            digest: digest.clone(),
+            subjects: vec![digest.clone()],
+        };
+        count +=
+            attest_subjects(client, &one, key, scheme, "https://spdx.dev/Document", sbom)?.len();
+        count += attest_subjects(
+            client,
+            &one,
+            key,
+            scheme,
+            "https://slsa.dev/provenance/v1",
+            provenance,
+        )?
+        .len();
+    }
+    count += sign_subjects(client, &target, key, scheme, &BTreeMap::new())?.len();
+    Ok(count)
+}
+
+/// The key of `--key` for signing (password from COSIGN_PASSWORD) and the tag scheme.
+pub(super) fn key_and_scheme(key: &str, scheme: &str) -> anyhow::Result<(SigningKey, TagScheme)> {
+    signing_key(&SigningArgs {
+        key: key.to_string(),
+        tag_scheme: scheme.to_string(),
+        recursive: false,
+    })
 }
 
 /// One signature or attestation looked at by `verify`.

@@ -506,6 +506,8 @@ struct RunReport {
     merged: BTreeMap<String, String>,
     /// The version `latest` points at, when this run moved it.
     latest_moved: Option<String>,
+    /// version → signatures and attestations attached (with `--key`).
+    attested: BTreeMap<String, usize>,
 }
 
 pub fn run(
@@ -522,13 +524,31 @@ pub fn run(
         reused: BTreeMap::new(),
         merged: BTreeMap::new(),
         latest_moved: None,
+        attested: BTreeMap::new(),
     };
+    let signing = args
+        .key
+        .as_deref()
+        .map(|key| super::attest::key_and_scheme(key, &args.tag_scheme))
+        .transpose()?;
     let (digests, mut errors) = build_missing(&mirror, &plan, args.locked, &mut report, printer);
     for entry in &plan.merge {
         let Some(digests) = digests.get(entry.version.as_str()) else {
             continue;
         };
         let index = mirror.merge(&entry.version, digests, entry.is_latest)?;
+        if let Some((key, scheme)) = &signing {
+            let predicates = predicates(global, &mirror, &plan, &entry.version, printer)?;
+            let count = super::attest::attest_version(
+                &mirror.client,
+                &mirror.repository,
+                &index,
+                &predicates,
+                key,
+                *scheme,
+            )?;
+            report.attested.insert(entry.version.clone(), count);
+        }
         printer.info(format!(
             "{}: merged {}:{}{}",
             mirror.name,
@@ -652,4 +672,63 @@ fn move_latest(
     )??;
     printer.info(format!("{}: moved latest to {latest}", mirror.name));
     Ok(Some(latest.clone()))
+}
+
+/// The SBOM and provenance of each platform image of `version`, from the layouts this run
+/// built (`.cache/<target>/mirror/<version>-<arch>/layout`), by manifest digest.
+fn predicates(
+    global: &GlobalArgs,
+    mirror: &Mirror<'_>,
+    plan: &Plan,
+    version: &str,
+    printer: &Printer,
+) -> anyhow::Result<BTreeMap<String, (serde_json::Value, serde_json::Value)>> {
+    let mut predicates = BTreeMap::new();
+    for entry in plan.matrix.iter().filter(|e| e.version == version) {
+        let Some(record) = mirror.state().get(&plan.repository, version, &entry.arch) else {
+            continue;
+        };
+        let layout = mirror
+            .project
+            .root
+            .join(".cache")
+            .join(mirror.name)
+            .join("mirror")
+            .join(format!("{version}-{}", entry.arch))
+            .join("layout");
+        if !layout.is_dir() {
+            printer.info(format!(
+                "{}: no local image of {version} {}: its SBOM and provenance are not attested",
+                mirror.name, entry.arch
+            ));
+            continue;
+        }
+        let args = crate::cli::SubjectArgs {
+            subject: layout.to_string_lossy().into_owned(),
+            target: None,
+            platform: None,
+            registry: mirror.access.access.clone(),
+        };
+        let gathered = super::subject::gather(global, printer, &args)?;
+        let options = super::sbom::options(&gathered)?;
+        let sbom = boxwright_sbom::sbom(
+            &gathered.subject,
+            boxwright_sbom::Format::SpdxJson,
+            &options,
+        );
+        let provenance = boxwright_sbom::provenance::write(
+            &gathered.subject,
+            &options,
+            gathered.metadata_sha256()?.as_deref(),
+            &super::subject::environment(),
+        );
+        predicates.insert(
+            record.digest,
+            (
+                serde_json::from_slice(&sbom)?,
+                serde_json::from_slice(&provenance)?,
+            ),
+        );
+    }
+    Ok(predicates)
 }

@@ -429,3 +429,87 @@ fn an_interrupted_run_reuses_the_pairs_it_pushed() {
     let (_, platforms) = index_platforms(&registry, "3.0.0");
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
 }
+
+/// With `--key`, each merged version gets an SPDX SBOM and SLSA provenance attested to each
+/// platform image, and signatures on the index (which `latest` shares) and its manifests.
+#[test]
+fn mirror_run_with_a_key_signs_and_attests_each_version() {
+    let registry = Registry::start(None);
+    let upstream = Upstream::start(&["4.0.0"]);
+    let project = project(&upstream, false);
+    let registry_arg = format!("{}/mirror", registry.host());
+    let prefix = project.path().join("cosign");
+    ok(
+        &super::fixture::boxwright(&project)
+            .env("COSIGN_PASSWORD", "pw")
+            .args(["key", "generate", "--out"])
+            .arg(&prefix)
+            .output()
+            .unwrap(),
+        "key generate",
+    );
+    let out = super::fixture::boxwright(&project)
+        .env("COSIGN_PASSWORD", "pw")
+        .args([
+            "--json",
+            "mirror",
+            "run",
+            "app",
+            "--registry",
+            &registry_arg,
+            "--key",
+        ])
+        .arg(prefix.with_extension("key"))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_str(&ok(&out, "mirror run --key")).unwrap();
+    // 2 platforms x (SBOM + provenance) + signatures of the index and its 2 manifests.
+    assert_eq!(report["attested"]["4.0.0"], 7, "{report}");
+    let public = prefix.with_extension("pub").to_string_lossy().into_owned();
+    for tag in ["4.0.0", "latest"] {
+        let reference = format!("{}/mirror/app:{tag}", registry.host());
+        ok(
+            &run(&project, &["image", "verify", &reference, "--key", &public]),
+            "verify",
+        );
+        let sigstore = crate::support::cosign_verify()
+            .args(["image", "--insecure", "--key", &public, &reference])
+            .output()
+            .unwrap();
+        assert!(
+            sigstore.status.success(),
+            "{}",
+            String::from_utf8_lossy(&sigstore.stderr)
+        );
+    }
+    let index = raw_index(&registry, "4.0.0");
+    for manifest in index["manifests"].as_array().unwrap() {
+        let reference = format!(
+            "{}/mirror/app@{}",
+            registry.host(),
+            manifest["digest"].as_str().unwrap()
+        );
+        for kind in ["spdx", "slsaprovenance"] {
+            ok(
+                &run(
+                    &project,
+                    &[
+                        "image",
+                        "verify",
+                        &reference,
+                        "--key",
+                        &public,
+                        "--attestation",
+                        kind,
+                    ],
+                ),
+                kind,
+            );
+        }
+    }
+}
+
+fn raw_index(registry: &Registry, tag: &str) -> Value {
+    let out = skopeo_inspect(&["--raw"], &format!("{}/mirror/app:{tag}", registry.host()));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
