@@ -355,7 +355,7 @@ fn gitlab_child_releases_the_tags_of_each_target_and_mirrors_on_schedule() {
     );
     assert_contains(
         &child,
-        "boxwright mirror run mattermost --registry \"$CI_REGISTRY_IMAGE\"\n",
+        "boxwright mirror run mattermost --registry \"$CI_REGISTRY_IMAGE\" \"${key_args[@]}\"\n",
     );
     assert!(!child.contains("openssl"));
 }
