@@ -434,7 +434,11 @@ fn check_release(path: &Path, base: &str, release: &crate::Release) -> Result<()
         match source.strip_prefix("file:") {
             Some(file) => {
                 if let Err(why) = check_relative(file) {
-                    return Err(Error::invalid(path, at, format!("artifact file {file:?} {why}")));
+                    return Err(Error::invalid(
+                        path,
+                        at,
+                        format!("artifact file {file:?} {why}"),
+                    ));
                 }
             }
             None => {
@@ -697,7 +701,10 @@ mod tests {
         let m = parse(&SEED.replacen("\"tag_prefix\"", release, 1)).unwrap();
         let r = m.target("your-target").unwrap().release.as_ref().unwrap();
         assert_eq!(r.artifacts["{TAG}.tar.gz"], "archive");
-        assert_eq!(r.artifacts["404-distro.tar.gz"], "file:.out/distro-1.0.0.tar.gz");
+        assert_eq!(
+            r.artifacts["404-distro.tar.gz"],
+            "file:.out/distro-1.0.0.tar.gz"
+        );
         assert_eq!(r.signature, crate::SignatureFormat::Minisign);
         for (bad, expected) in [
             ("\"signature\": \"minisign\"", "\"signatur\": \"minisign\""),

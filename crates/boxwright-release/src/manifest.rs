@@ -84,17 +84,17 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The media type recorded for an artifact, from its name.
 pub fn media_type(name: &str) -> &'static str {
-    let lower = name.to_ascii_lowercase();
-    if lower.ends_with(".tar.gz") || lower.ends_with(".tgz") || lower.ends_with(".gz") {
-        "application/gzip"
-    } else if lower.ends_with(".tar.zst") || lower.ends_with(".zst") {
-        "application/zstd"
-    } else if lower.ends_with(".tar") {
-        "application/x-tar"
-    } else if lower.ends_with(".json") {
-        "application/json"
-    } else {
-        "application/octet-stream"
+    let extension = std::path::Path::new(name)
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    match extension.as_str() {
+        "gz" | "tgz" => "application/gzip",
+        "zst" => "application/zstd",
+        "tar" => "application/x-tar",
+        "json" => "application/json",
+        _ => "application/octet-stream",
     }
 }
 

@@ -93,7 +93,7 @@ fn payload_line(text: &str) -> Option<&str> {
         .find(|line| !line.is_empty() && !line.starts_with(UNTRUSTED))
 }
 
-fn checksum(key_id: &MinisignKeyId, secret: &[u8; 64]) -> [u8; 32] {
+fn checksum(key_id: MinisignKeyId, secret: &[u8; 64]) -> [u8; 32] {
     let mut hasher = Blake2b::<U32>::new();
     hasher.update(b"Ed");
     hasher.update(key_id.0);
@@ -151,7 +151,7 @@ impl MinisignSecretKey {
         let key_id = MinisignKeyId(keynum[0..8].try_into().expect("8 bytes"));
         let secret: Zeroizing<[u8; 64]> =
             Zeroizing::new(keynum[8..72].try_into().expect("64 bytes"));
-        if checksum(&key_id, &secret) != keynum[72..104] {
+        if checksum(key_id, &secret) != keynum[72..104] {
             return Err(invalid(WHAT, "checksum mismatch (corrupt key)"));
         }
         let key = ed25519_dalek::SigningKey::from_keypair_bytes(&secret)
@@ -169,7 +169,7 @@ impl MinisignSecretKey {
         bytes.extend_from_slice(&[0; 48]);
         bytes.extend_from_slice(&self.key_id.0);
         bytes.extend_from_slice(secret.as_ref());
-        bytes.extend_from_slice(&checksum(&self.key_id, &secret));
+        bytes.extend_from_slice(&checksum(self.key_id, &secret));
         Zeroizing::new(format!(
             "{UNTRUSTED}minisign secret key {}\n{}\n",
             self.key_id,
@@ -246,10 +246,9 @@ impl MinisignPublicKey {
                 ),
             ));
         }
-        let key = ed25519_dalek::VerifyingKey::from_bytes(
-            &bytes[10..42].try_into().expect("32 bytes"),
-        )
-        .map_err(|e| invalid(WHAT, e.to_string()))?;
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(&bytes[10..42].try_into().expect("32 bytes"))
+                .map_err(|e| invalid(WHAT, e.to_string()))?;
         Ok(MinisignPublicKey {
             key_id: MinisignKeyId(bytes[2..10].try_into().expect("8 bytes")),
             key,
