@@ -4,7 +4,8 @@
 //!   the KDF algorithm (`\0\0` for an unencrypted key, as `minisign -G -W` writes it; `Sc`,
 //!   scrypt-encrypted, is refused), `B2` (checksum algorithm), 32 bytes of salt, 8 of
 //!   opslimit, 8 of memlimit, then the 8-byte key id, the 64-byte Ed25519 secret key (seed
-//!   and public key) and a 32-byte BLAKE2b-256 checksum of `Ed` || key id || secret key.
+//!   and public key) and a 32-byte BLAKE2b-256 checksum of `Ed` || key id || secret key
+//!   (left zero by `minisign -G -W`, and then not checked).
 //! - Public key file: `untrusted comment: ...` then base64 of `Ed` || key id || public key.
 //! - Signature file: the untrusted comment, base64 of `ED` || key id || the Ed25519 signature
 //!   of the BLAKE2b-512 of the file, `trusted comment: ...`, and base64 of the global
@@ -151,7 +152,10 @@ impl MinisignSecretKey {
         let key_id = MinisignKeyId(keynum[0..8].try_into().expect("8 bytes"));
         let secret: Zeroizing<[u8; 64]> =
             Zeroizing::new(keynum[8..72].try_into().expect("64 bytes"));
-        if checksum(key_id, &secret) != keynum[72..104] {
+        // minisign 0.11 leaves the checksum of an unencrypted (`-W`) key zero; the public
+        // key half is still checked against the seed below.
+        let unset = keynum[72..104].iter().all(|b| *b == 0);
+        if !unset && checksum(key_id, &secret) != keynum[72..104] {
             return Err(invalid(WHAT, "checksum mismatch (corrupt key)"));
         }
         let key = ed25519_dalek::SigningKey::from_keypair_bytes(&secret)

@@ -401,6 +401,8 @@ enum Base {
 /// Why a read failed: the object is not as it should be (exit 1) or could not be read (2).
 enum ReadError {
     Truncated(String),
+    /// No such file, or HTTP 404.
+    Missing(String),
     Other(anyhow::Error),
 }
 
@@ -432,6 +434,9 @@ impl Base {
             Base::Dir(dir) => {
                 let path = dir.join(relative);
                 std::fs::read(&path).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        return ReadError::Missing(format!("{} does not exist", path.display()));
+                    }
                     ReadError::Other(
                         anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
                     )
@@ -443,10 +448,16 @@ impl Base {
                     .get(&url)
                     .send()
                     .await
-                    .and_then(reqwest::Response::error_for_status)
+                    .and_then(|response| {
+                        if response.status() == reqwest::StatusCode::NOT_FOUND {
+                            return Ok(None);
+                        }
+                        response.error_for_status().map(Some)
+                    })
                     .map_err(|e| {
                         ReadError::Other(anyhow::Error::new(e).context(format!("cannot get {url}")))
-                    })?;
+                    })?
+                    .ok_or_else(|| ReadError::Missing(format!("{url} does not exist (404)")))?;
                 let declared = response.content_length();
                 let body = response.bytes().await.map_err(|e| {
                     ReadError::Truncated(format!("download of {url} cut short: {e}"))
@@ -551,13 +562,22 @@ async fn check(
         ($relative:expr) => {
             match base.read(&$relative).await {
                 Ok(bytes) => bytes,
-                Err(ReadError::Truncated(reason)) => return Ok(Err(reason)),
+                Err(ReadError::Truncated(reason) | ReadError::Missing(reason)) => {
+                    return Ok(Err(reason));
+                }
                 Err(ReadError::Other(error)) => return Err(error),
             }
         };
     }
     let manifest_name = format!("{prefix}{MANIFEST}");
-    let bytes = read!(manifest_name);
+    // A missing manifest is a wrong BASE or tag (exit 2); a missing signature or artifact
+    // is a failed check.
+    let bytes = match base.read(&manifest_name).await {
+        Ok(bytes) => bytes,
+        Err(ReadError::Truncated(reason)) => return Ok(Err(reason)),
+        Err(ReadError::Missing(reason)) => bail!("{reason}"),
+        Err(ReadError::Other(error)) => return Err(error),
+    };
     let signature = read!(format!("{prefix}{SIGNATURE}"));
     let subject = base.name(&manifest_name);
     if let Err(reason) = check_signature(key, &bytes, &signature, &subject)? {
