@@ -1,8 +1,8 @@
 //! minisign keys and signatures (format of minisign 0.11 and the `minisign` crates).
 //!
 //! - Secret key file: `untrusted comment: ...` then base64 of `Ed` (signature algorithm),
-//!   the KDF algorithm (`\0\0` for an unencrypted key, as `minisign -G -W` writes it; `Sc`,
-//!   scrypt-encrypted, is refused), `B2` (checksum algorithm), 32 bytes of salt, 8 of
+//!   the KDF algorithm (`\0\0` for an unencrypted key, as `minisign -G -W` writes it; `Sc`
+//!   for minisign's default, encrypted with scrypt and opened with a password), `B2`, 32 bytes of salt, 8 of
 //!   opslimit, 8 of memlimit, then the 8-byte key id, the 64-byte Ed25519 secret key (seed
 //!   and public key) and a 32-byte BLAKE2b-256 checksum of `Ed` || key id || secret key
 //!   (left zero by `minisign -G -W`, and then not checked).
@@ -23,6 +23,9 @@ use ed25519_dalek::{Signer, Verifier};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
+
+/// The variable the password of an encrypted (`Sc`) minisign secret key is read from.
+pub const PASSWORD_ENV: &str = "MINISIGN_PASSWORD";
 
 const UNTRUSTED: &str = "untrusted comment: ";
 const TRUSTED: &str = "trusted comment: ";
@@ -115,11 +118,21 @@ impl MinisignSecretKey {
         })
     }
 
-    /// A secret key file's text. Encrypted (`Sc`) keys are refused.
+    /// An unencrypted secret key file's text; encrypted (`Sc`) keys need
+    /// [`Self::from_text_with_password`].
     pub fn from_text(text: &str) -> Result<MinisignSecretKey> {
+        Self::from_text_with_password(text, None)
+    }
+
+    /// A secret key file's text: unencrypted, or encrypted with scrypt (`Sc`, minisign's
+    /// default) and opened with `password`.
+    pub fn from_text_with_password(
+        text: &str,
+        password: Option<&[u8]>,
+    ) -> Result<MinisignSecretKey> {
         const WHAT: &str = "minisign secret key";
         let line = payload_line(text).ok_or_else(|| invalid(WHAT, "no base64 line"))?;
-        let bytes = Zeroizing::new(
+        let mut bytes = Zeroizing::new(
             STANDARD
                 .decode(line)
                 .map_err(|e| invalid(WHAT, format!("not base64: {e}")))?,
@@ -133,30 +146,33 @@ impl MinisignSecretKey {
         if &bytes[0..2] != b"Ed" {
             return Err(invalid(WHAT, "signature algorithm is not Ed25519 (`Ed`)"));
         }
-        match &bytes[2..4] {
-            [0, 0] => {}
-            b"Sc" => {
-                return Err(invalid(
-                    WHAT,
-                    "the key is encrypted with a password (scrypt, `Sc`), which boxwright does \
-                     not open yet; make one with `minisign -G -W` or `boxwright key generate \
-                     --format minisign`",
-                ));
-            }
-            other => return Err(invalid(WHAT, format!("unknown KDF algorithm {other:?}"))),
-        }
         if &bytes[4..6] != b"B2" {
             return Err(invalid(WHAT, "checksum algorithm is not BLAKE2b (`B2`)"));
         }
+        let encrypted = match &bytes[2..4] {
+            [0, 0] => false,
+            b"Sc" => {
+                let Some(password) = password else {
+                    return Err(Error::PasswordRequired);
+                };
+                decrypt(&mut bytes, password)?;
+                true
+            }
+            other => return Err(invalid(WHAT, format!("unknown KDF algorithm {other:?}"))),
+        };
         let keynum = &bytes[54..];
         let key_id = MinisignKeyId(keynum[0..8].try_into().expect("8 bytes"));
         let secret: Zeroizing<[u8; 64]> =
             Zeroizing::new(keynum[8..72].try_into().expect("64 bytes"));
         // minisign 0.11 leaves the checksum of an unencrypted (`-W`) key zero; the public
         // key half is still checked against the seed below.
-        let unset = keynum[72..104].iter().all(|b| *b == 0);
+        let unset = !encrypted && keynum[72..104].iter().all(|b| *b == 0);
         if !unset && checksum(key_id, &secret) != keynum[72..104] {
-            return Err(invalid(WHAT, "checksum mismatch (corrupt key)"));
+            return Err(if encrypted {
+                Error::WrongPassword
+            } else {
+                invalid(WHAT, "checksum mismatch (corrupt key)")
+            });
         }
         let key = ed25519_dalek::SigningKey::from_keypair_bytes(&secret)
             .map_err(|e| invalid(WHAT, e.to_string()))?;
@@ -215,6 +231,51 @@ impl MinisignSecretKey {
             trusted_comment,
             global_signature: self.key.sign(&global).to_bytes(),
         }
+    }
+}
+
+/// The largest scrypt memory a key may ask for: minisign's default, 1 GiB.
+const MAX_MEMLIMIT: u64 = 1 << 30;
+
+/// Decrypts the key id, secret key and checksum of an `Sc` key in place: XOR with scrypt
+/// (libsodium's `crypto_pwhash_scryptsalsa208sha256`) of the password, salt and limits.
+fn decrypt(bytes: &mut [u8], password: &[u8]) -> Result<()> {
+    let salt: [u8; 32] = bytes[6..38].try_into().expect("32 bytes");
+    let opslimit = u64::from_le_bytes(bytes[38..46].try_into().expect("8 bytes"));
+    let memlimit = u64::from_le_bytes(bytes[46..54].try_into().expect("8 bytes"));
+    if memlimit > MAX_MEMLIMIT {
+        return Err(invalid(
+            "minisign secret key",
+            format!("scrypt memlimit {memlimit} is above {MAX_MEMLIMIT}"),
+        ));
+    }
+    let (log_n, r, p) = scrypt_parameters(opslimit, memlimit);
+    let params = scrypt::Params::new(log_n, r, p)
+        .map_err(|e| invalid("minisign secret key", format!("scrypt parameters: {e}")))?;
+    let mut stream = Zeroizing::new([0_u8; 104]);
+    scrypt::scrypt(password, &salt, &params, stream.as_mut())
+        .map_err(|e| invalid("minisign secret key", format!("scrypt: {e}")))?;
+    for (byte, mask) in bytes[54..].iter_mut().zip(stream.iter()) {
+        *byte ^= mask;
+    }
+    Ok(())
+}
+
+/// libsodium's `pickparams`: scrypt's log2 N, r and p from an opslimit and a memlimit.
+fn scrypt_parameters(opslimit: u64, memlimit: u64) -> (u8, u32, u32) {
+    let opslimit = opslimit.max(32768);
+    let r: u32 = 8;
+    let log_n_below = |max_n: u64| {
+        (1_u8..63)
+            .find(|log_n| (1_u64 << log_n) > max_n / 2)
+            .unwrap_or(63)
+    };
+    if opslimit < memlimit / 32 {
+        (log_n_below(opslimit / (u64::from(r) * 4)), r, 1)
+    } else {
+        let log_n = log_n_below(memlimit / (u64::from(r) * 128));
+        let max_rp = ((opslimit / 4) / (1_u64 << log_n)).min(0x3fff_ffff);
+        (log_n, r, (max_rp as u32 / r).max(1))
     }
 }
 
@@ -469,11 +530,26 @@ mod tests {
         let mut bytes = STANDARD.decode(line).unwrap();
         bytes[2..4].copy_from_slice(b"Sc");
         let error = MinisignSecretKey::from_text(&STANDARD.encode(&bytes)).unwrap_err();
-        assert!(error.to_string().contains("encrypted"), "{error}");
+        assert!(matches!(error, Error::PasswordRequired), "{error}");
+        // Cheap limits; a password that does not open it fails the checksum.
+        bytes[38..46].copy_from_slice(&32768_u64.to_le_bytes());
+        bytes[46..54].copy_from_slice(&(1_u64 << 20).to_le_bytes());
+        let error =
+            MinisignSecretKey::from_text_with_password(&STANDARD.encode(&bytes), Some(b"pw"))
+                .unwrap_err();
+        assert!(matches!(error, Error::WrongPassword), "{error}");
         bytes[2..4].copy_from_slice(&[0, 0]);
         bytes[100] ^= 1;
         let error = MinisignSecretKey::from_text(&STANDARD.encode(&bytes)).unwrap_err();
         assert!(error.to_string().contains("checksum"), "{error}");
+    }
+
+    #[test]
+    fn scrypt_parameters_are_libsodiums() {
+        // minisign's defaults (OPSLIMIT_SENSITIVE, MEMLIMIT_SENSITIVE): N = 2^20, r = 8, p = 1.
+        assert_eq!(scrypt_parameters(33_554_432, 1_073_741_824), (20, 8, 1));
+        // Interactive limits: N = 2^14.
+        assert_eq!(scrypt_parameters(524_288, 16_777_216), (14, 8, 1));
     }
 
     #[test]

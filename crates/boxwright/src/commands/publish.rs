@@ -157,7 +157,24 @@ fn sign(
 ) -> anyhow::Result<Vec<u8>> {
     Ok(match format {
         SignatureFormat::Minisign => {
-            let key = MinisignSecretKey::from_text(key_text)?;
+            let password = std::env::var_os(boxwright_sign::minisign::PASSWORD_ENV)
+                .map(|p| boxwright_sign::Zeroizing::new(p.into_encoded_bytes()));
+            let key = match MinisignSecretKey::from_text_with_password(
+                key_text,
+                password.as_deref().map(Vec::as_slice),
+            ) {
+                Ok(key) => key,
+                // Said here, not by the cosign password hint.
+                Err(boxwright_sign::Error::PasswordRequired) => bail!(
+                    "the minisign secret key is encrypted with a password: set {}",
+                    boxwright_sign::minisign::PASSWORD_ENV
+                ),
+                Err(boxwright_sign::Error::WrongPassword) => bail!(
+                    "wrong password ({}) or corrupt minisign secret key",
+                    boxwright_sign::minisign::PASSWORD_ENV
+                ),
+                Err(error) => return Err(error.into()),
+            };
             key.sign(bytes, &format!("timestamp:{epoch}\tfile:{MANIFEST}"))
                 .to_text()
                 .into_bytes()

@@ -504,3 +504,62 @@ fn verify_over_http_and_a_truncated_download() {
     );
     refused(&project, &url, &key, "sha256");
 }
+
+#[test]
+fn encrypted_minisign_keys_open_with_their_password() {
+    require_tool("minisign", "apt-get install minisign");
+    let project = released("minisign");
+    let keys = project.path().join("keys");
+    let mut child = std::process::Command::new("minisign")
+        .args(["-G", "-p"])
+        .arg(keys.join("enc.pub"))
+        .arg("-s")
+        .arg(keys.join("enc.key"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"s3cret\ns3cret\n").unwrap();
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    let run = |password: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = project.boxwright();
+        cmd.args(["release", "manifest", TAG, "-o"])
+            .arg(dir.path())
+            .arg("--key")
+            .arg(keys.join("enc.key"))
+            .env_remove("MINISIGN_PASSWORD");
+        if let Some(password) = password {
+            cmd.env("MINISIGN_PASSWORD", password);
+        }
+        (cmd.output().unwrap(), dir)
+    };
+    let (out, _) = run(None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("set MINISIGN_PASSWORD"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (out, _) = run(Some("wrong"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("wrong password"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (out, dir) = run(Some("s3cret"));
+    ok(&out);
+    let out = std::process::Command::new("minisign")
+        .arg("-V")
+        .arg("-p")
+        .arg(keys.join("enc.pub"))
+        .arg("-m")
+        .arg(dir.path().join("manifest.json"))
+        .arg("-x")
+        .arg(dir.path().join("manifest.json.sig"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
