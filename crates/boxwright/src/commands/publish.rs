@@ -616,14 +616,19 @@ async fn check(
     {
         return Ok(Err(format!("{subject} is for {}, not {tag}", manifest.tag)));
     }
+    // Staged beside DIR (same filesystem, so renames), which is only made once all verified.
     let staging = match &args.output {
         Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let parent = dir
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
             Some(
                 tempfile::Builder::new()
                     .prefix(".boxwright-verify-")
-                    .tempdir_in(dir)?,
+                    .tempdir_in(parent)?,
             )
         }
         None => None,
@@ -652,6 +657,7 @@ async fn check(
     }
     let mut written = Vec::new();
     if let (Some(dir), Some(_)) = (&args.output, &staging) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         for (from, name) in staged {
             let to = dir.join(&name);
             set_readable(&from)?;

@@ -396,6 +396,16 @@ fn refused(project: &TestProject, base: &str, key: &Path, reason: &str) {
         text(&out.stderr)
     );
     assert!(files(out_dir.path()).is_empty(), "{reason}: files written");
+    // A DIR that does not exist yet is not made either.
+    let missing = out_dir.path().join("new");
+    let out = verify(project, base, key, &missing);
+    assert_eq!(out.status.code(), Some(1), "{reason}");
+    assert!(!missing.exists(), "{reason}: {} made", missing.display());
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).unwrap().count(),
+        0,
+        "{reason}: staging left behind"
+    );
 }
 
 #[test]
