@@ -34,6 +34,7 @@ command -v runc >/dev/null || packages+=(runc)
 command -v zstd >/dev/null || packages+=(zstd)
 command -v docker-registry >/dev/null || packages+=(docker-registry)
 command -v htpasswd >/dev/null || packages+=(apache2-utils)
+command -v minisign >/dev/null || packages+=(minisign)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${packages[*]}"
   as_root apt-get update -qq

@@ -392,6 +392,9 @@ fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
         let at = pointer::push(&pointer::push(base, "downloads"), &i.to_string());
         check_download(path, &at, download)?;
     }
+    if let Some(release) = &target.release {
+        check_release(path, &pointer::push(base, "release"), release)?;
+    }
     for (i, file) in target.release_files.iter().enumerate() {
         let at = pointer::push(&pointer::push(base, "release_files"), &i.to_string());
         if let Err(why) = check_relative(file) {
@@ -401,6 +404,60 @@ fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
                 format!("release file {file:?} {why}"),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Artifact names are plain file names; sources are `archive` or `file:` a relative path.
+fn check_release(path: &Path, base: &str, release: &crate::Release) -> Result<()> {
+    let artifacts = pointer::push(base, "artifacts");
+    for (name, source) in &release.artifacts {
+        let at = pointer::push(&artifacts, name);
+        if name.is_empty()
+            || name.contains('/')
+            || name.starts_with('.')
+            || name == "manifest.json"
+            || name.chars().any(char::is_control)
+        {
+            return Err(Error::invalid(
+                path,
+                at,
+                format!(
+                    "artifact name {name:?} must be a file name (no `/`, not hidden, not \
+                     manifest.json)"
+                ),
+            ));
+        }
+        if source == "archive" {
+            continue;
+        }
+        match source.strip_prefix("file:") {
+            Some(file) => {
+                if let Err(why) = check_relative(file) {
+                    return Err(Error::invalid(
+                        path,
+                        at,
+                        format!("artifact file {file:?} {why}"),
+                    ));
+                }
+            }
+            None => {
+                return Err(Error::invalid(
+                    path,
+                    at,
+                    format!("artifact source {source:?} must be `archive` or `file:PATH`"),
+                ));
+            }
+        }
+    }
+    if let Some(name) = release.manifest_key_env.as_deref()
+        && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        return Err(Error::invalid(
+            path,
+            pointer::push(base, "manifest_key_env"),
+            format!("manifest_key_env {name:?} must be an environment variable name"),
+        ));
     }
     Ok(())
 }
@@ -633,6 +690,33 @@ mod tests {
         assert!(err.contains("/your-target/downloads/0/nmae"), "{err}");
         let ok = SEED.replace("\"name\":", "\"x-note\": {\"any\": 1}, \"name\":");
         parse(&ok).unwrap();
+    }
+
+    #[test]
+    fn release_objects_load_and_are_checked() {
+        let release = r#""release": { "artifacts": { "{TAG}.tar.gz": "archive",
+            "404-distro.tar.gz": "file:.out/distro-{YOUR_TARGET_VERSION}.tar.gz" },
+            "manifest_key_env": "DISTRO_MANIFEST_SIGNING_KEY", "signature": "minisign" },
+            "tag_prefix""#;
+        let m = parse(&SEED.replacen("\"tag_prefix\"", release, 1)).unwrap();
+        let r = m.target("your-target").unwrap().release.as_ref().unwrap();
+        assert_eq!(r.artifacts["{TAG}.tar.gz"], "archive");
+        assert_eq!(
+            r.artifacts["404-distro.tar.gz"],
+            "file:.out/distro-1.0.0.tar.gz"
+        );
+        assert_eq!(r.signature, crate::SignatureFormat::Minisign);
+        for (bad, expected) in [
+            ("\"signature\": \"minisign\"", "\"signatur\": \"minisign\""),
+            ("\"signature\": \"minisign\"", "\"signature\": \"gpg\""),
+            ("\"archive\"", "\"tarball\""),
+            ("file:.out/", "file:/abs/"),
+            ("{TAG}.tar.gz", "a/{TAG}.tar.gz"),
+        ] {
+            let text = SEED.replacen("\"tag_prefix\"", &release.replace(bad, expected), 1);
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains("/your-target/release"), "{expected}: {err}");
+        }
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Target {
     /// `http://` URL without credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_url: Option<String>,
+    /// What `release manifest` and `release publish` ship, and how the manifest is signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<Release>,
     /// Strings holding `{VERSION}`, `{ARCH}` or `{UNAME_ARCH}` in an `upstream` target, as
     /// written, by JSON pointer below the target; [`Target::resolved`] fills them in.
     #[serde(skip)]
@@ -219,6 +222,35 @@ pub struct Image {
     /// Layers made from downloads instead of a build output (mirror targets), in order.
     #[serde(default)]
     pub layers: Vec<ImageLayer>,
+}
+
+/// A target's published release: its artifacts and the signed manifest naming them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
+pub struct Release {
+    /// Artifact file name (`{TAG}` is the release tag) → where it comes from: `archive` (the
+    /// `release package` tarball `<tag>.tar.gz`) or `file:PATH` (a file already made, such as
+    /// a rootfs tarball from `image build --format rootfs -o`, relative to the project).
+    #[serde(default)]
+    pub artifacts: BTreeMap<String, String>,
+    /// The environment variable holding the manifest's signing key text (a CI secret); no
+    /// signature when it is unset or empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_key_env: Option<String>,
+    /// Signature format of `manifest.json.sig`.
+    #[serde(default)]
+    pub signature: SignatureFormat,
+}
+
+/// How a release manifest is signed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureFormat {
+    /// minisign `ED` signature (Ed25519 over BLAKE2b-512, trusted comment signed).
+    #[default]
+    Minisign,
+    /// cosign `sign-blob` signature (ECDSA P-256 over SHA-256, base64 DER).
+    Cosign,
 }
 
 impl Metadata {

@@ -4,9 +4,11 @@
 //! entries through tar → parallel gzip → SHA-256 into a temporary file renamed into place.
 
 mod error;
+pub mod manifest;
 mod package;
 mod plan;
 
 pub use error::Error;
+pub use manifest::{Manifest, ManifestArtifact};
 pub use package::{ReleaseArchive, write};
 pub use plan::{EntryKind, PlannedEntry, ReleasePlan, plan};

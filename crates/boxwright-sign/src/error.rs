@@ -54,6 +54,13 @@ pub enum Error {
     /// A well-formed signature that the key does not verify.
     #[error("the signature of {subject} does not verify with key {key_id}")]
     SignatureMismatch { subject: String, key_id: String },
+    /// A signature made by another key than the one given (minisign key ids differ).
+    #[error("{subject} is signed by another key ({signed_by}), not by key {key_id}")]
+    OtherKey {
+        subject: String,
+        signed_by: String,
+        key_id: String,
+    },
     /// A DSSE envelope none of whose signatures verifies with the key.
     #[error("none of the {count} signature(s) of the DSSE envelope verifies with key {key_id}")]
     NoValidSignature { count: usize, key_id: String },
@@ -82,6 +89,7 @@ impl Error {
             self,
             Error::MalformedSignature { .. }
                 | Error::SignatureMismatch { .. }
+                | Error::OtherKey { .. }
                 | Error::NoValidSignature { .. }
                 | Error::DigestMismatch { .. }
                 | Error::MalformedPayload { .. }

@@ -5,7 +5,8 @@
 //! Today: ECDSA P-256 keys in cosign's files ([`keys`]), cosign's simple-signing payload for
 //! images ([`cosign`]), DSSE envelopes ([`dsse`]) around in-toto statements ([`intoto`]),
 //! and cosign's `sign-blob` signatures ([`blob`]). Keys come from files or CI secret
-//! variables ([`source`]). Other key kinds (minisign, RSA for apk, OpenPGP for apt) belong
+//! variables ([`source`]). minisign keys and signatures
+//! ([`minisign`]). Other key kinds (RSA for apk, OpenPGP for apt) belong
 //! here too when they come.
 //!
 //! The crate is pure: no network, no processes, no async runtime. It reads and writes the
@@ -18,6 +19,7 @@ mod error;
 pub mod files;
 pub mod intoto;
 pub mod keys;
+pub mod minisign;
 mod pem;
 mod signature;
 pub mod source;

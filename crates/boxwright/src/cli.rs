@@ -86,6 +86,9 @@ pub enum KeyCommand {
 pub enum KeyFormat {
     /// ECDSA P-256: cosign's encrypted `ENCRYPTED SIGSTORE PRIVATE KEY` and a PEM public key.
     Cosign,
+    /// Ed25519: minisign's secret key file (unencrypted, as `minisign -G -W` writes it) and
+    /// public key file.
+    Minisign,
 }
 
 #[derive(Debug, Args)]
@@ -374,6 +377,58 @@ pub enum ReleaseCommand {
     },
     /// Write <tag>.tar.gz of the target's release_files, and its .sha256.
     Package(PackageArgs),
+    /// Write the release's manifest.json (+ manifest.json.sig when a key is set) and copy its
+    /// artifacts under <tag>/ beside it.
+    Manifest(ManifestArgs),
+    /// Publish a release: DEST/<target>/<tag>/ (artifacts, manifest.json, .sig) first, then
+    /// the stable DEST/<target>/manifest.json (+ .sig).
+    Publish(PublishArgs),
+    /// Check a published release: the manifest's signature, then each artifact's size and
+    /// digests (exit 0 verified, 1 not verified, 2 error).
+    Verify(ReleaseVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestArgs {
+    /// A release tag like distro-0.1.0.0.
+    pub tag: String,
+    /// Directory to write into [default: <project>/.out/release/<tag>].
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Signing key (a file or env://VAR), instead of the release's manifest_key_env: a
+    /// minisign secret key or a cosign private key, as the release's `signature` says.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// A release tag like distro-0.1.0.0.
+    pub tag: String,
+    /// Destination: a directory (other schemes are not supported yet).
+    #[arg(long, value_name = "DEST")]
+    pub to: String,
+    /// Signing key (a file or env://VAR), instead of the release's manifest_key_env.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// Replace versioned objects that exist with other contents.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReleaseVerifyArgs {
+    /// The target's publication base: DEST/<target> as a directory or an http(s):// URL.
+    pub base: String,
+    /// Public key: a minisign public key or a cosign PEM public key (a file or env://VAR).
+    #[arg(long, value_name = "KEY")]
+    pub key: String,
+    /// Check this tag's versioned manifest instead of the stable one.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Write the verified artifacts into this directory (nothing unless all verify).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

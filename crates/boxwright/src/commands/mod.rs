@@ -9,6 +9,7 @@ mod layers;
 mod metadata;
 mod mirror;
 mod provenance;
+mod publish;
 mod registry;
 mod release;
 mod sbom;
@@ -69,6 +70,11 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Image(ImageCommand::Verify(args)) => attest::verify(printer, &args),
         Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
         Command::Release(ReleaseCommand::Package(args)) => release::package(global, printer, &args),
+        Command::Release(ReleaseCommand::Manifest(args)) => {
+            publish::manifest(global, printer, &args)
+        }
+        Command::Release(ReleaseCommand::Publish(args)) => publish::publish(global, printer, &args),
+        Command::Release(ReleaseCommand::Verify(args)) => publish::verify(printer, &args),
         Command::Verify(args) => verify::run(printer, &args),
         Command::Plan(args) => mirror::plan(global, printer, &args),
         Command::Mirror(MirrorCommand::Run(args)) => mirror::run(global, printer, &args),

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use boxwright_sign::files::{KeyFile, write_key_files};
+use boxwright_sign::minisign::MinisignSecretKey;
 use boxwright_sign::{KeySource, Signature, SigningKey, Zeroizing, blob};
 use serde::Serialize;
 
@@ -24,7 +25,9 @@ struct Generated {
 }
 
 pub fn generate(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<ExitStatus> {
-    let KeyFormat::Cosign = args.format;
+    if args.format == KeyFormat::Minisign {
+        return generate_minisign(printer, args);
+    }
     let password = password(args.password_stdin)?;
     let no_password = password.is_none();
     let password = password.unwrap_or_default();
@@ -62,6 +65,52 @@ pub fn generate(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<Exi
         public_key: public_path,
         key_id: public.key_id().to_string(),
         empty_password: password.is_empty(),
+    };
+    if printer.json {
+        printer.json(&generated);
+    } else {
+        printer.line(format!("private key: {}", generated.private_key.display()));
+        printer.line(format!("public key: {}", generated.public_key.display()));
+        printer.line(format!("key id: {}", generated.key_id));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// A minisign key pair; the secret key is not encrypted (as `minisign -G -W` writes it): keep
+/// it in a CI secret or a file only its owner reads.
+fn generate_minisign(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<ExitStatus> {
+    if args.password_stdin {
+        anyhow::bail!(
+            "minisign keys are written unencrypted (as `minisign -G -W` does); \
+             --password-stdin is for cosign keys"
+        );
+    }
+    let key = MinisignSecretKey::generate()?;
+    let secret = key.to_text();
+    let public = key.public_key().to_text();
+    let private_path = with_suffix(&args.out, ".key");
+    let public_path = with_suffix(&args.out, ".pub");
+    write_key_files(
+        &[
+            KeyFile {
+                path: private_path.clone(),
+                contents: secret.as_bytes(),
+                private: true,
+            },
+            KeyFile {
+                path: public_path.clone(),
+                contents: public.as_bytes(),
+                private: false,
+            },
+        ],
+        args.force,
+    )?;
+    let generated = Generated {
+        format: "minisign",
+        private_key: private_path,
+        public_key: public_path,
+        key_id: key.key_id().to_string(),
+        empty_password: true,
     };
     if printer.json {
         printer.json(&generated);

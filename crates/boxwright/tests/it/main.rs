@@ -6,6 +6,7 @@ mod depends;
 mod fetch;
 mod image;
 mod metadata;
+mod publish;
 mod registry;
 mod release;
 mod sbom;

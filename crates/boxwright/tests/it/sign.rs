@@ -414,10 +414,11 @@ fn key_generate_refuses_to_overwrite_and_unknown_formats() {
     );
 
     let out = boxwright()
-        .args(["key", "generate", "--format", "minisign", "--out"])
+        .args(["key", "generate", "--format", "openpgp", "--out"])
         .arg(dir.path().join("m"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("cosign"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("minisign"), "{}", stderr(&out));
 }

@@ -1,0 +1,729 @@
+//! `release manifest`, `release publish` and `release verify`: a signed `manifest.json` naming
+//! a release's artifacts, published as versioned and stable objects (seed 001's layout), and
+//! checked from a directory or an HTTP(S) base.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use boxwright_metadata::{Project, ReleaseTag, SignatureFormat, env_vars};
+use boxwright_release::manifest::{self, Manifest, ManifestArtifact};
+use boxwright_sign::minisign::{MinisignPublicKey, MinisignSecretKey, MinisignSignature};
+use boxwright_sign::{KeySource, Signature, SigningKey, VerifyingKey};
+use serde::Serialize;
+
+use super::ExitStatus;
+use crate::cli::{ManifestArgs, PublishArgs, ReleaseVerifyArgs};
+use crate::context;
+use crate::printer::Printer;
+
+const MANIFEST: &str = "manifest.json";
+const SIGNATURE: &str = "manifest.json.sig";
+
+/// A release ready to write: the manifest's bytes, its signature, and where each artifact is.
+struct Prepared {
+    manifest: Manifest,
+    bytes: Vec<u8>,
+    signature: Option<Vec<u8>>,
+    /// Artifact name → the file it is copied from.
+    sources: Vec<(String, PathBuf)>,
+}
+
+/// The key that signs the manifest: `--key`, else the target's `manifest_key_env` when set.
+fn signing_key_text(
+    explicit: Option<&str>,
+    key_env: Option<&str>,
+) -> anyhow::Result<Option<(String, String)>> {
+    if let Some(key) = explicit {
+        let source = KeySource::parse(key);
+        let text = source
+            .read()
+            .with_context(|| format!("cannot read the signing key {source}"))?;
+        return Ok(Some((source.to_string(), text.to_string())));
+    }
+    Ok(key_env.and_then(|name| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(|text| (format!("env://{name}"), text))
+    }))
+}
+
+fn created_epoch(project: &Project, tag: &str) -> anyhow::Result<u64> {
+    if let Ok(value) = std::env::var(env_vars::SOURCE_DATE_EPOCH) {
+        return value.trim().parse().with_context(|| {
+            format!(
+                "{} must be a whole number of seconds, not {value:?}",
+                env_vars::SOURCE_DATE_EPOCH
+            )
+        });
+    }
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(&project.root)
+        .args(["log", "-1", "--format=%ct"])
+        .arg(format!("refs/tags/{tag}"))
+        .arg("--")
+        .stderr(std::process::Stdio::null())
+        .output();
+    Ok(output
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0))
+}
+
+fn prepare(project: &Project, tag: &str, key: Option<&str>) -> anyhow::Result<Prepared> {
+    let parsed = ReleaseTag::parse(&project.metadata, tag)?;
+    let target = project
+        .metadata
+        .target(&parsed.target)
+        .expect("a parsed tag names a target");
+    let Some(release) = &target.release else {
+        bail!(
+            "target `{}` has no `release` object in metadata.json (its artifacts and how the \
+             manifest is signed)",
+            parsed.target
+        );
+    };
+    if release.artifacts.is_empty() {
+        bail!("target `{}` lists no release artifacts", parsed.target);
+    }
+    let mut sources = Vec::new();
+    let mut artifacts = Vec::new();
+    for (template, source) in &release.artifacts {
+        let name = template.replace("{TAG}", tag);
+        let path = if source == "archive" {
+            project.release_dir().join(format!("{tag}.tar.gz"))
+        } else {
+            project
+                .root
+                .join(source.strip_prefix("file:").unwrap_or(source))
+        };
+        if !path.is_file() {
+            let hint = if source == "archive" {
+                format!(" (run `boxwright release package {tag}` first)")
+            } else {
+                String::new()
+            };
+            bail!("artifact {name}: {} does not exist{hint}", path.display());
+        }
+        let (size, sha256, sha512) = manifest::file_digests(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        artifacts.push(ManifestArtifact {
+            media_type: manifest::media_type(&name).to_string(),
+            path: format!("{tag}/{name}"),
+            name: name.clone(),
+            sha256,
+            sha512,
+            size,
+        });
+        sources.push((name, path));
+    }
+    artifacts.sort_by(|a, b| a.name.cmp(&b.name));
+    sources.sort();
+    let epoch = created_epoch(project, tag)?;
+    let manifest = Manifest {
+        artifacts,
+        created: boxwright_oci::image::rfc3339(epoch),
+        revision: parsed.revision,
+        schema_version: manifest::SCHEMA_VERSION,
+        tag: tag.to_string(),
+        target: parsed.target.clone(),
+        version: parsed.version.clone(),
+    };
+    let bytes = manifest.to_bytes();
+    let signature = match signing_key_text(key, release.manifest_key_env.as_deref())? {
+        None => None,
+        Some((name, text)) => Some(
+            sign(&bytes, &text, release.signature, epoch)
+                .with_context(|| format!("cannot sign the manifest with {name}"))?,
+        ),
+    };
+    Ok(Prepared {
+        manifest,
+        bytes,
+        signature,
+        sources,
+    })
+}
+
+fn sign(
+    bytes: &[u8],
+    key_text: &str,
+    format: SignatureFormat,
+    epoch: u64,
+) -> anyhow::Result<Vec<u8>> {
+    Ok(match format {
+        SignatureFormat::Minisign => {
+            let password = std::env::var_os(boxwright_sign::minisign::PASSWORD_ENV)
+                .map(|p| boxwright_sign::Zeroizing::new(p.into_encoded_bytes()));
+            let key = match MinisignSecretKey::from_text_with_password(
+                key_text,
+                password.as_deref().map(Vec::as_slice),
+            ) {
+                Ok(key) => key,
+                // Said here, not by the cosign password hint.
+                Err(boxwright_sign::Error::PasswordRequired) => bail!(
+                    "the minisign secret key is encrypted with a password: set {}",
+                    boxwright_sign::minisign::PASSWORD_ENV
+                ),
+                Err(boxwright_sign::Error::WrongPassword) => bail!(
+                    "wrong password ({}) or corrupt minisign secret key",
+                    boxwright_sign::minisign::PASSWORD_ENV
+                ),
+                Err(error) => return Err(error.into()),
+            };
+            key.sign(bytes, &format!("timestamp:{epoch}\tfile:{MANIFEST}"))
+                .to_text()
+                .into_bytes()
+        }
+        SignatureFormat::Cosign => {
+            let password = boxwright_sign::source::password(None);
+            let key = SigningKey::from_pem(key_text, password.as_deref().map(Vec::as_slice))?;
+            key.sign(bytes).to_base64().into_bytes()
+        }
+    })
+}
+
+#[derive(Serialize)]
+struct Written<'a> {
+    manifest: PathBuf,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<PathBuf>,
+    release: &'a Manifest,
+}
+
+pub fn manifest(
+    global: &crate::cli::GlobalArgs,
+    printer: &Printer,
+    args: &ManifestArgs,
+) -> anyhow::Result<ExitStatus> {
+    let project = context::project(global)?;
+    let prepared = prepare(&project, &args.tag, args.key.as_deref())?;
+    let dir = args
+        .output
+        .clone()
+        .unwrap_or_else(|| project.release_dir().join(&args.tag));
+    let objects = objects(&prepared, &args.tag, false);
+    for object in &objects {
+        put(&dir.join(&object.relative), &object.content)?;
+    }
+    let written = Written {
+        manifest: dir.join(MANIFEST),
+        signature: prepared.signature.as_ref().map(|_| dir.join(SIGNATURE)),
+        release: &prepared.manifest,
+    };
+    if printer.json {
+        printer.json(&written);
+    } else {
+        printer.line(written.manifest.display());
+        if let Some(signature) = &written.signature {
+            printer.line(signature.display());
+        } else {
+            printer
+                .info("note: no signing key (--key or the release's manifest_key_env): unsigned");
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// What goes where, below a target's publication base.
+enum Content<'a> {
+    Bytes(&'a [u8]),
+    File(&'a Path),
+}
+
+struct Object<'a> {
+    relative: String,
+    content: Content<'a>,
+    /// Stable objects are replaced by each release; versioned ones are immutable.
+    stable: bool,
+}
+
+/// The objects of a release in publication order: artifacts, the versioned manifest and its
+/// signature, then (with `publish`) the stable manifest and signature. Without `publish`
+/// (`release manifest`) the manifest is at the top and the artifacts under `<tag>/`.
+fn objects<'a>(prepared: &'a Prepared, tag: &str, publish: bool) -> Vec<Object<'a>> {
+    let mut out: Vec<Object<'a>> = prepared
+        .sources
+        .iter()
+        .map(|(name, path)| Object {
+            relative: format!("{tag}/{name}"),
+            content: Content::File(path),
+            stable: false,
+        })
+        .collect();
+    let mut manifests = |dir: String, stable: bool| {
+        out.push(Object {
+            relative: format!("{dir}{MANIFEST}"),
+            content: Content::Bytes(&prepared.bytes),
+            stable,
+        });
+        if let Some(signature) = &prepared.signature {
+            out.push(Object {
+                relative: format!("{dir}{SIGNATURE}"),
+                content: Content::Bytes(signature),
+                stable,
+            });
+        }
+    };
+    if publish {
+        manifests(format!("{tag}/"), false);
+        manifests(String::new(), true);
+    } else {
+        manifests(String::new(), false);
+    }
+    out
+}
+
+impl Content<'_> {
+    fn digests(&self) -> anyhow::Result<(u64, String)> {
+        let (size, sha256, _) = match self {
+            Content::Bytes(bytes) => manifest::digests(*bytes)?,
+            Content::File(path) => manifest::file_digests(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        };
+        Ok((size, sha256))
+    }
+}
+
+/// Writes `content` to `path` under a temporary name, renames it into place, then reads it
+/// back and checks its size and SHA-256.
+fn put(path: &Path, content: &Content<'_>) -> anyhow::Result<()> {
+    let dir = path.parent().expect("objects live in a directory");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut temporary = tempfile::Builder::new()
+        .prefix(".boxwright-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+    match content {
+        Content::Bytes(bytes) => temporary.write_all(bytes)?,
+        Content::File(source) => {
+            let mut from = std::fs::File::open(source)
+                .with_context(|| format!("cannot read {}", source.display()))?;
+            std::io::copy(&mut from, temporary.as_file_mut())?;
+        }
+    }
+    temporary.as_file().sync_all()?;
+    set_readable(temporary.path())?;
+    temporary
+        .persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let expected = content.digests()?;
+    let actual = manifest::file_digests(path)
+        .map(|(size, sha256, _)| (size, sha256))
+        .with_context(|| format!("cannot read back {}", path.display()))?;
+    if actual != expected {
+        bail!(
+            "{} reads back as {} bytes with sha256 {}, not {} bytes with sha256 {}",
+            path.display(),
+            actual.0,
+            actual.1,
+            expected.0,
+            expected.1
+        );
+    }
+    Ok(())
+}
+
+fn set_readable(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
+        .with_context(|| format!("cannot set the mode of {}", path.display()))
+}
+
+#[derive(Serialize)]
+struct Published {
+    base: PathBuf,
+    written: Vec<String>,
+    unchanged: Vec<String>,
+}
+
+pub fn publish(
+    global: &crate::cli::GlobalArgs,
+    printer: &Printer,
+    args: &PublishArgs,
+) -> anyhow::Result<ExitStatus> {
+    if let Some((scheme, _)) = args.to.split_once("://") {
+        bail!(
+            "publishing to {scheme}:// is not supported yet (S3, GitHub Releases and GitLab \
+             packages come later); give a directory"
+        );
+    }
+    let project = context::project(global)?;
+    let prepared = prepare(&project, &args.tag, args.key.as_deref())?;
+    let base = Path::new(&args.to).join(&prepared.manifest.target);
+    let objects = objects(&prepared, &args.tag, true);
+    // Check every versioned object before writing any.
+    let mut plan = Vec::new();
+    for object in &objects {
+        let path = base.join(&object.relative);
+        let same = if path.exists() {
+            let existing = manifest::file_digests(&path)
+                .map(|(size, sha256, _)| (size, sha256))
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let same = existing == object.content.digests()?;
+            if !same && !object.stable && !args.force {
+                bail!(
+                    "{} exists with other contents: a published release is immutable (pass \
+                     --force to replace it)",
+                    path.display()
+                );
+            }
+            same
+        } else {
+            false
+        };
+        plan.push((object, path, same));
+    }
+    let mut published = Published {
+        base: base.clone(),
+        written: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    for (object, path, same) in plan {
+        if same {
+            published.unchanged.push(object.relative.clone());
+            continue;
+        }
+        put(&path, &object.content)?;
+        printer.detail(format!("wrote {}", path.display()));
+        published.written.push(object.relative.clone());
+    }
+    if printer.json {
+        printer.json(&published);
+    } else {
+        for relative in &published.written {
+            printer.line(base.join(relative).display());
+        }
+        printer.info(format!(
+            "published {} to {} ({} written, {} unchanged)",
+            args.tag,
+            base.display(),
+            published.written.len(),
+            published.unchanged.len()
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Where `release verify` reads from.
+enum Base {
+    Dir(PathBuf),
+    Url(String, reqwest::Client),
+}
+
+/// Why a read failed: the object is not as it should be (exit 1) or could not be read (2).
+enum ReadError {
+    Truncated(String),
+    /// No such file, or HTTP 404.
+    Missing(String),
+    Other(anyhow::Error),
+}
+
+impl Base {
+    fn new(text: &str) -> anyhow::Result<Base> {
+        if text.starts_with("http://") || text.starts_with("https://") {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let client = reqwest::Client::builder()
+                .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
+                .timeout(std::time::Duration::from_secs(300))
+                .build()?;
+            Ok(Base::Url(text.trim_end_matches('/').to_string(), client))
+        } else if let Some((scheme, _)) = text.split_once("://") {
+            bail!("{scheme}:// bases are not supported yet; give a directory or an http(s) URL")
+        } else {
+            Ok(Base::Dir(PathBuf::from(text)))
+        }
+    }
+
+    fn name(&self, relative: &str) -> String {
+        match self {
+            Base::Dir(dir) => dir.join(relative).display().to_string(),
+            Base::Url(url, _) => format!("{url}/{relative}"),
+        }
+    }
+
+    async fn read(&self, relative: &str) -> Result<Vec<u8>, ReadError> {
+        match self {
+            Base::Dir(dir) => {
+                let path = dir.join(relative);
+                std::fs::read(&path).map_err(|e| {
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        return ReadError::Missing(format!("{} does not exist", path.display()));
+                    }
+                    ReadError::Other(
+                        anyhow::Error::new(e).context(format!("cannot read {}", path.display())),
+                    )
+                })
+            }
+            Base::Url(url, client) => {
+                let url = format!("{url}/{relative}");
+                let response = client
+                    .get(&url)
+                    .send()
+                    .await
+                    .and_then(|response| {
+                        if response.status() == reqwest::StatusCode::NOT_FOUND {
+                            return Ok(None);
+                        }
+                        response.error_for_status().map(Some)
+                    })
+                    .map_err(|e| {
+                        ReadError::Other(anyhow::Error::new(e).context(format!("cannot get {url}")))
+                    })?
+                    .ok_or_else(|| ReadError::Missing(format!("{url} does not exist (404)")))?;
+                let declared = response.content_length();
+                let body = response.bytes().await.map_err(|e| {
+                    ReadError::Truncated(format!("download of {url} cut short: {e}"))
+                })?;
+                if declared.is_some_and(|n| n != body.len() as u64) {
+                    return Err(ReadError::Truncated(format!(
+                        "download of {url} cut short: {} of {} bytes",
+                        body.len(),
+                        declared.unwrap_or_default()
+                    )));
+                }
+                Ok(body.to_vec())
+            }
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Verdict {
+    verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    manifest: Option<Manifest>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    written: Vec<PathBuf>,
+}
+
+pub fn verify(printer: &Printer, args: &ReleaseVerifyArgs) -> anyhow::Result<ExitStatus> {
+    let base = Base::new(&args.base)?;
+    let source = KeySource::parse(&args.key);
+    let key_text = source
+        .read()
+        .with_context(|| format!("cannot read the public key {source}"))?;
+    let key = if MinisignPublicKey::is_minisign(&key_text) {
+        PublicKey::Minisign(MinisignPublicKey::from_text(&key_text)?)
+    } else {
+        PublicKey::Cosign(VerifyingKey::from_pem(&key_text)?)
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = runtime.block_on(check(&base, &key, args));
+    let (verdict, status) = match outcome {
+        Ok(Ok((manifest, written))) => (
+            Verdict {
+                verified: true,
+                manifest: Some(manifest),
+                reason: None,
+                written,
+            },
+            ExitStatus::Success,
+        ),
+        Ok(Err(reason)) => (
+            Verdict {
+                verified: false,
+                manifest: None,
+                reason: Some(reason),
+                written: Vec::new(),
+            },
+            ExitStatus::CheckFailed,
+        ),
+        Err(error) => return Err(error),
+    };
+    if printer.json {
+        printer.json(&verdict);
+    }
+    match &verdict.reason {
+        None => {
+            if !printer.json {
+                let manifest = verdict.manifest.as_ref().expect("verified");
+                for artifact in &manifest.artifacts {
+                    printer.line(format!("{}  {}", artifact.sha256, artifact.path));
+                }
+                printer.info(format!(
+                    "Verified OK: {} ({} artifacts)",
+                    manifest.tag,
+                    manifest.artifacts.len()
+                ));
+            }
+        }
+        Some(reason) => printer.failure(format!("not verified: {reason}")),
+    }
+    Ok(status)
+}
+
+enum PublicKey {
+    Minisign(MinisignPublicKey),
+    Cosign(VerifyingKey),
+}
+
+/// Ok(Ok) verified, Ok(Err(reason)) a check failed, Err could not check.
+async fn check(
+    base: &Base,
+    key: &PublicKey,
+    args: &ReleaseVerifyArgs,
+) -> anyhow::Result<Result<(Manifest, Vec<PathBuf>), String>> {
+    let prefix = args
+        .tag
+        .as_deref()
+        .map_or_else(String::new, |tag| format!("{tag}/"));
+    macro_rules! read {
+        ($relative:expr) => {
+            match base.read(&$relative).await {
+                Ok(bytes) => bytes,
+                Err(ReadError::Truncated(reason) | ReadError::Missing(reason)) => {
+                    return Ok(Err(reason));
+                }
+                Err(ReadError::Other(error)) => return Err(error),
+            }
+        };
+    }
+    let manifest_name = format!("{prefix}{MANIFEST}");
+    // A missing manifest is a wrong BASE or tag (exit 2); a missing signature or artifact
+    // is a failed check.
+    let bytes = match base.read(&manifest_name).await {
+        Ok(bytes) => bytes,
+        Err(ReadError::Truncated(reason)) => return Ok(Err(reason)),
+        Err(ReadError::Missing(reason)) => bail!("{reason}"),
+        Err(ReadError::Other(error)) => return Err(error),
+    };
+    let signature = read!(format!("{prefix}{SIGNATURE}"));
+    let subject = base.name(&manifest_name);
+    if let Err(reason) = check_signature(key, &bytes, &signature, &subject)? {
+        return Ok(Err(reason));
+    }
+    let manifest: Manifest = match serde_json::from_slice(&bytes) {
+        Ok(manifest) => manifest,
+        Err(e) => return Ok(Err(format!("{subject} is not a release manifest: {e}"))),
+    };
+    if manifest.schema_version != manifest::SCHEMA_VERSION {
+        return Ok(Err(format!(
+            "{subject} has schema_version {}, not {}",
+            manifest.schema_version,
+            manifest::SCHEMA_VERSION
+        )));
+    }
+    if let Some(tag) = &args.tag
+        && &manifest.tag != tag
+    {
+        return Ok(Err(format!("{subject} is for {}, not {tag}", manifest.tag)));
+    }
+    // Staged beside DIR (same filesystem, so renames), which is only made once all verified.
+    let staging = match &args.output {
+        Some(dir) => {
+            let parent = dir
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+            Some(
+                tempfile::Builder::new()
+                    .prefix(".boxwright-verify-")
+                    .tempdir_in(parent)?,
+            )
+        }
+        None => None,
+    };
+    let mut staged = Vec::new();
+    for artifact in &manifest.artifacts {
+        if !manifest::is_safe_relative(&artifact.path)
+            || artifact.name.contains('/')
+            || artifact.name.starts_with('.')
+        {
+            return Ok(Err(format!(
+                "{subject} names an unsafe artifact path {:?}",
+                artifact.path
+            )));
+        }
+        let data = read!(artifact.path.clone());
+        if let Some(reason) = check_artifact(artifact, &data, &base.name(&artifact.path)) {
+            return Ok(Err(reason));
+        }
+        if let Some(staging) = &staging {
+            let path = staging.path().join(&artifact.name);
+            std::fs::write(&path, &data)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            staged.push((path, artifact.name.clone()));
+        }
+    }
+    let mut written = Vec::new();
+    if let (Some(dir), Some(_)) = (&args.output, &staging) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (from, name) in staged {
+            let to = dir.join(&name);
+            set_readable(&from)?;
+            std::fs::rename(&from, &to)
+                .with_context(|| format!("cannot write {}", to.display()))?;
+            written.push(to);
+        }
+    }
+    Ok(Ok((manifest, written)))
+}
+
+/// Ok(Ok) the signature verifies, Ok(Err(reason)) it does not, Err it could not be checked.
+fn check_signature(
+    key: &PublicKey,
+    bytes: &[u8],
+    signature: &[u8],
+    subject: &str,
+) -> anyhow::Result<Result<(), String>> {
+    let signature = String::from_utf8_lossy(signature);
+    let checked = match key {
+        PublicKey::Minisign(key) => {
+            if !MinisignSignature::is_minisign(&signature) {
+                return Ok(Err(format!(
+                    "the signature of {subject} is not a minisign signature, and the key is a \
+                     minisign key"
+                )));
+            }
+            MinisignSignature::parse(&signature).and_then(|s| key.verify(bytes, &s, subject))
+        }
+        PublicKey::Cosign(key) => {
+            if MinisignSignature::is_minisign(&signature) {
+                return Ok(Err(format!(
+                    "the signature of {subject} is a minisign signature, and the key is a \
+                     cosign (PEM) key"
+                )));
+            }
+            Signature::from_base64(&signature).and_then(|s| key.verify(bytes, &s, subject))
+        }
+    };
+    match checked {
+        Ok(()) => {}
+        Err(error) if error.is_verification_failure() => return Ok(Err(error.to_string())),
+        Err(error) => return Err(error.into()),
+    }
+    Ok(Ok(()))
+}
+
+/// The first of size, SHA-256 and SHA-512 that differs from the manifest's, as a reason.
+fn check_artifact(artifact: &ManifestArtifact, data: &[u8], what: &str) -> Option<String> {
+    let (size, sha256, sha512) = manifest::digests(data).ok()?;
+    if size != artifact.size {
+        return Some(format!(
+            "{what}: size {size}, the manifest says {}",
+            artifact.size
+        ));
+    }
+    if sha256 != artifact.sha256 {
+        return Some(format!(
+            "{what}: sha256 {sha256}, the manifest says {}",
+            artifact.sha256
+        ));
+    }
+    (sha512 != artifact.sha512).then(|| {
+        format!(
+            "{what}: sha512 {sha512}, the manifest says {}",
+            artifact.sha512
+        )
+    })
+}
