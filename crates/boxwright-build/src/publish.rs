@@ -25,7 +25,8 @@ pub fn publish(staged: &Path, output: &Path) -> Result<(), Error> {
         .map_err(io(parent))?;
     let incoming_path = incoming.path().join("out");
     if std::fs::rename(staged, &incoming_path).is_err() {
-        copy_tree(staged, &incoming_path)?;
+        // A rename cannot cross filesystems: copy instead.
+        crate::sysroot::copy_into(staged, &incoming_path)?;
     }
     let old = parent.join(format!(".{name}.old-{}", std::process::id()));
     let had_old = match std::fs::rename(output, &old) {
@@ -41,27 +42,6 @@ pub fn publish(staged: &Path, output: &Path) -> Result<(), Error> {
     }
     if had_old {
         std::fs::remove_dir_all(&old).map_err(io(&old))?;
-    }
-    Ok(())
-}
-
-/// Copies a tree (files, directories, symlinks) when a rename cannot cross filesystems.
-fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
-    for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
-        let entry = entry.map_err(|e| Error::Io {
-            path: from.to_path_buf(),
-            source: std::io::Error::from(e),
-        })?;
-        let target = to.join(entry.path().strip_prefix(from).expect("below root"));
-        let kind = entry.file_type();
-        if kind.is_dir() {
-            std::fs::create_dir_all(&target).map_err(io(&target))?;
-        } else if kind.is_symlink() {
-            let link = std::fs::read_link(entry.path()).map_err(io(entry.path()))?;
-            std::os::unix::fs::symlink(link, &target).map_err(io(&target))?;
-        } else {
-            std::fs::copy(entry.path(), &target).map_err(io(&target))?;
-        }
     }
     Ok(())
 }

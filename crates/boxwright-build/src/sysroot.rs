@@ -41,7 +41,9 @@ pub fn assemble(sysroot: &Path, visible: &Path, outputs: &[&Path]) -> Result<(),
     Ok(())
 }
 
-fn copy_into(from: &Path, to: &Path) -> Result<(), Error> {
+/// Copies the tree `from` (files, directories, symlinks as links) into `to`, replacing files
+/// of the same path.
+pub(crate) fn copy_into(from: &Path, to: &Path) -> Result<(), Error> {
     for entry in walkdir::WalkDir::new(from).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Io {
             path: from.to_path_buf(),

@@ -122,6 +122,25 @@ pub fn sign(printer: &Printer, args: &ImageSignArgs) -> anyhow::Result<ExitStatu
     Ok(ExitStatus::Success)
 }
 
+/// Attaches one layer to `subject` of `target`.
+fn attach(
+    client: &Client,
+    target: &Target,
+    subject: &str,
+    kind: Attachment,
+    layer: &SignatureLayer,
+    scheme: TagScheme,
+) -> anyhow::Result<Attached> {
+    let put = block_on(client.attach(&target.repository, subject, kind, layer, scheme))??;
+    Ok(Attached {
+        reference: target.name.clone(),
+        subject: subject.to_string(),
+        legacy_tag: put.legacy_tag,
+        referrer: put.referrer,
+        referrers_via: put.referrers_via,
+    })
+}
+
 /// Signs every subject of `target` (cosign simple signing) and attaches the signatures.
 fn sign_subjects(
     client: &Client,
@@ -143,20 +162,14 @@ fn sign_subjects(
             bytes,
             annotations: [(SIGNATURE_ANNOTATION.to_string(), signature)].into(),
         };
-        let put = block_on(client.attach(
-            &target.repository,
+        attached.push(attach(
+            client,
+            target,
             subject,
             Attachment::Signature,
             &layer,
             scheme,
-        ))??;
-        attached.push(Attached {
-            reference: target.name.clone(),
-            subject: subject.clone(),
-            legacy_tag: put.legacy_tag,
-            referrer: put.referrer,
-            referrers_via: put.referrers_via,
-        });
+        )?);
     }
     Ok(attached)
 }
@@ -200,20 +213,14 @@ fn attest_subjects(
             bytes: envelope.to_json(),
             annotations: [(PREDICATE_ANNOTATION.to_string(), predicate_type.to_string())].into(),
         };
-        let put = block_on(client.attach(
-            &target.repository,
+        attached.push(attach(
+            client,
+            target,
             subject,
             Attachment::Attestation,
             &layer,
             scheme,
-        ))??;
-        attached.push(Attached {
-            reference: target.name.clone(),
-            subject: subject.clone(),
-            legacy_tag: put.legacy_tag,
-            referrer: put.referrer,
-            referrers_via: put.referrers_via,
-        });
+        )?);
     }
     Ok(attached)
 }

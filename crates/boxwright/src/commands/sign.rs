@@ -34,24 +34,6 @@ pub fn generate(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<Exi
     let key = SigningKey::generate()?;
     let private_pem = key.to_cosign_pem(&password)?;
     let public = key.verifying_key();
-    let public_pem = public.to_pem();
-    let private_path = with_suffix(&args.out, ".key");
-    let public_path = with_suffix(&args.out, ".pub");
-    write_key_files(
-        &[
-            KeyFile {
-                path: private_path.clone(),
-                contents: private_pem.as_bytes(),
-                private: true,
-            },
-            KeyFile {
-                path: public_path.clone(),
-                contents: public_pem.as_bytes(),
-                private: false,
-            },
-        ],
-        args.force,
-    )?;
     if no_password {
         printer.info(format!(
             "note: no --password-stdin and no {}: the private key is encrypted with the empty \
@@ -59,21 +41,14 @@ pub fn generate(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<Exi
             boxwright_metadata::env_vars::COSIGN_PASSWORD
         ));
     }
-    let generated = Generated {
-        format: "cosign",
-        private_key: private_path,
-        public_key: public_path,
-        key_id: public.key_id().to_string(),
-        empty_password: password.is_empty(),
-    };
-    if printer.json {
-        printer.json(&generated);
-    } else {
-        printer.line(format!("private key: {}", generated.private_key.display()));
-        printer.line(format!("public key: {}", generated.public_key.display()));
-        printer.line(format!("key id: {}", generated.key_id));
-    }
-    Ok(ExitStatus::Success)
+    write_pair(
+        printer,
+        args,
+        "cosign",
+        (private_pem.as_bytes(), public.to_pem().as_bytes()),
+        public.key_id().to_string(),
+        password.is_empty(),
+    )
 }
 
 /// A minisign key pair; the secret key is not encrypted (as `minisign -G -W` writes it): keep
@@ -86,31 +61,52 @@ fn generate_minisign(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Resul
         );
     }
     let key = MinisignSecretKey::generate()?;
-    let secret = key.to_text();
-    let public = key.public_key().to_text();
+    write_pair(
+        printer,
+        args,
+        "minisign",
+        (
+            key.to_text().as_bytes(),
+            key.public_key().to_text().as_bytes(),
+        ),
+        key.key_id().to_string(),
+        true,
+    )
+}
+
+/// Writes `PREFIX.key` (private, 0600) and `PREFIX.pub` from `(private, public)` and reports
+/// them.
+fn write_pair(
+    printer: &Printer,
+    args: &KeyGenerateArgs,
+    format: &'static str,
+    (private, public): (&[u8], &[u8]),
+    key_id: String,
+    empty_password: bool,
+) -> anyhow::Result<ExitStatus> {
     let private_path = with_suffix(&args.out, ".key");
     let public_path = with_suffix(&args.out, ".pub");
     write_key_files(
         &[
             KeyFile {
                 path: private_path.clone(),
-                contents: secret.as_bytes(),
+                contents: private,
                 private: true,
             },
             KeyFile {
                 path: public_path.clone(),
-                contents: public.as_bytes(),
+                contents: public,
                 private: false,
             },
         ],
         args.force,
     )?;
     let generated = Generated {
-        format: "minisign",
+        format,
         private_key: private_path,
         public_key: public_path,
-        key_id: key.key_id().to_string(),
-        empty_password: true,
+        key_id,
+        empty_password,
     };
     if printer.json {
         printer.json(&generated);
