@@ -289,8 +289,7 @@ impl Content<'_> {
     }
 }
 
-/// Writes `content` to `path` under a temporary name, renames it into place, then reads it
-/// back and checks its size and SHA-256.
+/// Writes `content` to `path` under a temporary name and renames it into place.
 fn put(path: &Path, content: &Content<'_>) -> anyhow::Result<()> {
     let dir = path.parent().expect("objects live in a directory");
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -311,20 +310,6 @@ fn put(path: &Path, content: &Content<'_>) -> anyhow::Result<()> {
     temporary
         .persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    let expected = content.digests()?;
-    let actual = manifest::file_digests(path)
-        .map(|(size, sha256, _)| (size, sha256))
-        .with_context(|| format!("cannot read back {}", path.display()))?;
-    if actual != expected {
-        bail!(
-            "{} reads back as {} bytes with sha256 {}, not {} bytes with sha256 {}",
-            path.display(),
-            actual.0,
-            actual.1,
-            expected.0,
-            expected.1
-        );
-    }
     Ok(())
 }
 
@@ -334,11 +319,230 @@ fn set_readable(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot set the mode of {}", path.display()))
 }
 
+/// Where `release publish` writes a target's objects: below `DEST/<target>/` in a directory
+/// or an S3 prefix. The order (versioned objects first, each read back, then the stable
+/// manifest) lives once, in [`publish_to`].
+trait Destination {
+    /// What to call an object in messages and output: a path or a URL.
+    fn name(&self, relative: &str) -> String;
+    /// The object's size and SHA-256 as stored (read in full), `None` when there is none.
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>>;
+    /// Writes the object whole: readers see the old contents or the new, never a part.
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()>;
+}
+
+/// A directory: objects are written under a temporary name and renamed into place.
+struct DirDestination(PathBuf);
+
+impl Destination for DirDestination {
+    fn name(&self, relative: &str) -> String {
+        self.0.join(relative).display().to_string()
+    }
+
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>> {
+        let path = self.0.join(relative);
+        if !path.exists() {
+            return Ok(None);
+        }
+        manifest::file_digests(&path)
+            .map(|(size, sha256, _)| Some((size, sha256)))
+            .with_context(|| format!("cannot read {}", path.display()))
+    }
+
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+        put(&self.0.join(relative), content)
+    }
+}
+
+/// An S3 bucket (or an S3-compatible server) through `object_store`: `s3://BUCKET/PREFIX`,
+/// with the endpoint, region and credentials from the usual `AWS_*` variables.
+struct S3Destination {
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+    bucket: String,
+    /// `PREFIX/<target>`, without slashes at either end.
+    base: String,
+}
+
+impl S3Destination {
+    fn new(location: &str, target: &str) -> anyhow::Result<S3Destination> {
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        if bucket.is_empty() {
+            bail!("s3://{location} names no bucket: give s3://BUCKET[/PREFIX]");
+        }
+        let prefix = prefix.trim_matches('/');
+        let base = if prefix.is_empty() {
+            target.to_string()
+        } else {
+            format!("{prefix}/{target}")
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let retry = object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: 5,
+            retry_timeout: std::time::Duration::from_secs(120),
+        };
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_retry(retry)
+            .build()
+            .context(
+                "cannot set up the S3 client (AWS_REGION, AWS_ACCESS_KEY_ID, \
+                 AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP)",
+            )?;
+        Ok(S3Destination {
+            store: std::sync::Arc::new(store),
+            bucket: bucket.to_string(),
+            base,
+        })
+    }
+
+    fn path(&self, relative: &str) -> anyhow::Result<object_store::path::Path> {
+        let key = format!("{}/{relative}", self.base);
+        object_store::path::Path::parse(&key)
+            .with_context(|| format!("{key:?} is not a valid object key"))
+    }
+}
+
+impl Destination for S3Destination {
+    fn name(&self, relative: &str) -> String {
+        format!("s3://{}/{}/{relative}", self.bucket, self.base)
+    }
+
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>> {
+        use futures_util::StreamExt as _;
+        use object_store::ObjectStoreExt as _;
+        use sha2::Digest as _;
+        let name = self.name(relative);
+        let result = match self.store.get(&self.path(relative)?).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!("cannot read {name}")));
+            }
+        };
+        let mut stream = result.into_stream();
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0_u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.with_context(|| format!("cannot read {name}"))?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok(Some((size, hex(&hasher.finalize()))))
+    }
+
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+        use object_store::ObjectStoreExt as _;
+        use tokio::io::AsyncWriteExt as _;
+        let path = self.path(relative)?;
+        let name = self.name(relative);
+        match content {
+            Content::Bytes(bytes) => {
+                self.store
+                    .put(&path, bytes.to_vec().into())
+                    .await
+                    .with_context(|| format!("cannot write {name}"))?;
+            }
+            Content::File(source) => {
+                let mut from = tokio::fs::File::open(source)
+                    .await
+                    .with_context(|| format!("cannot read {}", source.display()))?;
+                // One PUT for small files, a multipart upload (completed only at the end) for
+                // large ones.
+                let mut writer = object_store::buffered::BufWriter::new(
+                    std::sync::Arc::clone(&self.store),
+                    path,
+                );
+                let copied = async {
+                    tokio::io::copy(&mut from, &mut writer).await?;
+                    writer.shutdown().await
+                }
+                .await;
+                if let Err(error) = copied {
+                    let _ = writer.abort().await;
+                    return Err(anyhow::Error::new(error).context(format!("cannot write {name}")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
 #[derive(Serialize)]
 struct Published {
-    base: PathBuf,
+    base: String,
     written: Vec<String>,
     unchanged: Vec<String>,
+}
+
+/// Checks every object against what the destination holds, then writes those that differ in
+/// order, reading each back (size and SHA-256) before the next: the stable manifest is only
+/// replaced once every versioned object is in place and checked.
+async fn publish_to(
+    destination: &impl Destination,
+    objects: &[Object<'_>],
+    force: bool,
+    printer: &Printer,
+) -> anyhow::Result<Published> {
+    // Check every versioned object before writing any.
+    let mut plan = Vec::new();
+    for object in objects {
+        let expected = object.content.digests()?;
+        let same = match destination.digests(&object.relative).await? {
+            None => false,
+            Some(existing) => {
+                let same = existing == expected;
+                if !same && !object.stable && !force {
+                    bail!(
+                        "{} exists with other contents: a published release is immutable (pass \
+                         --force to replace it)",
+                        destination.name(&object.relative)
+                    );
+                }
+                same
+            }
+        };
+        plan.push((object, expected, same));
+    }
+    let mut published = Published {
+        base: destination.name("").trim_end_matches('/').to_string(),
+        written: Vec::new(),
+        unchanged: Vec::new(),
+    };
+    for (object, expected, same) in plan {
+        let name = destination.name(&object.relative);
+        if same {
+            published.unchanged.push(object.relative.clone());
+            continue;
+        }
+        destination.put(&object.relative, &object.content).await?;
+        let actual = destination
+            .digests(&object.relative)
+            .await
+            .with_context(|| format!("cannot read back {name}"))?;
+        match actual {
+            Some(actual) if actual == expected => {}
+            Some(actual) => bail!(
+                "{name} reads back as {} bytes with sha256 {}, not {} bytes with sha256 {}",
+                actual.0,
+                actual.1,
+                expected.0,
+                expected.1
+            ),
+            None => bail!("{name} is missing when read back"),
+        }
+        printer.detail(format!("wrote {name}"));
+        published.written.push(object.relative.clone());
+    }
+    Ok(published)
 }
 
 pub fn publish(
@@ -346,62 +550,39 @@ pub fn publish(
     printer: &Printer,
     args: &PublishArgs,
 ) -> anyhow::Result<ExitStatus> {
-    if let Some((scheme, _)) = args.to.split_once("://") {
+    let s3 = args.to.strip_prefix("s3://");
+    if s3.is_none()
+        && let Some((scheme, _)) = args.to.split_once("://")
+    {
         bail!(
-            "publishing to {scheme}:// is not supported yet (S3, GitHub Releases and GitLab \
-             packages come later); give a directory"
+            "publishing to {scheme}:// is not supported (GitHub Releases and GitLab packages \
+             come later); give a directory or s3://BUCKET[/PREFIX]"
         );
     }
     let project = context::project(global)?;
     let prepared = prepare(&project, &args.tag, args.key.as_deref())?;
-    let base = Path::new(&args.to).join(&prepared.manifest.target);
+    let target = &prepared.manifest.target;
     let objects = objects(&prepared, &args.tag, true);
-    // Check every versioned object before writing any.
-    let mut plan = Vec::new();
-    for object in &objects {
-        let path = base.join(&object.relative);
-        let same = if path.exists() {
-            let existing = manifest::file_digests(&path)
-                .map(|(size, sha256, _)| (size, sha256))
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let same = existing == object.content.digests()?;
-            if !same && !object.stable && !args.force {
-                bail!(
-                    "{} exists with other contents: a published release is immutable (pass \
-                     --force to replace it)",
-                    path.display()
-                );
-            }
-            same
-        } else {
-            false
-        };
-        plan.push((object, path, same));
-    }
-    let mut published = Published {
-        base: base.clone(),
-        written: Vec::new(),
-        unchanged: Vec::new(),
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let published = if let Some(location) = s3 {
+        let destination = S3Destination::new(location, target)?;
+        runtime.block_on(publish_to(&destination, &objects, args.force, printer))?
+    } else {
+        let destination = DirDestination(Path::new(&args.to).join(target));
+        runtime.block_on(publish_to(&destination, &objects, args.force, printer))?
     };
-    for (object, path, same) in plan {
-        if same {
-            published.unchanged.push(object.relative.clone());
-            continue;
-        }
-        put(&path, &object.content)?;
-        printer.detail(format!("wrote {}", path.display()));
-        published.written.push(object.relative.clone());
-    }
     if printer.json {
         printer.json(&published);
     } else {
         for relative in &published.written {
-            printer.line(base.join(relative).display());
+            printer.line(format!("{}/{relative}", published.base));
         }
         printer.info(format!(
             "published {} to {} ({} written, {} unchanged)",
             args.tag,
-            base.display(),
+            published.base,
             published.written.len(),
             published.unchanged.len()
         ));
