@@ -405,8 +405,8 @@ pub struct ManifestArgs {
 pub struct PublishArgs {
     /// A release tag like distro-0.1.0.0.
     pub tag: String,
-    /// Destination: a directory or s3://BUCKET[/PREFIX] (endpoint, region and credentials
-    /// from the AWS_* variables).
+    /// Destination: a directory, s3://BUCKET[/PREFIX] (AWS_* variables) or
+    /// github://OWNER/REPO (GITHUB_TOKEN, GITHUB_API_URL).
     #[arg(long, value_name = "DEST")]
     pub to: String,
     /// Signing key (a file or env://VAR), instead of the release's manifest_key_env.

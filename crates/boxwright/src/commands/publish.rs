@@ -468,6 +468,256 @@ impl Destination for S3Destination {
     }
 }
 
+/// A GitHub release, `github://OWNER/REPO`: the tag's release (created when missing) holds
+/// the versioned objects as assets named by their file names. There is no stable object:
+/// GitHub's latest release (`releases/latest/download/manifest.json`) is the stable one.
+struct GitHubDestination {
+    client: reqwest::Client,
+    api: String,
+    repo: String,
+    token: String,
+    release_id: u64,
+    /// The release's `upload_url` without its `{?name,label}` template.
+    upload_url: String,
+}
+
+/// An asset of a release: its id and name.
+struct Asset {
+    id: u64,
+    name: String,
+}
+
+const GITHUB_ATTEMPTS: u32 = 4;
+
+impl GitHubDestination {
+    async fn new(repo: &str, tag: &str) -> anyhow::Result<GitHubDestination> {
+        if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) {
+            bail!("github://{repo} is not github://OWNER/REPO");
+        }
+        let token = std::env::var("GITHUB_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .context("publishing to github:// needs GITHUB_TOKEN")?;
+        let api = std::env::var("GITHUB_API_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| "https://api.github.com".to_string())
+            .trim_end_matches('/')
+            .to_string();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(600))
+            .build()?;
+        let mut destination = GitHubDestination {
+            client,
+            api,
+            repo: repo.to_string(),
+            token,
+            release_id: 0,
+            upload_url: String::new(),
+        };
+        let url = format!("{}/repos/{repo}/releases/tags/{tag}", destination.api);
+        let response = destination
+            .send(reqwest::Method::GET, &url, None, None)
+            .await?;
+        let release = if response.status() == reqwest::StatusCode::NOT_FOUND {
+            let body = serde_json::json!({ "tag_name": tag, "name": tag });
+            let url = format!("{}/repos/{repo}/releases", destination.api);
+            let response = destination
+                .send(
+                    reqwest::Method::POST,
+                    &url,
+                    Some(body.to_string().into_bytes()),
+                    Some("application/json"),
+                )
+                .await?;
+            json_of(response, &url).await?
+        } else {
+            json_of(response, &url).await?
+        };
+        destination.release_id = release["id"]
+            .as_u64()
+            .with_context(|| format!("the release of {tag} in {repo} has no id"))?;
+        let upload_url = release["upload_url"]
+            .as_str()
+            .with_context(|| format!("the release of {tag} in {repo} has no upload_url"))?;
+        destination.upload_url = upload_url
+            .split('{')
+            .next()
+            .unwrap_or(upload_url)
+            .to_string();
+        Ok(destination)
+    }
+
+    /// Sends a request with the token, retrying connection failures and 5xx answers with
+    /// backoff (0.2 s, doubling; at most [`GITHUB_ATTEMPTS`] tries).
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+    ) -> anyhow::Result<reqwest::Response> {
+        let mut delay = std::time::Duration::from_millis(200);
+        let mut attempt = 1;
+        loop {
+            let accept = if content_type.is_none() && method == reqwest::Method::GET {
+                "application/vnd.github+json"
+            } else {
+                "application/json"
+            };
+            let mut request = self
+                .client
+                .request(method.clone(), url)
+                .bearer_auth(&self.token)
+                .header(reqwest::header::ACCEPT, accept)
+                .header("X-GitHub-Api-Version", "2022-11-28");
+            if let Some(body) = &body {
+                request = request
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        content_type.unwrap_or("application/octet-stream"),
+                    )
+                    .body(body.clone());
+            }
+            match request.send().await {
+                Ok(response)
+                    if response.status().is_server_error() && attempt < GITHUB_ATTEMPTS => {}
+                Ok(response) => return Ok(response),
+                Err(error)
+                    if attempt < GITHUB_ATTEMPTS && (error.is_connect() || error.is_timeout()) => {}
+                Err(error) => {
+                    return Err(anyhow::Error::new(error).context(format!("{method} {url} failed")));
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+            attempt += 1;
+        }
+    }
+
+    async fn assets(&self) -> anyhow::Result<Vec<Asset>> {
+        let url = format!(
+            "{}/repos/{}/releases/{}/assets?per_page=100",
+            self.api, self.repo, self.release_id
+        );
+        let response = self.send(reqwest::Method::GET, &url, None, None).await?;
+        let list = json_of(response, &url).await?;
+        let Some(list) = list.as_array() else {
+            bail!("{url} did not answer with a list of assets");
+        };
+        Ok(list
+            .iter()
+            .filter_map(|a| {
+                Some(Asset {
+                    id: a["id"].as_u64()?,
+                    name: a["name"].as_str()?.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    async fn asset(&self, relative: &str) -> anyhow::Result<Option<Asset>> {
+        let name = asset_name(relative);
+        Ok(self.assets().await?.into_iter().find(|a| a.name == name))
+    }
+}
+
+fn asset_name(relative: &str) -> &str {
+    relative.rsplit('/').next().unwrap_or(relative)
+}
+
+/// The JSON body of a successful response; an error naming the status and URL otherwise.
+async fn json_of(response: reqwest::Response, url: &str) -> anyhow::Result<serde_json::Value> {
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .with_context(|| format!("cannot read the answer of {url}"))?;
+    if !status.is_success() {
+        bail!(
+            "{url} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        );
+    }
+    serde_json::from_slice(&body).with_context(|| format!("{url} did not answer with JSON"))
+}
+
+impl Destination for GitHubDestination {
+    fn name(&self, relative: &str) -> String {
+        format!("github://{}/releases/{relative}", self.repo)
+    }
+
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>> {
+        use sha2::Digest as _;
+        let Some(asset) = self.asset(relative).await? else {
+            return Ok(None);
+        };
+        let url = format!(
+            "{}/repos/{}/releases/assets/{}",
+            self.api, self.repo, asset.id
+        );
+        let mut request = self
+            .client
+            .get(&url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::ACCEPT, "application/octet-stream");
+        request = request.header("X-GitHub-Api-Version", "2022-11-28");
+        let response = request
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("cannot download {}", self.name(relative)))?;
+        let body = response
+            .bytes()
+            .await
+            .with_context(|| format!("cannot download {}", self.name(relative)))?;
+        Ok(Some((body.len() as u64, hex(&sha2::Sha256::digest(&body)))))
+    }
+
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+        let name = asset_name(relative);
+        // Reached for an existing asset only with --force (or for a differing one).
+        if let Some(asset) = self.asset(relative).await? {
+            let url = format!(
+                "{}/repos/{}/releases/assets/{}",
+                self.api, self.repo, asset.id
+            );
+            let response = self.send(reqwest::Method::DELETE, &url, None, None).await?;
+            if !response.status().is_success() {
+                bail!(
+                    "cannot delete {}: {url} answered {}",
+                    self.name(relative),
+                    response.status()
+                );
+            }
+        }
+        let body = match content {
+            Content::Bytes(bytes) => bytes.to_vec(),
+            Content::File(path) => tokio::fs::read(path)
+                .await
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        };
+        let url = format!("{}?name={name}", self.upload_url);
+        let response = self
+            .send(
+                reqwest::Method::POST,
+                &url,
+                Some(body),
+                Some(manifest::media_type(name)),
+            )
+            .await?;
+        json_of(response, &url)
+            .await
+            .with_context(|| format!("cannot upload {}", self.name(relative)))?;
+        Ok(())
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut out, b| {
@@ -551,22 +801,29 @@ pub fn publish(
     args: &PublishArgs,
 ) -> anyhow::Result<ExitStatus> {
     let s3 = args.to.strip_prefix("s3://");
+    let github = args.to.strip_prefix("github://");
     if s3.is_none()
+        && github.is_none()
         && let Some((scheme, _)) = args.to.split_once("://")
     {
         bail!(
-            "publishing to {scheme}:// is not supported (GitHub Releases and GitLab packages \
-             come later); give a directory or s3://BUCKET[/PREFIX]"
+            "publishing to {scheme}:// is not supported (GitLab packages come later); give a \
+             directory, s3://BUCKET[/PREFIX] or github://OWNER/REPO"
         );
     }
     let project = context::project(global)?;
     let prepared = prepare(&project, &args.tag, args.key.as_deref())?;
     let target = &prepared.manifest.target;
-    let objects = objects(&prepared, &args.tag, true);
+    let mut objects = objects(&prepared, &args.tag, true);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let published = if let Some(location) = s3 {
+    let published = if let Some(repo) = github {
+        // A release's assets are flat; GitHub's latest release stands for the stable objects.
+        objects.retain(|object| !object.stable);
+        let destination = runtime.block_on(GitHubDestination::new(repo, &args.tag))?;
+        runtime.block_on(publish_to(&destination, &objects, args.force, printer))?
+    } else if let Some(location) = s3 {
         let destination = S3Destination::new(location, target)?;
         runtime.block_on(publish_to(&destination, &objects, args.force, printer))?
     } else {

@@ -7,6 +7,7 @@ mod fetch;
 mod image;
 mod metadata;
 mod publish;
+mod publish_github;
 mod publish_s3;
 mod registry;
 mod release;
