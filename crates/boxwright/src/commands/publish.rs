@@ -487,28 +487,57 @@ struct Asset {
     name: String,
 }
 
-const GITHUB_ATTEMPTS: u32 = 4;
+/// Tries of a request to the GitHub or GitLab API.
+const API_ATTEMPTS: u32 = 4;
+
+/// Sends the request `make` builds, again after connection failures, timeouts and 5xx
+/// answers, with backoff (0.2 s, doubling; at most [`API_ATTEMPTS`] tries).
+async fn send_retrying(
+    what: &str,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> anyhow::Result<reqwest::Response> {
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match make().send().await {
+            Ok(response) if response.status().is_server_error() && attempt < API_ATTEMPTS => {}
+            Ok(response) => return Ok(response),
+            Err(error) if attempt < API_ATTEMPTS && (error.is_connect() || error.is_timeout()) => {}
+            Err(error) => return Err(anyhow::Error::new(error).context(format!("{what} failed"))),
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+        attempt += 1;
+    }
+}
+
+fn api_client() -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(reqwest::Client::builder()
+        .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
+        .timeout(std::time::Duration::from_secs(600))
+        .build()?)
+}
+
+/// The value of the first of `names` that is set and not blank.
+fn env_value(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+}
 
 impl GitHubDestination {
     async fn new(repo: &str, tag: &str) -> anyhow::Result<GitHubDestination> {
         if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) {
             bail!("github://{repo} is not github://OWNER/REPO");
         }
-        let token = std::env::var("GITHUB_TOKEN")
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .context("publishing to github:// needs GITHUB_TOKEN")?;
-        let api = std::env::var("GITHUB_API_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
+        let token =
+            env_value(&["GITHUB_TOKEN"]).context("publishing to github:// needs GITHUB_TOKEN")?;
+        let api = env_value(&["GITHUB_API_URL"])
             .unwrap_or_else(|| "https://api.github.com".to_string())
             .trim_end_matches('/')
             .to_string();
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
-            .timeout(std::time::Duration::from_secs(600))
-            .build()?;
+        let client = api_client()?;
         let mut destination = GitHubDestination {
             client,
             api,
@@ -550,8 +579,7 @@ impl GitHubDestination {
         Ok(destination)
     }
 
-    /// Sends a request with the token, retrying connection failures and 5xx answers with
-    /// backoff (0.2 s, doubling; at most [`GITHUB_ATTEMPTS`] tries).
+    /// Sends a request with the token and GitHub's headers, retrying (see [`send_retrying`]).
     async fn send(
         &self,
         method: reqwest::Method,
@@ -559,42 +587,24 @@ impl GitHubDestination {
         body: Option<Vec<u8>>,
         content_type: Option<&str>,
     ) -> anyhow::Result<reqwest::Response> {
-        let mut delay = std::time::Duration::from_millis(200);
-        let mut attempt = 1;
-        loop {
-            let accept = if content_type.is_none() && method == reqwest::Method::GET {
-                "application/vnd.github+json"
-            } else {
-                "application/json"
-            };
-            let mut request = self
+        send_retrying(&format!("{method} {url}"), || {
+            let request = self
                 .client
                 .request(method.clone(), url)
                 .bearer_auth(&self.token)
-                .header(reqwest::header::ACCEPT, accept)
+                .header(reqwest::header::ACCEPT, "application/vnd.github+json")
                 .header("X-GitHub-Api-Version", "2022-11-28");
-            if let Some(body) = &body {
-                request = request
+            match &body {
+                Some(body) => request
                     .header(
                         reqwest::header::CONTENT_TYPE,
                         content_type.unwrap_or("application/octet-stream"),
                     )
-                    .body(body.clone());
+                    .body(body.clone()),
+                None => request,
             }
-            match request.send().await {
-                Ok(response)
-                    if response.status().is_server_error() && attempt < GITHUB_ATTEMPTS => {}
-                Ok(response) => return Ok(response),
-                Err(error)
-                    if attempt < GITHUB_ATTEMPTS && (error.is_connect() || error.is_timeout()) => {}
-                Err(error) => {
-                    return Err(anyhow::Error::new(error).context(format!("{method} {url} failed")));
-                }
-            }
-            tokio::time::sleep(delay).await;
-            delay *= 2;
-            attempt += 1;
-        }
+        })
+        .await
     }
 
     async fn assets(&self) -> anyhow::Result<Vec<Asset>> {
@@ -621,6 +631,104 @@ impl GitHubDestination {
     async fn asset(&self, relative: &str) -> anyhow::Result<Option<Asset>> {
         let name = asset_name(relative);
         Ok(self.assets().await?.into_iter().find(|a| a.name == name))
+    }
+}
+
+/// A GitLab generic package, `gitlab://PROJECT` (a numeric id or `group/project`): the
+/// versioned objects are the files of package `<target>`, version `<version>` (or
+/// `--package-version`). There is no stable object.
+struct GitLabDestination {
+    client: reqwest::Client,
+    /// `.../projects/<id>/packages/generic/<target>/<version>`
+    base: String,
+    project: String,
+    package: String,
+    /// `PRIVATE-TOKEN` or `JOB-TOKEN`, and the token.
+    auth: (&'static str, String),
+}
+
+impl GitLabDestination {
+    fn new(project: &str, package: &str, version: &str) -> anyhow::Result<GitLabDestination> {
+        if project.is_empty() || project.starts_with('/') || project.ends_with('/') {
+            bail!("gitlab://{project} is not gitlab://PROJECT (an id or group/project)");
+        }
+        let auth = if let Some(token) = env_value(&["GITLAB_TOKEN"]) {
+            ("PRIVATE-TOKEN", token)
+        } else if let Some(token) = env_value(&["CI_JOB_TOKEN"]) {
+            ("JOB-TOKEN", token)
+        } else {
+            bail!("publishing to gitlab:// needs GITLAB_TOKEN or CI_JOB_TOKEN");
+        };
+        let api = env_value(&["CI_API_V4_URL", "GITLAB_API_URL"])
+            .unwrap_or_else(|| "https://gitlab.com/api/v4".to_string());
+        let base = format!(
+            "{}/projects/{}/packages/generic/{package}/{version}",
+            api.trim_end_matches('/'),
+            project.replace('/', "%2F")
+        );
+        Ok(GitLabDestination {
+            client: api_client()?,
+            base,
+            project: project.to_string(),
+            package: format!("{package}/{version}"),
+            auth,
+        })
+    }
+
+    fn url(&self, relative: &str) -> String {
+        format!("{}/{}", self.base, asset_name(relative))
+    }
+}
+
+impl Destination for GitLabDestination {
+    fn name(&self, relative: &str) -> String {
+        format!(
+            "gitlab://{}/packages/generic/{}/{}",
+            self.project,
+            self.package,
+            asset_name(relative)
+        )
+    }
+
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>> {
+        use sha2::Digest as _;
+        let url = self.url(relative);
+        let response = send_retrying(&format!("GET {url}"), || {
+            self.client.get(&url).header(self.auth.0, &self.auth.1)
+        })
+        .await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let body = response
+            .error_for_status()
+            .with_context(|| format!("cannot download {}", self.name(relative)))?
+            .bytes()
+            .await
+            .with_context(|| format!("cannot download {}", self.name(relative)))?;
+        Ok(Some((body.len() as u64, hex(&sha2::Sha256::digest(&body)))))
+    }
+
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+        let body = match content {
+            Content::Bytes(bytes) => bytes.to_vec(),
+            Content::File(path) => tokio::fs::read(path)
+                .await
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        };
+        let url = self.url(relative);
+        let response = send_retrying(&format!("PUT {url}"), || {
+            self.client
+                .put(&url)
+                .header(self.auth.0, &self.auth.1)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(body.clone())
+        })
+        .await?;
+        json_of(response, &url)
+            .await
+            .with_context(|| format!("cannot upload {}", self.name(relative)))?;
+        Ok(())
     }
 }
 
@@ -731,6 +839,9 @@ struct Published {
     base: String,
     written: Vec<String>,
     unchanged: Vec<String>,
+    /// What the written objects are called (paths or URLs), for the text output.
+    #[serde(skip)]
+    written_names: Vec<String>,
 }
 
 /// Checks every object against what the destination holds, then writes those that differ in
@@ -766,6 +877,7 @@ async fn publish_to(
         base: destination.name("").trim_end_matches('/').to_string(),
         written: Vec::new(),
         unchanged: Vec::new(),
+        written_names: Vec::new(),
     };
     for (object, expected, same) in plan {
         let name = destination.name(&object.relative);
@@ -791,6 +903,7 @@ async fn publish_to(
         }
         printer.detail(format!("wrote {name}"));
         published.written.push(object.relative.clone());
+        published.written_names.push(name);
     }
     Ok(published)
 }
@@ -802,14 +915,19 @@ pub fn publish(
 ) -> anyhow::Result<ExitStatus> {
     let s3 = args.to.strip_prefix("s3://");
     let github = args.to.strip_prefix("github://");
+    let gitlab = args.to.strip_prefix("gitlab://");
     if s3.is_none()
         && github.is_none()
+        && gitlab.is_none()
         && let Some((scheme, _)) = args.to.split_once("://")
     {
         bail!(
-            "publishing to {scheme}:// is not supported (GitLab packages come later); give a \
-             directory, s3://BUCKET[/PREFIX] or github://OWNER/REPO"
+            "publishing to {scheme}:// is not supported; give a directory, \
+             s3://BUCKET[/PREFIX], github://OWNER/REPO or gitlab://PROJECT"
         );
+    }
+    if gitlab.is_none() && args.package_version.is_some() {
+        bail!("--package-version is for gitlab:// destinations");
     }
     let project = context::project(global)?;
     let prepared = prepare(&project, &args.tag, args.key.as_deref())?;
@@ -818,7 +936,19 @@ pub fn publish(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let published = if let Some(repo) = github {
+    let published = if let Some(gitlab_project) = gitlab {
+        // A generic package's files are flat, and it has no stable alias.
+        objects.retain(|object| !object.stable);
+        // The tag without `<target>-`: version and revision, one package version each.
+        let version = args.package_version.as_deref().unwrap_or_else(|| {
+            args.tag
+                .strip_prefix(target.as_str())
+                .and_then(|rest| rest.strip_prefix('-'))
+                .unwrap_or(&args.tag)
+        });
+        let destination = GitLabDestination::new(gitlab_project, target, version)?;
+        runtime.block_on(publish_to(&destination, &objects, args.force, printer))?
+    } else if let Some(repo) = github {
         // A release's assets are flat; GitHub's latest release stands for the stable objects.
         objects.retain(|object| !object.stable);
         let destination = runtime.block_on(GitHubDestination::new(repo, &args.tag))?;
@@ -833,8 +963,8 @@ pub fn publish(
     if printer.json {
         printer.json(&published);
     } else {
-        for relative in &published.written {
-            printer.line(format!("{}/{relative}", published.base));
+        for name in &published.written_names {
+            printer.line(name);
         }
         printer.info(format!(
             "published {} to {} ({} written, {} unchanged)",

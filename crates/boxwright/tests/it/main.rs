@@ -8,6 +8,7 @@ mod image;
 mod metadata;
 mod publish;
 mod publish_github;
+mod publish_gitlab;
 mod publish_s3;
 mod registry;
 mod release;

@@ -1,17 +1,13 @@
-//! `release publish --to github://OWNER/REPO` against a fake GitHub API on loopback: a
-//! stateful server (releases, assets, uploads, downloads, deletes) written for this test,
-//! which refuses requests without the token and answers the first upload with a 502.
+//! `release publish --to github://OWNER/REPO` against a fake GitHub API on loopback
+//! (support/fake_api.rs): releases, assets, uploads, downloads and deletes kept in memory; it
+//! refuses requests without the token and answers the first upload with a 502.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Output;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use super::publish::{KEY_ENV, TAG, key_text, ok, released, text};
 use crate::support::TestProject;
+use crate::support::fake_api::{FakeApi, Request};
 
 const TOKEN: &str = "t0ken-for-the-fake";
 const REPO: &str = "owner/repo";
@@ -31,43 +27,25 @@ struct State {
 }
 
 struct FakeGitHub {
-    addr: SocketAddr,
+    api: FakeApi,
     state: Arc<Mutex<State>>,
-    stopping: Arc<AtomicBool>,
-    accept: Option<JoinHandle<()>>,
 }
 
 impl FakeGitHub {
     fn start(failing_uploads: usize) -> FakeGitHub {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State {
             next_id: 100,
             failing_uploads,
             ..State::default()
         }));
-        let stopping = Arc::new(AtomicBool::new(false));
-        let (thread_state, thread_stopping) = (Arc::clone(&state), Arc::clone(&stopping));
-        let accept = std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                if thread_stopping.load(Ordering::SeqCst) {
-                    break;
-                }
-                if let Ok(stream) = stream {
-                    serve(stream, addr, &thread_state);
-                }
-            }
-        });
-        FakeGitHub {
-            addr,
-            state,
-            stopping,
-            accept: Some(accept),
-        }
+        let handler_state = Arc::clone(&state);
+        let api =
+            FakeApi::start(move |request| answer(&mut handler_state.lock().unwrap(), &request));
+        FakeGitHub { api, state }
     }
 
     fn api(&self) -> String {
-        format!("http://{}", self.addr)
+        self.api.url()
     }
 
     fn asset_names(&self) -> Vec<String> {
@@ -98,92 +76,24 @@ impl FakeGitHub {
     }
 }
 
-impl Drop for FakeGitHub {
-    fn drop(&mut self) {
-        self.stopping.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-        if let Some(handle) = self.accept.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
-fn serve(mut stream: TcpStream, addr: SocketAddr, state: &Mutex<State>) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut data = Vec::new();
-    let mut buffer = vec![0_u8; 65536];
-    let head_end = loop {
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => data.extend_from_slice(&buffer[..n]),
-        }
-        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end + 4;
-        }
-    };
-    let head = String::from_utf8_lossy(&data[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut request_line = lines.next().unwrap_or_default().split(' ');
-    let method = request_line.next().unwrap_or_default().to_string();
-    let target = request_line.next().unwrap_or_default().to_string();
-    let mut length = 0;
-    let mut authorization = String::new();
-    for line in lines {
-        if let Some((name, value)) = line.split_once(':') {
-            match name.trim().to_ascii_lowercase().as_str() {
-                "content-length" => length = value.trim().parse().unwrap_or(0),
-                "authorization" => authorization = value.trim().to_string(),
-                _ => {}
-            }
-        }
-    }
-    while data.len() < head_end + length {
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => data.extend_from_slice(&buffer[..n]),
-        }
-    }
-    let body = data[head_end..head_end + length].to_vec();
-    let (status, reply) = answer(
-        &mut state.lock().unwrap(),
-        addr,
-        &method,
-        &target,
-        &authorization,
-        body,
-    );
-    let head = format!(
-        "HTTP/1.1 {status} Fake\r\nContent-Length: {}\r\nContent-Type: application/json\r\n\
-         Connection: close\r\n\r\n",
-        reply.len()
-    );
-    let _ = stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(&reply));
-    let _ = stream.flush();
-}
-
-fn answer(
-    state: &mut State,
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    authorization: &str,
-    body: Vec<u8>,
-) -> (u16, Vec<u8>) {
+fn answer(state: &mut State, request: &Request) -> (u16, Vec<u8>) {
+    let method = request.method.as_str();
+    let target = request.target.as_str();
     state
         .requests
         .push((method.to_string(), target.to_string()));
-    if authorization != format!("Bearer {TOKEN}") {
+    if request.header("authorization") != Some(&format!("Bearer {TOKEN}")) {
         state.unauthorized += 1;
         return (401, b"{\"message\":\"Bad credentials\"}".to_vec());
     }
+    let host = request.header("host").unwrap_or_default().to_string();
+    let body = request.body.clone();
     let release_json = |id: u64| {
         serde_json::json!({
             "id": id,
             "tag_name": TAG,
             "upload_url": format!(
-                "http://{addr}/uploads/repos/{REPO}/releases/{id}/assets{{?name,label}}"
+                "http://{host}/uploads/repos/{REPO}/releases/{id}/assets{{?name,label}}"
             ),
         })
         .to_string()
