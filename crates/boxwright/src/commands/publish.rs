@@ -882,6 +882,7 @@ async fn publish_to(
     for (object, expected, same) in plan {
         let name = destination.name(&object.relative);
         if same {
+            printer.detail(format!("unchanged {name}"));
             published.unchanged.push(object.relative.clone());
             continue;
         }
@@ -901,7 +902,8 @@ async fn publish_to(
             ),
             None => bail!("{name} is missing when read back"),
         }
-        printer.detail(format!("wrote {name}"));
+        // A line per object on stderr as it lands: uploads can take a while.
+        printer.info(format!("wrote {name} ({} bytes, read back)", expected.0));
         published.written.push(object.relative.clone());
         published.written_names.push(name);
     }
