@@ -810,7 +810,11 @@ impl Destination for GitHubDestination {
                 .await
                 .with_context(|| format!("cannot read {}", path.display()))?,
         };
-        let url = format!("{}?name={name}", self.upload_url);
+        let mut url = reqwest::Url::parse(&self.upload_url).with_context(|| {
+            format!("the release's upload_url {} is not a URL", self.upload_url)
+        })?;
+        url.query_pairs_mut().append_pair("name", name);
+        let url = url.to_string();
         let response = self
             .send(
                 reqwest::Method::POST,
