@@ -51,7 +51,7 @@ fi
 # (GitHub workflow and GitLab CI schemas bundled, no network at test time); securesystemslib
 # (with cryptography) verifies DSSE envelopes; PyNaCl (libsodium) opens cosign's encrypted
 # private keys; spdx-tools (`pyspdxtools`) and cyclonedx-python-lib's JSON validator check
-# SBOMs.
+# SBOMs; moto's S3 server (with boto3) stands in for S3 in the `release publish --to s3://` tests.
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
   echo "== installing python3-venv"
   as_root apt-get update -qq
@@ -59,10 +59,11 @@ if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
 fi
 [ -x .venv-tools/bin/python ] || python3 -m venv .venv-tools
 if ! [ -x .venv-tools/bin/check-jsonschema ] || ! [ -x .venv-tools/bin/pyspdxtools ] ||
-  ! .venv-tools/bin/python -c 'import securesystemslib, cryptography, nacl, cyclonedx.validation.json, jsonschema' 2>/dev/null; then
+  ! [ -x .venv-tools/bin/moto_server ] ||
+  ! .venv-tools/bin/python -c 'import securesystemslib, cryptography, nacl, cyclonedx.validation.json, jsonschema, moto, boto3' 2>/dev/null; then
   echo "== installing the Python checkers into .venv-tools"
   .venv-tools/bin/python -m pip install -q check-jsonschema 'securesystemslib[crypto]' pynacl \
-    spdx-tools 'cyclonedx-python-lib[json-validation]'
+    spdx-tools 'cyclonedx-python-lib[json-validation]' 'moto[server]'
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt clippy

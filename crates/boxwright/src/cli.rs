@@ -405,7 +405,8 @@ pub struct ManifestArgs {
 pub struct PublishArgs {
     /// A release tag like distro-0.1.0.0.
     pub tag: String,
-    /// Destination: a directory (other schemes are not supported yet).
+    /// Destination: a directory, s3://BUCKET[/PREFIX] (AWS_* variables),
+    /// github://OWNER/REPO (GITHUB_TOKEN) or gitlab://PROJECT (GITLAB_TOKEN or CI_JOB_TOKEN).
     #[arg(long, value_name = "DEST")]
     pub to: String,
     /// Signing key (a file or env://VAR), instead of the release's manifest_key_env.
@@ -414,6 +415,10 @@ pub struct PublishArgs {
     /// Replace versioned objects that exist with other contents.
     #[arg(long)]
     pub force: bool,
+    /// gitlab:// only: the generic package's version (default: the tag without `<target>-`),
+    /// e.g. 1.2.0-beta for a feature branch.
+    #[arg(long, value_name = "VERSION")]
+    pub package_version: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -289,8 +289,7 @@ impl Content<'_> {
     }
 }
 
-/// Writes `content` to `path` under a temporary name, renames it into place, then reads it
-/// back and checks its size and SHA-256.
+/// Writes `content` to `path` under a temporary name and renames it into place.
 fn put(path: &Path, content: &Content<'_>) -> anyhow::Result<()> {
     let dir = path.parent().expect("objects live in a directory");
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -311,20 +310,6 @@ fn put(path: &Path, content: &Content<'_>) -> anyhow::Result<()> {
     temporary
         .persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    let expected = content.digests()?;
-    let actual = manifest::file_digests(path)
-        .map(|(size, sha256, _)| (size, sha256))
-        .with_context(|| format!("cannot read back {}", path.display()))?;
-    if actual != expected {
-        bail!(
-            "{} reads back as {} bytes with sha256 {}, not {} bytes with sha256 {}",
-            path.display(),
-            actual.0,
-            actual.1,
-            expected.0,
-            expected.1
-        );
-    }
     Ok(())
 }
 
@@ -334,11 +319,599 @@ fn set_readable(path: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot set the mode of {}", path.display()))
 }
 
+/// Where `release publish` writes a target's objects: below `DEST/<target>/` in a directory
+/// or an S3 prefix. The order (versioned objects first, each read back, then the stable
+/// manifest) lives once, in [`publish_to`].
+trait Destination {
+    /// What to call an object in messages and output: a path or a URL.
+    fn name(&self, relative: &str) -> String;
+    /// The object's size and SHA-256 as stored (read in full), `None` when there is none.
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>>;
+    /// Writes the object whole: readers see the old contents or the new, never a part.
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()>;
+}
+
+/// A directory: objects are written under a temporary name and renamed into place.
+struct DirDestination(PathBuf);
+
+impl Destination for DirDestination {
+    fn name(&self, relative: &str) -> String {
+        self.0.join(relative).display().to_string()
+    }
+
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>> {
+        let path = self.0.join(relative);
+        if !path.exists() {
+            return Ok(None);
+        }
+        manifest::file_digests(&path)
+            .map(|(size, sha256, _)| Some((size, sha256)))
+            .with_context(|| format!("cannot read {}", path.display()))
+    }
+
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+        put(&self.0.join(relative), content)
+    }
+}
+
+/// An S3 bucket (or an S3-compatible server) through `object_store`: `s3://BUCKET/PREFIX`,
+/// with the endpoint, region and credentials from the usual `AWS_*` variables.
+struct S3Destination {
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+    bucket: String,
+    /// `PREFIX/<target>`, without slashes at either end.
+    base: String,
+}
+
+impl S3Destination {
+    fn new(location: &str, target: &str) -> anyhow::Result<S3Destination> {
+        let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
+        if bucket.is_empty() {
+            bail!("s3://{location} names no bucket: give s3://BUCKET[/PREFIX]");
+        }
+        let prefix = prefix.trim_matches('/');
+        let base = if prefix.is_empty() {
+            target.to_string()
+        } else {
+            format!("{prefix}/{target}")
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let retry = object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: 5,
+            retry_timeout: std::time::Duration::from_secs(120),
+        };
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_retry(retry)
+            .build()
+            .context(
+                "cannot set up the S3 client (AWS_REGION, AWS_ACCESS_KEY_ID, \
+                 AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_ALLOW_HTTP)",
+            )?;
+        Ok(S3Destination {
+            store: std::sync::Arc::new(store),
+            bucket: bucket.to_string(),
+            base,
+        })
+    }
+
+    fn path(&self, relative: &str) -> anyhow::Result<object_store::path::Path> {
+        let key = format!("{}/{relative}", self.base);
+        object_store::path::Path::parse(&key)
+            .with_context(|| format!("{key:?} is not a valid object key"))
+    }
+}
+
+impl Destination for S3Destination {
+    fn name(&self, relative: &str) -> String {
+        format!("s3://{}/{}/{relative}", self.bucket, self.base)
+    }
+
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>> {
+        use futures_util::StreamExt as _;
+        use object_store::ObjectStoreExt as _;
+        use sha2::Digest as _;
+        let name = self.name(relative);
+        let result = match self.store.get(&self.path(relative)?).await {
+            Ok(result) => result,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!("cannot read {name}")));
+            }
+        };
+        let mut stream = result.into_stream();
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0_u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.with_context(|| format!("cannot read {name}"))?;
+            size += chunk.len() as u64;
+            hasher.update(&chunk);
+        }
+        Ok(Some((size, hex(&hasher.finalize()))))
+    }
+
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+        use object_store::ObjectStoreExt as _;
+        use tokio::io::AsyncWriteExt as _;
+        let path = self.path(relative)?;
+        let name = self.name(relative);
+        match content {
+            Content::Bytes(bytes) => {
+                self.store
+                    .put(&path, bytes.to_vec().into())
+                    .await
+                    .with_context(|| format!("cannot write {name}"))?;
+            }
+            Content::File(source) => {
+                let mut from = tokio::fs::File::open(source)
+                    .await
+                    .with_context(|| format!("cannot read {}", source.display()))?;
+                // One PUT for small files, a multipart upload (completed only at the end) for
+                // large ones.
+                let mut writer = object_store::buffered::BufWriter::new(
+                    std::sync::Arc::clone(&self.store),
+                    path,
+                );
+                let copied = async {
+                    tokio::io::copy(&mut from, &mut writer).await?;
+                    writer.shutdown().await
+                }
+                .await;
+                if let Err(error) = copied {
+                    let _ = writer.abort().await;
+                    return Err(anyhow::Error::new(error).context(format!("cannot write {name}")));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A GitHub release, `github://OWNER/REPO`: the tag's release (created when missing) holds
+/// the versioned objects as assets named by their file names. There is no stable object:
+/// GitHub's latest release (`releases/latest/download/manifest.json`) is the stable one.
+struct GitHubDestination {
+    client: reqwest::Client,
+    api: String,
+    repo: String,
+    token: String,
+    release_id: u64,
+    /// The release's `upload_url` without its `{?name,label}` template.
+    upload_url: String,
+}
+
+/// An asset of a release: its id and name.
+struct Asset {
+    id: u64,
+    name: String,
+}
+
+/// Tries of a request to the GitHub or GitLab API.
+const API_ATTEMPTS: u32 = 4;
+
+/// Sends the request `make` builds, again after connection failures, timeouts and 5xx
+/// answers, with backoff (0.2 s, doubling; at most [`API_ATTEMPTS`] tries).
+async fn send_retrying(
+    what: &str,
+    make: impl Fn() -> reqwest::RequestBuilder,
+) -> anyhow::Result<reqwest::Response> {
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut attempt = 1;
+    loop {
+        match make().send().await {
+            Ok(response) if response.status().is_server_error() && attempt < API_ATTEMPTS => {}
+            Ok(response) => return Ok(response),
+            Err(error) if attempt < API_ATTEMPTS && (error.is_connect() || error.is_timeout()) => {}
+            Err(error) => return Err(anyhow::Error::new(error).context(format!("{what} failed"))),
+        }
+        tokio::time::sleep(delay).await;
+        delay *= 2;
+        attempt += 1;
+    }
+}
+
+fn api_client() -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(reqwest::Client::builder()
+        .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
+        .timeout(std::time::Duration::from_secs(600))
+        .build()?)
+}
+
+/// The value of the first of `names` that is set and not blank.
+fn env_value(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+}
+
+impl GitHubDestination {
+    async fn new(repo: &str, tag: &str) -> anyhow::Result<GitHubDestination> {
+        if repo.split('/').count() != 2 || repo.split('/').any(str::is_empty) {
+            bail!("github://{repo} is not github://OWNER/REPO");
+        }
+        let token =
+            env_value(&["GITHUB_TOKEN"]).context("publishing to github:// needs GITHUB_TOKEN")?;
+        let api = env_value(&["GITHUB_API_URL"])
+            .unwrap_or_else(|| "https://api.github.com".to_string())
+            .trim_end_matches('/')
+            .to_string();
+        let client = api_client()?;
+        let mut destination = GitHubDestination {
+            client,
+            api,
+            repo: repo.to_string(),
+            token,
+            release_id: 0,
+            upload_url: String::new(),
+        };
+        let url = format!("{}/repos/{repo}/releases/tags/{tag}", destination.api);
+        let response = destination
+            .send(reqwest::Method::GET, &url, None, None)
+            .await?;
+        let release = if response.status() == reqwest::StatusCode::NOT_FOUND {
+            let body = serde_json::json!({ "tag_name": tag, "name": tag });
+            let url = format!("{}/repos/{repo}/releases", destination.api);
+            let response = destination
+                .send(
+                    reqwest::Method::POST,
+                    &url,
+                    Some(body.to_string().into_bytes()),
+                    Some("application/json"),
+                )
+                .await?;
+            json_of(response, &url).await?
+        } else {
+            json_of(response, &url).await?
+        };
+        destination.release_id = release["id"]
+            .as_u64()
+            .with_context(|| format!("the release of {tag} in {repo} has no id"))?;
+        let upload_url = release["upload_url"]
+            .as_str()
+            .with_context(|| format!("the release of {tag} in {repo} has no upload_url"))?;
+        destination.upload_url = upload_url
+            .split('{')
+            .next()
+            .unwrap_or(upload_url)
+            .to_string();
+        Ok(destination)
+    }
+
+    /// Sends a request with the token and GitHub's headers, retrying (see [`send_retrying`]).
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<Vec<u8>>,
+        content_type: Option<&str>,
+    ) -> anyhow::Result<reqwest::Response> {
+        send_retrying(&format!("{method} {url}"), || {
+            let request = self
+                .client
+                .request(method.clone(), url)
+                .bearer_auth(&self.token)
+                .header(reqwest::header::ACCEPT, "application/vnd.github+json")
+                .header("X-GitHub-Api-Version", "2022-11-28");
+            match &body {
+                Some(body) => request
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        content_type.unwrap_or("application/octet-stream"),
+                    )
+                    .body(body.clone()),
+                None => request,
+            }
+        })
+        .await
+    }
+
+    async fn assets(&self) -> anyhow::Result<Vec<Asset>> {
+        let url = format!(
+            "{}/repos/{}/releases/{}/assets?per_page=100",
+            self.api, self.repo, self.release_id
+        );
+        let response = self.send(reqwest::Method::GET, &url, None, None).await?;
+        let list = json_of(response, &url).await?;
+        let Some(list) = list.as_array() else {
+            bail!("{url} did not answer with a list of assets");
+        };
+        Ok(list
+            .iter()
+            .filter_map(|a| {
+                Some(Asset {
+                    id: a["id"].as_u64()?,
+                    name: a["name"].as_str()?.to_string(),
+                })
+            })
+            .collect())
+    }
+
+    async fn asset(&self, relative: &str) -> anyhow::Result<Option<Asset>> {
+        let name = asset_name(relative);
+        Ok(self.assets().await?.into_iter().find(|a| a.name == name))
+    }
+}
+
+/// A GitLab generic package, `gitlab://PROJECT` (a numeric id or `group/project`): the
+/// versioned objects are the files of package `<target>`, version `<version>` (or
+/// `--package-version`). There is no stable object.
+struct GitLabDestination {
+    client: reqwest::Client,
+    /// `.../projects/<id>/packages/generic/<target>/<version>`
+    base: String,
+    project: String,
+    package: String,
+    /// `PRIVATE-TOKEN` or `JOB-TOKEN`, and the token.
+    auth: (&'static str, String),
+}
+
+impl GitLabDestination {
+    fn new(project: &str, package: &str, version: &str) -> anyhow::Result<GitLabDestination> {
+        if project.is_empty() || project.starts_with('/') || project.ends_with('/') {
+            bail!("gitlab://{project} is not gitlab://PROJECT (an id or group/project)");
+        }
+        let auth = if let Some(token) = env_value(&["GITLAB_TOKEN"]) {
+            ("PRIVATE-TOKEN", token)
+        } else if let Some(token) = env_value(&["CI_JOB_TOKEN"]) {
+            ("JOB-TOKEN", token)
+        } else {
+            bail!("publishing to gitlab:// needs GITLAB_TOKEN or CI_JOB_TOKEN");
+        };
+        let api = env_value(&["CI_API_V4_URL", "GITLAB_API_URL"])
+            .unwrap_or_else(|| "https://gitlab.com/api/v4".to_string());
+        let base = format!(
+            "{}/projects/{}/packages/generic/{package}/{version}",
+            api.trim_end_matches('/'),
+            project.replace('/', "%2F")
+        );
+        Ok(GitLabDestination {
+            client: api_client()?,
+            base,
+            project: project.to_string(),
+            package: format!("{package}/{version}"),
+            auth,
+        })
+    }
+
+    fn url(&self, relative: &str) -> String {
+        format!("{}/{}", self.base, asset_name(relative))
+    }
+}
+
+impl Destination for GitLabDestination {
+    fn name(&self, relative: &str) -> String {
+        format!(
+            "gitlab://{}/packages/generic/{}/{}",
+            self.project,
+            self.package,
+            asset_name(relative)
+        )
+    }
+
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>> {
+        use sha2::Digest as _;
+        let url = self.url(relative);
+        let response = send_retrying(&format!("GET {url}"), || {
+            self.client.get(&url).header(self.auth.0, &self.auth.1)
+        })
+        .await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let body = response
+            .error_for_status()
+            .with_context(|| format!("cannot download {}", self.name(relative)))?
+            .bytes()
+            .await
+            .with_context(|| format!("cannot download {}", self.name(relative)))?;
+        Ok(Some((body.len() as u64, hex(&sha2::Sha256::digest(&body)))))
+    }
+
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+        let body = match content {
+            Content::Bytes(bytes) => bytes.to_vec(),
+            Content::File(path) => tokio::fs::read(path)
+                .await
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        };
+        let url = self.url(relative);
+        let response = send_retrying(&format!("PUT {url}"), || {
+            self.client
+                .put(&url)
+                .header(self.auth.0, &self.auth.1)
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(body.clone())
+        })
+        .await?;
+        json_of(response, &url)
+            .await
+            .with_context(|| format!("cannot upload {}", self.name(relative)))?;
+        Ok(())
+    }
+}
+
+fn asset_name(relative: &str) -> &str {
+    relative.rsplit('/').next().unwrap_or(relative)
+}
+
+/// The JSON body of a successful response; an error naming the status and URL otherwise.
+async fn json_of(response: reqwest::Response, url: &str) -> anyhow::Result<serde_json::Value> {
+    let status = response.status();
+    let body = response
+        .bytes()
+        .await
+        .with_context(|| format!("cannot read the answer of {url}"))?;
+    if !status.is_success() {
+        bail!(
+            "{url} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+                .chars()
+                .take(300)
+                .collect::<String>()
+        );
+    }
+    serde_json::from_slice(&body).with_context(|| format!("{url} did not answer with JSON"))
+}
+
+impl Destination for GitHubDestination {
+    fn name(&self, relative: &str) -> String {
+        format!("github://{}/releases/{relative}", self.repo)
+    }
+
+    async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>> {
+        use sha2::Digest as _;
+        let Some(asset) = self.asset(relative).await? else {
+            return Ok(None);
+        };
+        let url = format!(
+            "{}/repos/{}/releases/assets/{}",
+            self.api, self.repo, asset.id
+        );
+        let mut request = self
+            .client
+            .get(&url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::ACCEPT, "application/octet-stream");
+        request = request.header("X-GitHub-Api-Version", "2022-11-28");
+        let response = request
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("cannot download {}", self.name(relative)))?;
+        let body = response
+            .bytes()
+            .await
+            .with_context(|| format!("cannot download {}", self.name(relative)))?;
+        Ok(Some((body.len() as u64, hex(&sha2::Sha256::digest(&body)))))
+    }
+
+    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+        let name = asset_name(relative);
+        // Reached for an existing asset only with --force (or for a differing one).
+        if let Some(asset) = self.asset(relative).await? {
+            let url = format!(
+                "{}/repos/{}/releases/assets/{}",
+                self.api, self.repo, asset.id
+            );
+            let response = self.send(reqwest::Method::DELETE, &url, None, None).await?;
+            if !response.status().is_success() {
+                bail!(
+                    "cannot delete {}: {url} answered {}",
+                    self.name(relative),
+                    response.status()
+                );
+            }
+        }
+        let body = match content {
+            Content::Bytes(bytes) => bytes.to_vec(),
+            Content::File(path) => tokio::fs::read(path)
+                .await
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        };
+        let mut url = reqwest::Url::parse(&self.upload_url).with_context(|| {
+            format!("the release's upload_url {} is not a URL", self.upload_url)
+        })?;
+        url.query_pairs_mut().append_pair("name", name);
+        let url = url.to_string();
+        let response = self
+            .send(
+                reqwest::Method::POST,
+                &url,
+                Some(body),
+                Some(manifest::media_type(name)),
+            )
+            .await?;
+        json_of(response, &url)
+            .await
+            .with_context(|| format!("cannot upload {}", self.name(relative)))?;
+        Ok(())
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
 #[derive(Serialize)]
 struct Published {
-    base: PathBuf,
+    base: String,
     written: Vec<String>,
     unchanged: Vec<String>,
+    /// What the written objects are called (paths or URLs), for the text output.
+    #[serde(skip)]
+    written_names: Vec<String>,
+}
+
+/// Checks every object against what the destination holds, then writes those that differ in
+/// order, reading each back (size and SHA-256) before the next: the stable manifest is only
+/// replaced once every versioned object is in place and checked.
+async fn publish_to(
+    destination: &impl Destination,
+    objects: &[Object<'_>],
+    force: bool,
+    printer: &Printer,
+) -> anyhow::Result<Published> {
+    // Check every versioned object before writing any.
+    let mut plan = Vec::new();
+    for object in objects {
+        let expected = object.content.digests()?;
+        let same = match destination.digests(&object.relative).await? {
+            None => false,
+            Some(existing) => {
+                let same = existing == expected;
+                if !same && !object.stable && !force {
+                    bail!(
+                        "{} exists with other contents: a published release is immutable (pass \
+                         --force to replace it)",
+                        destination.name(&object.relative)
+                    );
+                }
+                same
+            }
+        };
+        plan.push((object, expected, same));
+    }
+    let mut published = Published {
+        base: destination.name("").trim_end_matches('/').to_string(),
+        written: Vec::new(),
+        unchanged: Vec::new(),
+        written_names: Vec::new(),
+    };
+    for (object, expected, same) in plan {
+        let name = destination.name(&object.relative);
+        if same {
+            printer.detail(format!("unchanged {name}"));
+            published.unchanged.push(object.relative.clone());
+            continue;
+        }
+        destination.put(&object.relative, &object.content).await?;
+        let actual = destination
+            .digests(&object.relative)
+            .await
+            .with_context(|| format!("cannot read back {name}"))?;
+        match actual {
+            Some(actual) if actual == expected => {}
+            Some(actual) => bail!(
+                "{name} reads back as {} bytes with sha256 {}, not {} bytes with sha256 {}",
+                actual.0,
+                actual.1,
+                expected.0,
+                expected.1
+            ),
+            None => bail!("{name} is missing when read back"),
+        }
+        // A line per object on stderr as it lands: uploads can take a while.
+        printer.info(format!("wrote {name} ({} bytes, read back)", expected.0));
+        published.written.push(object.relative.clone());
+        published.written_names.push(name);
+    }
+    Ok(published)
 }
 
 pub fn publish(
@@ -346,62 +919,63 @@ pub fn publish(
     printer: &Printer,
     args: &PublishArgs,
 ) -> anyhow::Result<ExitStatus> {
-    if let Some((scheme, _)) = args.to.split_once("://") {
+    let s3 = args.to.strip_prefix("s3://");
+    let github = args.to.strip_prefix("github://");
+    let gitlab = args.to.strip_prefix("gitlab://");
+    if s3.is_none()
+        && github.is_none()
+        && gitlab.is_none()
+        && let Some((scheme, _)) = args.to.split_once("://")
+    {
         bail!(
-            "publishing to {scheme}:// is not supported yet (S3, GitHub Releases and GitLab \
-             packages come later); give a directory"
+            "publishing to {scheme}:// is not supported; give a directory, \
+             s3://BUCKET[/PREFIX], github://OWNER/REPO or gitlab://PROJECT"
         );
+    }
+    if gitlab.is_none() && args.package_version.is_some() {
+        bail!("--package-version is for gitlab:// destinations");
     }
     let project = context::project(global)?;
     let prepared = prepare(&project, &args.tag, args.key.as_deref())?;
-    let base = Path::new(&args.to).join(&prepared.manifest.target);
-    let objects = objects(&prepared, &args.tag, true);
-    // Check every versioned object before writing any.
-    let mut plan = Vec::new();
-    for object in &objects {
-        let path = base.join(&object.relative);
-        let same = if path.exists() {
-            let existing = manifest::file_digests(&path)
-                .map(|(size, sha256, _)| (size, sha256))
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let same = existing == object.content.digests()?;
-            if !same && !object.stable && !args.force {
-                bail!(
-                    "{} exists with other contents: a published release is immutable (pass \
-                     --force to replace it)",
-                    path.display()
-                );
-            }
-            same
-        } else {
-            false
-        };
-        plan.push((object, path, same));
-    }
-    let mut published = Published {
-        base: base.clone(),
-        written: Vec::new(),
-        unchanged: Vec::new(),
+    let target = &prepared.manifest.target;
+    let mut objects = objects(&prepared, &args.tag, true);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let published = if let Some(gitlab_project) = gitlab {
+        // A generic package's files are flat, and it has no stable alias.
+        objects.retain(|object| !object.stable);
+        // The tag without `<target>-`: version and revision, one package version each.
+        let version = args.package_version.as_deref().unwrap_or_else(|| {
+            args.tag
+                .strip_prefix(target.as_str())
+                .and_then(|rest| rest.strip_prefix('-'))
+                .unwrap_or(&args.tag)
+        });
+        let destination = GitLabDestination::new(gitlab_project, target, version)?;
+        runtime.block_on(publish_to(&destination, &objects, args.force, printer))?
+    } else if let Some(repo) = github {
+        // A release's assets are flat; GitHub's latest release stands for the stable objects.
+        objects.retain(|object| !object.stable);
+        let destination = runtime.block_on(GitHubDestination::new(repo, &args.tag))?;
+        runtime.block_on(publish_to(&destination, &objects, args.force, printer))?
+    } else if let Some(location) = s3 {
+        let destination = S3Destination::new(location, target)?;
+        runtime.block_on(publish_to(&destination, &objects, args.force, printer))?
+    } else {
+        let destination = DirDestination(Path::new(&args.to).join(target));
+        runtime.block_on(publish_to(&destination, &objects, args.force, printer))?
     };
-    for (object, path, same) in plan {
-        if same {
-            published.unchanged.push(object.relative.clone());
-            continue;
-        }
-        put(&path, &object.content)?;
-        printer.detail(format!("wrote {}", path.display()));
-        published.written.push(object.relative.clone());
-    }
     if printer.json {
         printer.json(&published);
     } else {
-        for relative in &published.written {
-            printer.line(base.join(relative).display());
+        for name in &published.written_names {
+            printer.line(name);
         }
         printer.info(format!(
             "published {} to {} ({} written, {} unchanged)",
             args.tag,
-            base.display(),
+            published.base,
             published.written.len(),
             published.unchanged.len()
         ));

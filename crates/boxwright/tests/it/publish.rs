@@ -11,14 +11,14 @@ use crate::support::{
     TestProject, edit_metadata, example_project, require_tool, tools_for_examples,
 };
 
-const TAG: &str = "hello-1.0.0.0";
-const KEY_ENV: &str = "HELLO_RELEASE_KEY";
+pub(crate) const TAG: &str = "hello-1.0.0.0";
+pub(crate) const KEY_ENV: &str = "HELLO_RELEASE_KEY";
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn ok(out: &Output) -> String {
+pub(crate) fn ok(out: &Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}\nstdout: {}\nstderr: {}",
@@ -31,7 +31,7 @@ fn ok(out: &Output) -> String {
 
 /// The example project with `hello` built and packaged, a `release` object (the archive and
 /// the binary itself) signed with `signature`, and a key pair of that format at `keys/k`.
-fn released(signature: &str) -> TestProject {
+pub(crate) fn released(signature: &str) -> TestProject {
     tools_for_examples();
     let project = example_project();
     ok(&project
@@ -62,11 +62,11 @@ fn released(signature: &str) -> TestProject {
     project
 }
 
-fn key_text(project: &TestProject) -> String {
+pub(crate) fn key_text(project: &TestProject) -> String {
     std::fs::read_to_string(project.path().join("keys/k.key")).unwrap()
 }
 
-fn public_key(project: &TestProject) -> PathBuf {
+pub(crate) fn public_key(project: &TestProject) -> PathBuf {
     project.path().join("keys/k.pub")
 }
 
@@ -371,10 +371,10 @@ fn publish_writes_seed_001_layout_and_versioned_objects_are_immutable() {
         stable
     );
 
-    let out = publish(&project, Path::new("s3://bucket/prefix"), &[]);
+    let out = publish(&project, Path::new("gs://bucket/prefix"), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("s3:// is not supported yet"),
+        text(&out.stderr).contains("gs:// is not supported"),
         "{}",
         text(&out.stderr)
     );
