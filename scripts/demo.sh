@@ -48,6 +48,11 @@ echo "== copying examples/ to $project (without caches, outputs and seed000)"
 tar -C "$checkout/examples" --exclude=./seed000 --exclude=.tmp --exclude=.out \
   --exclude=.cache --exclude=target -cf - . | tar -C "$project" -xf -
 
+# Timestamps (manifest `created`, file times in the tarballs) from the checkout's last commit,
+# as CI takes them from the tagged commit: the same checkout gives the same bytes.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$checkout" log -1 --format=%ct 2>/dev/null || echo 0)}
+export SOURCE_DATE_EPOCH
+
 bw() { "$boxwright" --project "$project" "$@"; }
 version=$(bw metadata get distro version)
 tag="distro-$version.0"
