@@ -3,6 +3,7 @@
 mod build;
 mod ci;
 mod depends;
+mod distro_release;
 mod fetch;
 mod image;
 mod metadata;
