@@ -428,7 +428,7 @@ fn check_release(path: &Path, base: &str, release: &crate::Release) -> Result<()
                 ),
             ));
         }
-        if source == "archive" {
+        if source == "archive" || source == "rootfs" {
             continue;
         }
         match source.strip_prefix("file:") {
@@ -445,7 +445,9 @@ fn check_release(path: &Path, base: &str, release: &crate::Release) -> Result<()
                 return Err(Error::invalid(
                     path,
                     at,
-                    format!("artifact source {source:?} must be `archive` or `file:PATH`"),
+                    format!(
+                        "artifact source {source:?} must be `archive`, `rootfs` or `file:PATH`"
+                    ),
                 ));
             }
         }

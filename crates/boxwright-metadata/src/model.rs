@@ -229,8 +229,9 @@ pub struct Image {
 #[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
 pub struct Release {
     /// Artifact file name (`{TAG}` is the release tag) → where it comes from: `archive` (the
-    /// `release package` tarball `<tag>.tar.gz`) or `file:PATH` (a file already made, such as
-    /// a rootfs tarball from `image build --format rootfs -o`, relative to the project).
+    /// `release package` tarball `<tag>.tar.gz`), `rootfs` (the flat rootfs tarball of the
+    /// target's image, built by `release manifest`/`publish` themselves, gzip when the name
+    /// ends in `.gz`) or `file:PATH` (a file already made, relative to the project).
     #[serde(default)]
     pub artifacts: BTreeMap<String, String>,
     /// The environment variable holding the manifest's signing key text (a CI secret); no

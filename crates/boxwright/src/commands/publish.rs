@@ -49,6 +49,39 @@ fn signing_key_text(
     }))
 }
 
+/// The flat rootfs tarball of `target`'s image (`image build TARGET --format rootfs`), made
+/// under `.cache/<target>/release/NAME` (gzip when NAME ends in `.gz`): the `rootfs` artifact
+/// kind, seed 001's `404-distro.tar.gz`.
+fn rootfs_artifact(
+    project: &Project,
+    target: &str,
+    name: &str,
+    printer: &Printer,
+) -> anyhow::Result<std::path::PathBuf> {
+    let dir = project.root.join(".cache").join(target).join("release");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let output = dir.join(name);
+    let args = crate::cli::ImageBuildArgs {
+        target: target.to_string(),
+        format: "rootfs".into(),
+        output: output.clone(),
+        tag: None,
+        compression: "gzip".into(),
+        level: None,
+        platform: Vec::new(),
+        offline: false,
+        registry: crate::cli::RegistryArgs {
+            insecure: false,
+            username: None,
+            password_stdin: false,
+            ca_file: None,
+        },
+    };
+    super::image::build_in(project, printer, &args)
+        .with_context(|| format!("cannot build the rootfs artifact {name} of `{target}`"))?;
+    Ok(output)
+}
+
 fn created_epoch(project: &Project, tag: &str) -> anyhow::Result<u64> {
     if let Ok(value) = std::env::var(env_vars::SOURCE_DATE_EPOCH) {
         return value.trim().parse().with_context(|| {
@@ -74,7 +107,12 @@ fn created_epoch(project: &Project, tag: &str) -> anyhow::Result<u64> {
         .unwrap_or(0))
 }
 
-fn prepare(project: &Project, tag: &str, key: Option<&str>) -> anyhow::Result<Prepared> {
+fn prepare(
+    project: &Project,
+    tag: &str,
+    key: Option<&str>,
+    printer: &Printer,
+) -> anyhow::Result<Prepared> {
     let parsed = ReleaseTag::parse(&project.metadata, tag)?;
     let target = project
         .metadata
@@ -96,6 +134,8 @@ fn prepare(project: &Project, tag: &str, key: Option<&str>) -> anyhow::Result<Pr
         let name = template.replace("{TAG}", tag);
         let path = if source == "archive" {
             project.release_dir().join(format!("{tag}.tar.gz"))
+        } else if source == "rootfs" {
+            rootfs_artifact(project, &parsed.target, &name, printer)?
         } else {
             project
                 .root
@@ -201,7 +241,7 @@ pub fn manifest(
     args: &ManifestArgs,
 ) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
-    let prepared = prepare(&project, &args.tag, args.key.as_deref())?;
+    let prepared = prepare(&project, &args.tag, args.key.as_deref(), printer)?;
     let dir = args
         .output
         .clone()
@@ -936,7 +976,7 @@ pub fn publish(
         bail!("--package-version is for gitlab:// destinations");
     }
     let project = context::project(global)?;
-    let prepared = prepare(&project, &args.tag, args.key.as_deref())?;
+    let prepared = prepare(&project, &args.tag, args.key.as_deref(), printer)?;
     let target = &prepared.manifest.target;
     let mut objects = objects(&prepared, &args.tag, true);
     let runtime = tokio::runtime::Builder::new_current_thread()
