@@ -28,6 +28,12 @@ pub fn target<'a>(project: &'a Project, name: &str) -> Result<&'a Target> {
 
 /// `SOURCE_DATE_EPOCH` if set, else the time of the project's last git commit, else 0.
 pub fn source_date_epoch(root: &Path) -> Result<u64> {
+    source_date_epoch_at(root, "HEAD")
+}
+
+/// `SOURCE_DATE_EPOCH` if set, else the commit time of `revision` in the project's git
+/// repository, else 0.
+pub fn source_date_epoch_at(root: &Path, revision: &str) -> Result<u64> {
     if let Ok(value) = std::env::var(env_vars::SOURCE_DATE_EPOCH) {
         return value.trim().parse().with_context(|| {
             format!(
@@ -36,17 +42,8 @@ pub fn source_date_epoch(root: &Path) -> Result<u64> {
             )
         });
     }
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["log", "-1", "--format=%ct"])
-        .stderr(std::process::Stdio::null())
-        .output();
-    Ok(output
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
+    Ok(git(root, &["log", "-1", "--format=%ct", revision, "--"])
+        .and_then(|s| s.parse().ok())
         .unwrap_or(0))
 }
 

@@ -6,7 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use boxwright_metadata::{Project, ReleaseTag, SignatureFormat, env_vars};
+use boxwright_metadata::{Project, ReleaseTag, SignatureFormat};
 use boxwright_release::manifest::{self, Manifest, ManifestArtifact};
 use boxwright_sign::minisign::{MinisignPublicKey, MinisignSecretKey, MinisignSignature};
 use boxwright_sign::{KeySource, Signature, SigningKey, VerifyingKey};
@@ -82,31 +82,6 @@ fn rootfs_artifact(
     Ok(output)
 }
 
-fn created_epoch(project: &Project, tag: &str) -> anyhow::Result<u64> {
-    if let Ok(value) = std::env::var(env_vars::SOURCE_DATE_EPOCH) {
-        return value.trim().parse().with_context(|| {
-            format!(
-                "{} must be a whole number of seconds, not {value:?}",
-                env_vars::SOURCE_DATE_EPOCH
-            )
-        });
-    }
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(&project.root)
-        .args(["log", "-1", "--format=%ct"])
-        .arg(format!("refs/tags/{tag}"))
-        .arg("--")
-        .stderr(std::process::Stdio::null())
-        .output();
-    Ok(output
-        .ok()
-        .filter(|o| o.status.success())
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0))
-}
-
 fn prepare(
     project: &Project,
     tag: &str,
@@ -163,7 +138,8 @@ fn prepare(
     }
     artifacts.sort_by(|a, b| a.name.cmp(&b.name));
     sources.sort();
-    let epoch = created_epoch(project, tag)?;
+    // The tag's commit time when SOURCE_DATE_EPOCH is unset.
+    let epoch = context::source_date_epoch_at(&project.root, &format!("refs/tags/{tag}"))?;
     let manifest = Manifest {
         artifacts,
         created: boxwright_oci::image::rfc3339(epoch),
