@@ -452,6 +452,15 @@ fn check_release(path: &Path, base: &str, release: &crate::Release) -> Result<()
             }
         }
     }
+    for (i, image) in release.images.iter().enumerate() {
+        if let Err(why) = check_release_image(image) {
+            return Err(Error::invalid(
+                path,
+                pointer::push(&pointer::push(base, "images"), &i.to_string()),
+                format!("release image {image:?} {why}"),
+            ));
+        }
+    }
     if let Some(name) = release.manifest_key_env.as_deref()
         && (name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
     {
@@ -462,6 +471,28 @@ fn check_release(path: &Path, base: &str, release: &crate::Release) -> Result<()
         ));
     }
     Ok(())
+}
+
+/// A release image (templates already expanded): `HOST/PATH[:TAG]` of letters, digits and
+/// `._-/:`; never a digest (that is what the manifest records).
+fn check_release_image(plain: &str) -> std::result::Result<(), &'static str> {
+    if plain.contains('@') {
+        return Err("must not hold a digest: the manifest records the digest it resolves to");
+    }
+    let Some((host, _)) = plain.split_once('/') else {
+        return Err("must name a registry host and a repository: HOST/PATH[:TAG]");
+    };
+    let valid = !host.is_empty()
+        && plain.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && !plain.ends_with(['/', ':'])
+        && plain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/:".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err("must be HOST/PATH[:TAG] of letters, digits and . _ - / :")
+    }
 }
 
 /// `source_url` is published as written: it must already be what cleaning would make of it.
@@ -708,12 +739,24 @@ mod tests {
             "file:.out/distro-1.0.0.tar.gz"
         );
         assert_eq!(r.signature, crate::SignatureFormat::Minisign);
+        let with_image = release.replace(
+            "\"signature\"",
+            "\"images\": [\"127.0.0.1:5000/ns/distro:{YOUR_TARGET_VERSION}\"], \"signature\"",
+        );
+        let m = parse(&SEED.replacen("\"tag_prefix\"", &with_image, 1)).unwrap();
+        let r = m.target("your-target").unwrap().release.as_ref().unwrap();
+        assert_eq!(r.images, ["127.0.0.1:5000/ns/distro:1.0.0"]);
         for (bad, expected) in [
             ("\"signature\": \"minisign\"", "\"signatur\": \"minisign\""),
             ("\"signature\": \"minisign\"", "\"signature\": \"gpg\""),
             ("\"archive\"", "\"tarball\""),
             ("file:.out/", "file:/abs/"),
             ("{TAG}.tar.gz", "a/{TAG}.tar.gz"),
+            (
+                "\"signature\"",
+                "\"images\": [\"ghcr.io/ns/d@sha256:00\"], \"signature\"",
+            ),
+            ("\"signature\"", "\"images\": [\"distro:1\"], \"signature\""),
         ] {
             let text = SEED.replacen("\"tag_prefix\"", &release.replace(bad, expected), 1);
             let err = parse(&text).unwrap_err().to_string();

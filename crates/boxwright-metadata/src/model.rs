@@ -234,6 +234,11 @@ pub struct Release {
     /// ends in `.gz`) or `file:PATH` (a file already made, relative to the project).
     #[serde(default)]
     pub artifacts: BTreeMap<String, String>,
+    /// Images the release publishes, recorded in the manifest by digest: references
+    /// `REGISTRY/REPOSITORY[:TAG]` (templates such as `{VERSION}` are filled in; without a tag,
+    /// the target's version), resolved in the registry when the manifest is made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
     /// The environment variable holding the manifest's signing key text (a CI secret); no
     /// signature when it is unset or empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -9,6 +9,6 @@ mod package;
 mod plan;
 
 pub use error::Error;
-pub use manifest::{Manifest, ManifestArtifact};
+pub use manifest::{Manifest, ManifestArtifact, ManifestImage};
 pub use package::{ReleaseArchive, write};
 pub use plan::{EntryKind, PlannedEntry, ReleasePlan, plan};

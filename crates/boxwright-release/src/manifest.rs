@@ -19,6 +19,9 @@ pub struct Manifest {
     pub artifacts: Vec<ManifestArtifact>,
     /// RFC 3339 UTC time of the release.
     pub created: String,
+    /// Images the release publishes, by digest, in reference order (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ManifestImage>,
     pub revision: u64,
     pub schema_version: u32,
     pub tag: String,
@@ -37,6 +40,32 @@ pub struct ManifestArtifact {
     pub sha256: String,
     pub sha512: String,
     pub size: u64,
+}
+
+/// One published image: the manifest or index a reference resolved to when the release
+/// manifest was made. Consumers pull `<reference's repository>@<digest>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestImage {
+    /// `sha256:<hex>` of the image manifest or index.
+    pub digest: String,
+    /// Its media type (an OCI or Docker manifest or index).
+    pub media_type: String,
+    /// `HOST/PATH:TAG` as resolved.
+    pub reference: String,
+    /// Size in bytes of the manifest or index.
+    pub size: u64,
+}
+
+impl ManifestImage {
+    /// `HOST/PATH@sha256:...`: the reference pinned to the recorded digest.
+    pub fn pinned(&self) -> String {
+        let repository = match self.reference.rsplit_once(':') {
+            Some((repository, tag)) if !tag.contains('/') => repository,
+            _ => &self.reference,
+        };
+        format!("{repository}@{}", self.digest)
+    }
 }
 
 impl Manifest {
@@ -124,6 +153,7 @@ mod tests {
                 size: 3,
             }],
             created: "1970-01-01T00:00:00Z".into(),
+            images: Vec::new(),
             revision: 0,
             schema_version: SCHEMA_VERSION,
             tag: "t-1.0.0.0".into(),
@@ -139,6 +169,36 @@ mod tests {
         sorted.sort();
         assert_eq!(keys, sorted);
         assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), manifest);
+    }
+
+    #[test]
+    fn images_are_left_out_when_none_and_pinned_by_digest() {
+        let image = ManifestImage {
+            digest: "sha256:ab".into(),
+            media_type: "application/vnd.oci.image.index.v1+json".into(),
+            reference: "127.0.0.1:5000/ns/distro:1.0".into(),
+            size: 10,
+        };
+        assert_eq!(image.pinned(), "127.0.0.1:5000/ns/distro@sha256:ab");
+        let untagged = ManifestImage {
+            reference: "127.0.0.1:5000/ns/distro".into(),
+            ..image.clone()
+        };
+        assert_eq!(untagged.pinned(), "127.0.0.1:5000/ns/distro@sha256:ab");
+        let mut manifest: Manifest = serde_json::from_str(
+            r#"{"artifacts": [], "created": "1970-01-01T00:00:00Z", "revision": 0,
+                "schema_version": 1, "tag": "t-1.0", "target": "t", "version": "1.0"}"#,
+        )
+        .unwrap();
+        assert!(
+            !String::from_utf8(manifest.to_bytes())
+                .unwrap()
+                .contains("images")
+        );
+        manifest.images.push(image);
+        let text = String::from_utf8(manifest.to_bytes()).unwrap();
+        assert!(text.find("\"created\"").unwrap() < text.find("\"images\"").unwrap());
+        assert!(text.find("\"images\"").unwrap() < text.find("\"revision\"").unwrap());
     }
 
     #[test]

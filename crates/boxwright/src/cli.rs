@@ -399,6 +399,9 @@ pub struct ManifestArgs {
     /// minisign secret key or a cosign private key, as the release's `signature` says.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// Registry options for resolving the release's `images` to digests.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -419,6 +422,9 @@ pub struct PublishArgs {
     /// e.g. 1.2.0-beta for a feature branch.
     #[arg(long, value_name = "VERSION")]
     pub package_version: Option<String>,
+    /// Registry options for resolving the release's `images` to digests.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -434,6 +440,13 @@ pub struct ReleaseVerifyArgs {
     /// Write the verified artifacts into this directory (nothing unless all verify).
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
+    /// Also check that every image the manifest names is in its registry with the recorded
+    /// digest and size.
+    #[arg(long)]
+    pub images: bool,
+    /// Registry options for --images.
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -7,13 +7,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use boxwright_metadata::{Project, ReleaseTag, SignatureFormat};
-use boxwright_release::manifest::{self, Manifest, ManifestArtifact};
+use boxwright_registry::Reference;
+use boxwright_release::manifest::{self, Manifest, ManifestArtifact, ManifestImage};
 use boxwright_sign::minisign::{MinisignPublicKey, MinisignSecretKey, MinisignSignature};
 use boxwright_sign::{KeySource, Signature, SigningKey, VerifyingKey};
 use serde::Serialize;
 
 use super::ExitStatus;
-use crate::cli::{ManifestArgs, PublishArgs, ReleaseVerifyArgs};
+use crate::cli::{ManifestArgs, PublishArgs, RegistryArgs, ReleaseVerifyArgs};
 use crate::context;
 use crate::printer::Printer;
 
@@ -82,10 +83,45 @@ fn rootfs_artifact(
     Ok(output)
 }
 
+/// The release's `images`, each resolved in its registry to the digest, media type and size of
+/// the manifest or index it names now (a reference without a tag means the version).
+fn resolve_images(
+    images: &[String],
+    version: &str,
+    registry: &RegistryArgs,
+    printer: &Printer,
+) -> anyhow::Result<Vec<ManifestImage>> {
+    if images.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = super::registry::client(registry)?;
+    let mut resolved = Vec::new();
+    for image in images {
+        let mut reference: Reference = image
+            .parse()
+            .with_context(|| format!("release image {image:?}"))?;
+        if reference.tag.is_none() && reference.digest.is_none() {
+            reference.tag = Some(version.to_string());
+        }
+        printer.detail(format!("resolving {reference}"));
+        let inspected = super::registry::block_on(client.inspect(&reference))?
+            .with_context(|| format!("cannot resolve the release image {reference}"))?;
+        resolved.push(ManifestImage {
+            digest: inspected.digest,
+            media_type: inspected.media_type,
+            reference: reference.to_string(),
+            size: inspected.bytes.len() as u64,
+        });
+    }
+    resolved.sort_by(|a, b| a.reference.cmp(&b.reference));
+    Ok(resolved)
+}
+
 fn prepare(
     project: &Project,
     tag: &str,
     key: Option<&str>,
+    registry: &RegistryArgs,
     printer: &Printer,
 ) -> anyhow::Result<Prepared> {
     let parsed = ReleaseTag::parse(&project.metadata, tag)?;
@@ -100,8 +136,11 @@ fn prepare(
             parsed.target
         );
     };
-    if release.artifacts.is_empty() {
-        bail!("target `{}` lists no release artifacts", parsed.target);
+    if release.artifacts.is_empty() && release.images.is_empty() {
+        bail!(
+            "target `{}` lists no release artifacts and no images",
+            parsed.target
+        );
     }
     let mut sources = Vec::new();
     let mut artifacts = Vec::new();
@@ -140,9 +179,11 @@ fn prepare(
     sources.sort();
     // The tag's commit time when SOURCE_DATE_EPOCH is unset.
     let epoch = context::source_date_epoch_at(&project.root, &format!("refs/tags/{tag}"))?;
+    let images = resolve_images(&release.images, &parsed.version, registry, printer)?;
     let manifest = Manifest {
         artifacts,
         created: boxwright_oci::image::rfc3339(epoch),
+        images,
         revision: parsed.revision,
         schema_version: manifest::SCHEMA_VERSION,
         tag: tag.to_string(),
@@ -217,7 +258,13 @@ pub fn manifest(
     args: &ManifestArgs,
 ) -> anyhow::Result<ExitStatus> {
     let project = context::project(global)?;
-    let prepared = prepare(&project, &args.tag, args.key.as_deref(), printer)?;
+    let prepared = prepare(
+        &project,
+        &args.tag,
+        args.key.as_deref(),
+        &args.registry,
+        printer,
+    )?;
     let dir = args
         .output
         .clone()
@@ -952,7 +999,13 @@ pub fn publish(
         bail!("--package-version is for gitlab:// destinations");
     }
     let project = context::project(global)?;
-    let prepared = prepare(&project, &args.tag, args.key.as_deref(), printer)?;
+    let prepared = prepare(
+        &project,
+        &args.tag,
+        args.key.as_deref(),
+        &args.registry,
+        printer,
+    )?;
     let target = &prepared.manifest.target;
     let mut objects = objects(&prepared, &args.tag, true);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -1138,6 +1191,9 @@ pub fn verify(printer: &Printer, args: &ReleaseVerifyArgs) -> anyhow::Result<Exi
                 for artifact in &manifest.artifacts {
                     printer.line(format!("{}  {}", artifact.sha256, artifact.path));
                 }
+                for image in &manifest.images {
+                    printer.line(image.pinned());
+                }
                 printer.info(format!(
                     "Verified OK: {} ({} artifacts)",
                     manifest.tag,
@@ -1245,6 +1301,11 @@ async fn check(
             staged.push((path, artifact.name.clone()));
         }
     }
+    if args.images
+        && let Err(reason) = check_images(&manifest, &args.registry).await?
+    {
+        return Ok(Err(reason));
+    }
     let mut written = Vec::new();
     if let (Some(dir), Some(_)) = (&args.output, &staging) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -1257,6 +1318,43 @@ async fn check(
         }
     }
     Ok(Ok((manifest, written)))
+}
+
+/// `--images`: each image the manifest names is in its registry, pinned by the recorded
+/// digest (which the client checks against the bytes it receives), with the recorded size.
+async fn check_images(
+    manifest: &Manifest,
+    registry: &RegistryArgs,
+) -> anyhow::Result<Result<(), String>> {
+    if manifest.images.is_empty() {
+        return Ok(Ok(()));
+    }
+    let client = super::registry::client(registry)?;
+    for image in &manifest.images {
+        let pinned = image.pinned();
+        let reference: Reference = match pinned.parse() {
+            Ok(reference) => reference,
+            Err(e) => return Ok(Err(format!("image {pinned:?} is not a reference: {e}"))),
+        };
+        match client.inspect(&reference).await {
+            Ok(inspected) if inspected.bytes.len() as u64 != image.size => {
+                return Ok(Err(format!(
+                    "image {pinned}: {} bytes, the manifest says {}",
+                    inspected.bytes.len(),
+                    image.size
+                )));
+            }
+            Ok(_) => {}
+            Err(
+                error @ (boxwright_registry::Error::NotFound { .. }
+                | boxwright_registry::Error::DigestMismatch { .. }),
+            ) => return Ok(Err(format!("image {pinned}: {error}"))),
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!("cannot check {pinned}")));
+            }
+        }
+    }
+    Ok(Ok(()))
 }
 
 /// Ok(Ok) the signature verifies, Ok(Err(reason)) it does not, Err it could not be checked.

@@ -15,6 +15,7 @@ mod cosign;
 mod credentials;
 mod fixture;
 mod mirror;
+mod release_images;
 mod resume;
 mod sbom;
 mod signing;
