@@ -12,6 +12,10 @@ use crate::support::{edit_metadata, require_tool};
 const TAG: &str = "hello-1.0.0.0";
 
 #[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one release scenario, step by step: each step builds on the one before"
+)]
 fn release_images_are_recorded_by_digest_and_verified_in_the_registry() {
     require_tool("minisign", "apt-get install minisign");
     let registry = Registry::start(None);
