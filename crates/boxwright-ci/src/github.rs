@@ -11,6 +11,7 @@ const RELEASE: &str = include_str!("templates/github-release.yml");
 const MIRROR: &str = include_str!("templates/github-mirror.yml");
 const SETUP_STEPS: &str = include_str!("templates/github-setup-steps.yml");
 const LOGIN_STEP: &str = include_str!("templates/github-login-step.yml");
+const PUBLISH_STEP: &str = include_str!("templates/github-publish-step.yml");
 
 /// The release workflow (when some target has release files) and the mirror workflows.
 pub fn files(targets: &Targets, options: &Options) -> Vec<GeneratedFile> {
@@ -42,11 +43,35 @@ fn release(targets: &Targets, options: &Options) -> String {
         .iter()
         .map(|prefix| format!("      - {}", single_quoted(&format!("{prefix}-*"))))
         .collect();
+    let publish_steps: String = targets
+        .release
+        .iter()
+        .filter_map(|target| {
+            let publish = target.publish.as_ref()?;
+            let key_env = publish.key_env.as_deref().map_or_else(String::new, |name| {
+                format!("          {name}: ${{{{ secrets.{name} }}}}\n")
+            });
+            let package = if publish.archive {
+                "          boxwright release package \"$GITHUB_REF_NAME\" >/dev/null\n"
+            } else {
+                ""
+            };
+            Some(render(
+                PUBLISH_STEP,
+                &[
+                    ("TARGET", &target.name),
+                    ("KEY_ENV", &key_env),
+                    ("PACKAGE", package),
+                ],
+            ))
+        })
+        .collect();
     render(
         RELEASE,
         &[
             ("HEADER", &header(options, &checked_by(Provider::Github))),
             ("TAG_PATTERNS", &patterns.join("\n")),
+            ("PUBLISH_STEPS", &publish_steps),
             ("SETUP_STEPS", &setup_steps(options)),
             ("RUNNER", DEFAULT_RUNNER),
         ],

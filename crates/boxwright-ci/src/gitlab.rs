@@ -13,6 +13,7 @@ const INCLUDE: &str = include_str!("templates/gitlab-include.yml");
 const CHILD: &str = include_str!("templates/gitlab-child.yml");
 const RELEASE_JOB: &str = include_str!("templates/gitlab-child-release-job.yml");
 const MIRROR_JOB: &str = include_str!("templates/gitlab-child-mirror-job.yml");
+const PUBLISH: &str = include_str!("templates/gitlab-publish.yml");
 
 /// `.gitlab/boxwright.yml`: the generate and trigger jobs, on the pipelines that have work
 /// for the child: tags of release targets, pushes to the default and feature/* branches when
@@ -61,9 +62,22 @@ pub fn child_pipeline(targets: &Targets, options: &Options) -> String {
     let mut jobs = String::new();
     for target in &targets.release {
         let rule = release_rule(target, &targets.release);
+        let publish = target.publish.as_ref().map_or_else(String::new, |publish| {
+            let package = if publish.archive {
+                "      boxwright release package \"$TAG\" >/dev/null\n"
+            } else {
+                ""
+            };
+            let key = publish
+                .key_env
+                .as_deref()
+                .unwrap_or("(none: the manifest is not signed)");
+            render(PUBLISH, &[("PACKAGE", package), ("KEY_ENV_NAME", key)])
+        });
         jobs.push_str(&render(
             RELEASE_JOB,
             &[
+                ("PUBLISH", &publish),
                 ("TARGET", &target.name),
                 ("TAG_PREFIX", &target.tag_prefix),
                 ("TAG_RULE", &single_quoted(&rule)),

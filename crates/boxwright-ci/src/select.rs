@@ -20,6 +20,16 @@ pub struct Targets {
 pub struct ReleaseTarget {
     pub name: String,
     pub tag_prefix: String,
+    /// Its `release` object, when it has one: the signed manifest is published too.
+    pub publish: Option<Publish>,
+}
+
+/// What the release job needs to publish a target's signed release.
+pub struct Publish {
+    /// `release.manifest_key_env`: the secret holding the manifest's signing key.
+    pub key_env: Option<String>,
+    /// Whether an artifact is the `release package` archive (made before publishing).
+    pub archive: bool,
 }
 
 pub struct MirrorTarget {
@@ -48,9 +58,17 @@ impl Targets {
             } else if !target.release_files.is_empty() {
                 let tag_prefix = target.tag_prefix(name).to_string();
                 check_word(name, "tag_prefix", &tag_prefix)?;
+                let publish = target.release.as_ref().map(|release| Publish {
+                    key_env: release.manifest_key_env.clone(),
+                    archive: release.artifacts.values().any(|source| source == "archive"),
+                });
+                if let Some(key_env) = publish.as_ref().and_then(|p| p.key_env.as_deref()) {
+                    check_word(name, "release.manifest_key_env", key_env)?;
+                }
                 release.push(ReleaseTarget {
                     name: name.clone(),
                     tag_prefix,
+                    publish,
                 });
             }
         }

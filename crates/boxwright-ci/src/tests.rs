@@ -6,6 +6,7 @@ use std::path::Path;
 use boxwright_metadata::Metadata;
 
 use super::*;
+use crate::select::Targets;
 
 /// Two release targets with overlapping prefixes, a library target, a mirror target.
 const METADATA: &str = r#"{
@@ -412,4 +413,68 @@ fn owned_paths() {
     assert!(!Provider::Github.owns(".github/workflows/ci.yml"));
     assert!(!Provider::Github.owns(".github/workflows/sub/boxwright-x.yml"));
     assert!(Provider::Gitlab.owns(".gitlab/boxwright.yml"));
+}
+
+/// A release target with a `release` object: the release job publishes its signed manifest
+/// with the same commands a person runs (`release package`, `release publish`).
+const PUBLISHING: &str = r#"{
+  "distro": { "tag_prefix": "distro", "version_env_var": "DISTRO_VERSION",
+              "release_files": ["bin/static"], "env": { "DISTRO_VERSION": "0.1.0" },
+              "release": { "artifacts": { "404-distro.tar.gz": "rootfs", "{TAG}.tar.gz": "archive" },
+                           "manifest_key_env": "DISTRO_MANIFEST_SIGNING_KEY" } },
+  "plain": { "tag_prefix": "plain", "version_env_var": "PLAIN_VERSION",
+             "release_files": ["bin/plain"], "env": { "PLAIN_VERSION": "1.0.0" } }
+}"#;
+
+#[test]
+fn release_objects_are_published_by_the_release_jobs() {
+    let files = generate(&metadata(PUBLISHING), Provider::Github, &options()).unwrap();
+    let release = file(&files, ".github/workflows/boxwright-release.yml");
+    assert_well_formed(release);
+    assert_eq!(release.matches("boxwright release publish").count(), 1);
+    assert_contains(
+        release,
+        "      - name: Publish the signed release of distro\n        if: steps.tag.outputs.target == 'distro'\n",
+    );
+    assert_contains(
+        release,
+        "          DISTRO_MANIFEST_SIGNING_KEY: ${{ secrets.DISTRO_MANIFEST_SIGNING_KEY }}\n",
+    );
+    assert_contains(
+        release,
+        "          boxwright release package \"$GITHUB_REF_NAME\" >/dev/null\n          boxwright release publish \"$GITHUB_REF_NAME\" --to \"${RELEASE_TO:-github://$GITHUB_REPOSITORY}\"\n",
+    );
+    assert!(!release.contains("target == 'plain'"));
+
+    let child = gitlab::child_pipeline(&Targets::of(&metadata(PUBLISHING)).unwrap(), &options());
+    assert_eq!(
+        child.matches("boxwright release publish").count(),
+        2,
+        "{child}"
+    );
+    let distro_job = child
+        .split("boxwright:release:")
+        .find(|job| job.starts_with("distro:"))
+        .unwrap();
+    assert_contains(distro_job, "CI variable DISTRO_MANIFEST_SIGNING_KEY");
+    assert_contains(
+        distro_job,
+        "--to \"gitlab://$CI_PROJECT_ID\" --package-version \"$PACKAGE_VERSION\"",
+    );
+    assert!(
+        !child
+            .split("boxwright:release:")
+            .any(|job| job.starts_with("plain:") && job.contains("publish"))
+    );
+}
+
+#[test]
+fn publish_details_come_from_the_release_object() {
+    let targets = Targets::of(&metadata(PUBLISHING)).unwrap();
+    let distro = targets.release.iter().find(|t| t.name == "distro").unwrap();
+    assert_eq!(
+        distro.publish.as_ref().unwrap().key_env.as_deref(),
+        Some("DISTRO_MANIFEST_SIGNING_KEY")
+    );
+    assert!(distro.publish.as_ref().unwrap().archive);
 }

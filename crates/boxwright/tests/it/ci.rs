@@ -157,6 +157,16 @@ fn example_project_files_are_valid_and_current() {
         "only the release workflow: {github}"
     );
     assert_valid("vendor.github-workflows", &project.path().join(RELEASE));
+    // seed 001's tagged release: the distro target's signed manifest is published.
+    let release = std::fs::read_to_string(project.path().join(RELEASE)).unwrap();
+    assert!(
+        release.contains("if: steps.tag.outputs.target == 'distro'")
+            && release.contains(
+                "DISTRO_MANIFEST_SIGNING_KEY: ${{ secrets.DISTRO_MANIFEST_SIGNING_KEY }}"
+            )
+            && release.contains("boxwright release publish \"$GITHUB_REF_NAME\""),
+        "{release}"
+    );
     generate(&project, "gitlab");
     assert_valid("vendor.gitlab-ci", &project.path().join(GITLAB));
     let (_, child, _) = run(&project, &["ci", "generate", "gitlab", "--child"]);
