@@ -516,15 +516,18 @@ impl Destination for S3Destination {
                     std::sync::Arc::clone(&self.store),
                     path,
                 );
-                let copied = async {
-                    tokio::io::copy(&mut from, &mut writer).await?;
-                    writer.shutdown().await
-                }
-                .await;
-                if let Err(error) = copied {
+                if let Err(error) = tokio::io::copy(&mut from, &mut writer).await {
+                    // Cleans up a multipart upload that was started.
                     let _ = writer.abort().await;
                     return Err(anyhow::Error::new(error).context(format!("cannot write {name}")));
                 }
+                // Once shut down, the writer cannot be aborted (object_store panics): a failed
+                // single PUT wrote nothing, and an unfinished multipart upload is never visible
+                // as the object.
+                writer
+                    .shutdown()
+                    .await
+                    .with_context(|| format!("cannot write {name}"))?;
             }
         }
         Ok(())

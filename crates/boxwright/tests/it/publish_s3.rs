@@ -8,7 +8,9 @@
 //! versioned objects identical and only writes the stable pair. It proves the order (nothing
 //! stable before every versioned object is checked) and the resumable rerun; it does not cut
 //! a connection in the middle of an upload (moto keeps its state in memory, so a killed server
-//! forgets everything).
+//! forgets everything). That is the second fault test's job: publishing through a TCP relay
+//! in front of moto that stops, as a server going down does, halfway through the body of the
+//! release archive's PUT.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -104,13 +106,22 @@ fn publish_s3(
     credentials: (&str, &str),
     extra: &[&str],
 ) -> Output {
+    publish_s3_at(project, &moto.endpoint(), credentials, extra)
+}
+
+fn publish_s3_at(
+    project: &TestProject,
+    endpoint: &str,
+    credentials: (&str, &str),
+    extra: &[&str],
+) -> Output {
     project
         .boxwright()
         .args(["release", "publish", TAG, "--to"])
         .arg(format!("s3://{BUCKET}/some/prefix/"))
         .args(extra)
         .env(KEY_ENV, key_text(project))
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ALLOW_HTTP", "true")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", credentials.0)
@@ -295,5 +306,148 @@ fn a_refused_stable_write_leaves_the_old_stable_manifest_and_a_rerun_completes()
     assert_eq!(
         get(&moto, admin, &format!("{base}/manifest.json")),
         get(&moto, admin, &format!("{base}/{TAG}/manifest.json"))
+    );
+}
+
+/// A TCP relay to moto that goes down, as a stopped server does, halfway through the body of
+/// the first request whose request line contains `cut_at`: every connection is closed and
+/// nothing is accepted any more (later connections are refused).
+struct StoppingEndpoint {
+    port: u16,
+    stopped: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl StoppingEndpoint {
+    fn start(upstream: u16, cut_at: String) -> StoppingEndpoint {
+        use std::io::{Read as _, Write as _};
+        use std::sync::atomic::Ordering;
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let flag = Arc::clone(&stopped);
+        std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                let Ok((client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                client.set_nonblocking(false).unwrap();
+                let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+                open.lock().unwrap().push(client.try_clone().unwrap());
+                open.lock().unwrap().push(server.try_clone().unwrap());
+                // Answers flow back unchanged.
+                let (mut from_server, mut to_client) =
+                    (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from_server, &mut to_client);
+                    let _ = to_client.shutdown(std::net::Shutdown::Both);
+                });
+                // Requests are watched for the cut.
+                let (mut from_client, mut to_server) = (client, server);
+                let (flag, open, cut_at) = (Arc::clone(&flag), Arc::clone(&open), cut_at.clone());
+                std::thread::spawn(move || {
+                    let mut seen = Vec::new();
+                    let mut forwarded = 0_usize;
+                    let mut chunk = vec![0_u8; 64 * 1024];
+                    loop {
+                        let n = match from_client.read(&mut chunk) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        seen.extend_from_slice(&chunk[..n]);
+                        let limit = cut_point(&seen, &cut_at);
+                        let end = limit.map_or(seen.len(), |l| l.min(seen.len()));
+                        if end > forwarded && to_server.write_all(&seen[forwarded..end]).is_err() {
+                            break;
+                        }
+                        forwarded = end.max(forwarded);
+                        if limit.is_some_and(|l| seen.len() >= l) {
+                            flag.store(true, Ordering::SeqCst);
+                            for stream in open.lock().unwrap().iter() {
+                                let _ = stream.shutdown(std::net::Shutdown::Both);
+                            }
+                            break;
+                        }
+                    }
+                    let _ = to_server.shutdown(std::net::Shutdown::Write);
+                });
+            }
+            // The listener is dropped here: the port refuses connections from now on.
+        });
+        StoppingEndpoint { port, stopped }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// Where the relay stops: halfway through the body of the request whose request line (after
+/// the last header block seen so far) contains `cut_at`, once its headers are complete.
+fn cut_point(seen: &[u8], cut_at: &str) -> Option<usize> {
+    let text = String::from_utf8_lossy(seen);
+    let line_start = text.find(&format!("PUT /{BUCKET}/"))?;
+    let request = &text[line_start..];
+    let first_line = request.lines().next()?;
+    if !first_line.contains(cut_at) {
+        // Another PUT: look for the one after it.
+        let after = line_start + first_line.len();
+        return cut_point(&seen[after..], cut_at).map(|at| at + after);
+    }
+    let header_end = request.find("\r\n\r\n")? + 4;
+    let length: usize = request[..header_end].lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse().ok())
+            .flatten()
+    })?;
+    Some(line_start + header_end + length / 2)
+}
+
+#[test]
+fn a_server_stopped_halfway_leaves_the_old_stable_manifest_and_a_rerun_completes() {
+    let project = released("minisign");
+    let moto = Moto::start(None);
+    let base = "some/prefix/hello";
+    moto.python(
+        ANY,
+        &format!(
+            "s3.create_bucket(Bucket='{BUCKET}')\n\
+             s3.put_object(Bucket='{BUCKET}', Key='{base}/manifest.json', Body=b'old')\n\
+             s3.put_object(Bucket='{BUCKET}', Key='{base}/manifest.json.sig', Body=b'old sig')"
+        ),
+    );
+    let archive = format!("{TAG}/{TAG}.tar.gz");
+    let relay = StoppingEndpoint::start(moto.port, archive.clone());
+    let failed = publish_s3_at(&project, &relay.endpoint(), ANY, &[]);
+    assert!(
+        relay.stopped.load(std::sync::atomic::Ordering::SeqCst),
+        "the relay never saw the archive's PUT: {}",
+        text(&failed.stderr)
+    );
+    assert_eq!(failed.status.code(), Some(2), "{}", text(&failed.stderr));
+    let stderr = text(&failed.stderr);
+    assert!(stderr.contains(&archive), "{stderr}");
+    // No half object, and the stable pair is the old one.
+    let after_failure = keys(&moto, ANY);
+    assert!(
+        !after_failure.contains(&format!("{base}/{archive}")),
+        "{after_failure:?}"
+    );
+    assert_eq!(get(&moto, ANY, &format!("{base}/manifest.json")), b"old");
+    assert_eq!(
+        get(&moto, ANY, &format!("{base}/manifest.json.sig")),
+        b"old sig"
+    );
+
+    // The server is back: the rerun completes.
+    ok(&publish_s3(&project, &moto, ANY, &[]));
+    assert_eq!(keys(&moto, ANY), all_keys());
+    assert_eq!(
+        get(&moto, ANY, &format!("{base}/manifest.json")),
+        get(&moto, ANY, &format!("{base}/{TAG}/manifest.json"))
     );
 }
