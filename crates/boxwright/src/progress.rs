@@ -17,6 +17,22 @@ pub fn reporter(quiet: bool) -> Box<dyn Progress> {
     }
 }
 
+/// A byte bar for one upload of `total` bytes: drawn on a terminal, hidden otherwise (and
+/// when `hidden`, for --quiet and --json). Cloned into the code that sends the bytes.
+pub fn upload_bar(name: &str, total: u64, hidden: bool) -> ProgressBar {
+    if hidden || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    ProgressBar::new(total)
+        .with_style(
+            ProgressStyle::with_template(
+                "{msg:40!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
+            )
+            .expect("valid template"),
+        )
+        .with_message(format!("uploading {name}"))
+}
+
 struct Bars(MultiProgress);
 
 impl Progress for Bars {

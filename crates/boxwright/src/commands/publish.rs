@@ -298,6 +298,51 @@ enum Content<'a> {
     File(&'a Path),
 }
 
+impl Content<'_> {
+    /// All of the content, for APIs that take a whole body.
+    async fn read(&self) -> anyhow::Result<Vec<u8>> {
+        match self {
+            Content::Bytes(bytes) => Ok(bytes.to_vec()),
+            Content::File(path) => tokio::fs::read(path)
+                .await
+                .with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+}
+
+/// A request body sent in 64 KiB pieces, advancing `bar` as reqwest takes them. The caller
+/// sets Content-Length, so the request is not chunked. A retry starts the bar over.
+fn counted_body(body: &[u8], bar: &indicatif::ProgressBar) -> reqwest::Body {
+    use futures_util::StreamExt as _;
+    bar.set_position(0);
+    let bar = bar.clone();
+    let pieces: Vec<Vec<u8>> = body.chunks(64 * 1024).map(<[u8]>::to_vec).collect();
+    reqwest::Body::wrap_stream(futures_util::stream::iter(pieces).map(move |piece| {
+        bar.inc(piece.len() as u64);
+        Ok::<_, std::io::Error>(piece)
+    }))
+}
+
+/// A reader that advances a progress bar by what it reads.
+struct Counted<R> {
+    inner: R,
+    bar: indicatif::ProgressBar,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<R> {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = std::pin::Pin::new(&mut self.inner).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        self.bar.inc(read as u64);
+        polled
+    }
+}
+
 struct Object<'a> {
     relative: String,
     content: Content<'a>,
@@ -391,7 +436,13 @@ trait Destination {
     /// The object's size and SHA-256 as stored (read in full), `None` when there is none.
     async fn digests(&self, relative: &str) -> anyhow::Result<Option<(u64, String)>>;
     /// Writes the object whole: readers see the old contents or the new, never a part.
-    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()>;
+    /// Writes the object, advancing `bar` as its bytes are sent.
+    async fn put(
+        &self,
+        relative: &str,
+        content: &Content<'_>,
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<()>;
 }
 
 /// A directory: objects are written under a temporary name and renamed into place.
@@ -412,8 +463,15 @@ impl Destination for DirDestination {
             .with_context(|| format!("cannot read {}", path.display()))
     }
 
-    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
-        put(&self.0.join(relative), content)
+    async fn put(
+        &self,
+        relative: &str,
+        content: &Content<'_>,
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<()> {
+        put(&self.0.join(relative), content)?;
+        bar.set_position(bar.length().unwrap_or_default());
+        Ok(())
     }
 }
 
@@ -494,7 +552,12 @@ impl Destination for S3Destination {
         Ok(Some((size, hex(&hasher.finalize()))))
     }
 
-    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+    async fn put(
+        &self,
+        relative: &str,
+        content: &Content<'_>,
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<()> {
         use object_store::ObjectStoreExt as _;
         use tokio::io::AsyncWriteExt as _;
         let path = self.path(relative)?;
@@ -505,11 +568,15 @@ impl Destination for S3Destination {
                     .put(&path, bytes.to_vec().into())
                     .await
                     .with_context(|| format!("cannot write {name}"))?;
+                bar.inc(bytes.len() as u64);
             }
             Content::File(source) => {
-                let mut from = tokio::fs::File::open(source)
-                    .await
-                    .with_context(|| format!("cannot read {}", source.display()))?;
+                let mut from = Counted {
+                    inner: tokio::fs::File::open(source)
+                        .await
+                        .with_context(|| format!("cannot read {}", source.display()))?,
+                    bar: bar.clone(),
+                };
                 // One PUT for small files, a multipart upload (completed only at the end) for
                 // large ones.
                 let mut writer = object_store::buffered::BufWriter::new(
@@ -623,7 +690,10 @@ impl GitHubDestination {
                 .send(
                     reqwest::Method::POST,
                     &url,
-                    Some(body.to_string().into_bytes()),
+                    Some((
+                        body.to_string().into_bytes(),
+                        &indicatif::ProgressBar::hidden(),
+                    )),
                     Some("application/json"),
                 )
                 .await?;
@@ -650,7 +720,7 @@ impl GitHubDestination {
         &self,
         method: reqwest::Method,
         url: &str,
-        body: Option<Vec<u8>>,
+        body: Option<(Vec<u8>, &indicatif::ProgressBar)>,
         content_type: Option<&str>,
     ) -> anyhow::Result<reqwest::Response> {
         send_retrying(&format!("{method} {url}"), || {
@@ -661,12 +731,13 @@ impl GitHubDestination {
                 .header(reqwest::header::ACCEPT, "application/vnd.github+json")
                 .header("X-GitHub-Api-Version", "2022-11-28");
             match &body {
-                Some(body) => request
+                Some((body, bar)) => request
                     .header(
                         reqwest::header::CONTENT_TYPE,
                         content_type.unwrap_or("application/octet-stream"),
                     )
-                    .body(body.clone()),
+                    .header(reqwest::header::CONTENT_LENGTH, body.len())
+                    .body(counted_body(body, bar)),
                 None => request,
             }
         })
@@ -775,20 +846,21 @@ impl Destination for GitLabDestination {
         Ok(Some((body.len() as u64, hex(&sha2::Sha256::digest(&body)))))
     }
 
-    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
-        let body = match content {
-            Content::Bytes(bytes) => bytes.to_vec(),
-            Content::File(path) => tokio::fs::read(path)
-                .await
-                .with_context(|| format!("cannot read {}", path.display()))?,
-        };
+    async fn put(
+        &self,
+        relative: &str,
+        content: &Content<'_>,
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<()> {
+        let body = content.read().await?;
         let url = self.url(relative);
         let response = send_retrying(&format!("PUT {url}"), || {
             self.client
                 .put(&url)
                 .header(self.auth.0, &self.auth.1)
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                .body(body.clone())
+                .header(reqwest::header::CONTENT_LENGTH, body.len())
+                .body(counted_body(&body, bar))
         })
         .await?;
         json_of(response, &url)
@@ -853,7 +925,12 @@ impl Destination for GitHubDestination {
         Ok(Some((body.len() as u64, hex(&sha2::Sha256::digest(&body)))))
     }
 
-    async fn put(&self, relative: &str, content: &Content<'_>) -> anyhow::Result<()> {
+    async fn put(
+        &self,
+        relative: &str,
+        content: &Content<'_>,
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<()> {
         let name = asset_name(relative);
         // Reached for an existing asset only with --force (or for a differing one).
         if let Some(asset) = self.asset(relative).await? {
@@ -870,12 +947,7 @@ impl Destination for GitHubDestination {
                 );
             }
         }
-        let body = match content {
-            Content::Bytes(bytes) => bytes.to_vec(),
-            Content::File(path) => tokio::fs::read(path)
-                .await
-                .with_context(|| format!("cannot read {}", path.display()))?,
-        };
+        let body = content.read().await?;
         let mut url = reqwest::Url::parse(&self.upload_url).with_context(|| {
             format!("the release's upload_url {} is not a URL", self.upload_url)
         })?;
@@ -885,7 +957,7 @@ impl Destination for GitHubDestination {
             .send(
                 reqwest::Method::POST,
                 &url,
-                Some(body),
+                Some((body, bar)),
                 Some(manifest::media_type(name)),
             )
             .await?;
@@ -956,7 +1028,16 @@ async fn publish_to(
             published.unchanged.push(object.relative.clone());
             continue;
         }
-        destination.put(&object.relative, &object.content).await?;
+        let bar = crate::progress::upload_bar(
+            &object.relative,
+            expected.0,
+            printer.quiet() || printer.json,
+        );
+        let put = destination
+            .put(&object.relative, &object.content, &bar)
+            .await;
+        bar.finish_and_clear();
+        put?;
         let actual = destination
             .digests(&object.relative)
             .await
