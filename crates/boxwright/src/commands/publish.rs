@@ -20,6 +20,8 @@ use crate::printer::Printer;
 
 const MANIFEST: &str = "manifest.json";
 const SIGNATURE: &str = "manifest.json.sig";
+/// How long `release verify` waits before reading a stable pair that did not verify again.
+const STABLE_REREAD_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A release ready to write: the manifest's bytes, its signature, and where each artifact is.
 struct Prepared {
@@ -1317,19 +1319,31 @@ async fn check(
         };
     }
     let manifest_name = format!("{prefix}{MANIFEST}");
-    // A missing manifest is a wrong BASE or tag (exit 2); a missing signature or artifact
-    // is a failed check.
-    let bytes = match base.read(&manifest_name).await {
-        Ok(bytes) => bytes,
-        Err(ReadError::Truncated(reason)) => return Ok(Err(reason)),
-        Err(ReadError::Missing(reason)) => bail!("{reason}"),
-        Err(ReadError::Other(error)) => return Err(error),
-    };
-    let signature = read!(format!("{prefix}{SIGNATURE}"));
     let subject = base.name(&manifest_name);
-    if let Err(reason) = check_signature(key, &bytes, &signature, &subject)? {
-        return Ok(Err(reason));
-    }
+    // The stable pair is replaced by two writes, manifest then signature, so a reader can
+    // meet a new manifest with the old signature: when the stable one does not verify, the
+    // pair is read once more after a pause before the check counts as failed.
+    let attempts = if args.tag.is_none() { 2 } else { 1 };
+    let mut attempt = 0;
+    let bytes = loop {
+        attempt += 1;
+        // A missing manifest is a wrong BASE or tag (exit 2); a missing signature or
+        // artifact is a failed check.
+        let bytes = match base.read(&manifest_name).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::Truncated(reason)) => return Ok(Err(reason)),
+            Err(ReadError::Missing(reason)) => bail!("{reason}"),
+            Err(ReadError::Other(error)) => return Err(error),
+        };
+        let signature = read!(format!("{prefix}{SIGNATURE}"));
+        match check_signature(key, &bytes, &signature, &subject)? {
+            Ok(()) => break bytes,
+            Err(_) if attempt < attempts => {
+                tokio::time::sleep(STABLE_REREAD_PAUSE).await;
+            }
+            Err(reason) => return Ok(Err(reason)),
+        }
+    };
     let manifest: Manifest = match serde_json::from_slice(&bytes) {
         Ok(manifest) => manifest,
         Err(e) => return Ok(Err(format!("{subject} is not a release manifest: {e}"))),

@@ -573,3 +573,46 @@ fn encrypted_minisign_keys_open_with_their_password() {
         .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+/// The stable pair is replaced by two writes; a reader that meets the new manifest with the
+/// old signature reads the pair again once, so a publish in progress does not fail it.
+#[test]
+fn verify_reads_a_stable_pair_caught_mid_replacement_again() {
+    let project = released("minisign");
+    let dest = tempfile::tempdir().unwrap();
+    ok(&publish(&project, dest.path(), &[]));
+    let base = dest.path().join("hello");
+    let signature = base.join("manifest.json.sig");
+    let good = std::fs::read(&signature).unwrap();
+    std::fs::write(&signature, b"untrusted comment: an older signature\nRWQ=\n").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_boxwright"))
+        .args(["release", "verify", base.to_str().unwrap(), "--key"])
+        .arg(public_key(&project))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The publisher's second write lands while the verifier waits.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::write(&signature, &good).unwrap();
+    let out = child.wait_with_output().unwrap();
+    ok(&out);
+    assert!(
+        text(&out.stderr).contains("Verified OK"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A signature that stays wrong fails after the second read, and a versioned manifest
+    // (never replaced) is not read twice.
+    std::fs::write(&signature, b"untrusted comment: wrong\nRWQ=\n").unwrap();
+    let started = std::time::Instant::now();
+    let out = project
+        .boxwright()
+        .args(["release", "verify", base.to_str().unwrap(), "--key"])
+        .arg(public_key(&project))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+}
