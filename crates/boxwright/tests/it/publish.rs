@@ -585,7 +585,7 @@ fn verify_reads_a_stable_pair_caught_mid_replacement_again() {
     let signature = base.join("manifest.json.sig");
     let good = std::fs::read(&signature).unwrap();
     std::fs::write(&signature, b"untrusted comment: an older signature\nRWQ=\n").unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_boxwright"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_boxwright"))
         .args(["release", "verify", base.to_str().unwrap(), "--key"])
         .arg(public_key(&project))
         .stdout(std::process::Stdio::piped())
