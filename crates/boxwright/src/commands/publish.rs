@@ -1297,6 +1297,45 @@ enum PublicKey {
     Cosign(VerifyingKey),
 }
 
+/// The manifest under `prefix`, once its signature verifies: Ok(Err(reason)) when it does
+/// not. The stable pair is replaced by two writes, manifest then signature, so a reader can
+/// meet a new manifest with the old signature: when the `stable` one does not verify, the
+/// pair is read once more after a pause before the check counts as failed.
+async fn read_signed(
+    base: &Base,
+    key: &PublicKey,
+    prefix: &str,
+    stable: bool,
+) -> anyhow::Result<Result<Vec<u8>, String>> {
+    let manifest_name = format!("{prefix}{MANIFEST}");
+    let subject = base.name(&manifest_name);
+    let attempts = if stable { 2 } else { 1 };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        // A missing manifest is a wrong BASE or tag (exit 2); a missing signature is a
+        // failed check.
+        let bytes = match base.read(&manifest_name).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::Truncated(reason)) => return Ok(Err(reason)),
+            Err(ReadError::Missing(reason)) => bail!("{reason}"),
+            Err(ReadError::Other(error)) => return Err(error),
+        };
+        let signature = match base.read(&format!("{prefix}{SIGNATURE}")).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::Truncated(reason) | ReadError::Missing(reason)) => {
+                return Ok(Err(reason));
+            }
+            Err(ReadError::Other(error)) => return Err(error),
+        };
+        match check_signature(key, &bytes, &signature, &subject)? {
+            Ok(()) => return Ok(Ok(bytes)),
+            Err(_) if attempt < attempts => tokio::time::sleep(STABLE_REREAD_PAUSE).await,
+            Err(reason) => return Ok(Err(reason)),
+        }
+    }
+}
+
 /// Ok(Ok) verified, Ok(Err(reason)) a check failed, Err could not check.
 async fn check(
     base: &Base,
@@ -1320,29 +1359,9 @@ async fn check(
     }
     let manifest_name = format!("{prefix}{MANIFEST}");
     let subject = base.name(&manifest_name);
-    // The stable pair is replaced by two writes, manifest then signature, so a reader can
-    // meet a new manifest with the old signature: when the stable one does not verify, the
-    // pair is read once more after a pause before the check counts as failed.
-    let attempts = if args.tag.is_none() { 2 } else { 1 };
-    let mut attempt = 0;
-    let bytes = loop {
-        attempt += 1;
-        // A missing manifest is a wrong BASE or tag (exit 2); a missing signature or
-        // artifact is a failed check.
-        let bytes = match base.read(&manifest_name).await {
-            Ok(bytes) => bytes,
-            Err(ReadError::Truncated(reason)) => return Ok(Err(reason)),
-            Err(ReadError::Missing(reason)) => bail!("{reason}"),
-            Err(ReadError::Other(error)) => return Err(error),
-        };
-        let signature = read!(format!("{prefix}{SIGNATURE}"));
-        match check_signature(key, &bytes, &signature, &subject)? {
-            Ok(()) => break bytes,
-            Err(_) if attempt < attempts => {
-                tokio::time::sleep(STABLE_REREAD_PAUSE).await;
-            }
-            Err(reason) => return Ok(Err(reason)),
-        }
+    let bytes = match read_signed(base, key, &prefix, args.tag.is_none()).await? {
+        Ok(bytes) => bytes,
+        Err(reason) => return Ok(Err(reason)),
     };
     let manifest: Manifest = match serde_json::from_slice(&bytes) {
         Ok(manifest) => manifest,
