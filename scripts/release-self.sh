@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # boxwright releases itself with its own commands: the project in release/ builds boxwright
-# from `git archive HEAD` of this checkout as a static musl PIE (in the sandbox, crates
-# vendored from Cargo.lock first), verifies it, packs `boxwright-<version>.<revision>.tar.gz`
-# and writes the release manifest, signed when BOXWRIGHT_MANIFEST_SIGNING_KEY holds a minisign
+# from `git archive HEAD` of this checkout as a static musl PIE for x86_64 and aarch64 (in
+# the sandbox, crates vendored from Cargo.lock first), verifies each, packs
+# `boxwright-<version>.<revision>-<arch>.tar.gz` and writes the release manifest, signed when BOXWRIGHT_MANIFEST_SIGNING_KEY holds a minisign
 # secret key. Usage: bash scripts/release-self.sh [REVISION] (default 0). Needs the network
 # once (cargo vendor) and several minutes: it is not part of scripts/test-all.sh.
 set -euo pipefail
@@ -30,11 +30,19 @@ git archive --format=tar.gz --prefix="boxwright-$version/" -o "release/src/boxwr
 SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)
 export SOURCE_DATE_EPOCH
 
-echo "== boxwright build boxwright"
-bw build boxwright
-echo "== boxwright verify --policy static,pie"
-bw verify --policy static,pie release/.out/boxwright/bin/boxwright
-echo "== boxwright release package $tag"
-bw release package "$tag"
+# One static musl build per architecture (aarch64 with Debian's cross gcc and the Rust
+# aarch64-unknown-linux-musl target; its smoke test runs under qemu-user), each packed as
+# `<tag>.tar.gz` and kept as the release's `<tag>-<arch>.tar.gz` artifact.
+mkdir -p release/.out/release
+for arch in x86_64 aarch64; do
+  out="$PWD/release/.out/$arch"
+  echo "== boxwright build boxwright --arch $arch"
+  bw build boxwright --arch "$arch" --out "$out"
+  echo "== boxwright verify --policy static,pie,arch=$arch"
+  bw verify --policy "static,pie,arch=$arch" "$out/boxwright/bin/boxwright"
+  echo "== boxwright release package $tag ($arch)"
+  BUILD_OUTPUT_DEST="$out" bw release package "$tag" -o "$out"
+  cp "$out/$tag.tar.gz" "release/.out/release/boxwright-$arch.tar.gz"
+done
 echo "== boxwright release manifest $tag"
 bw release manifest "$tag"
