@@ -8,6 +8,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The aarch64 build compiles C (ring) with Debian's cross gcc against musl for aarch64.
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! command -v aarch64-linux-gnu-gcc >/dev/null || [ ! -f /usr/lib/aarch64-linux-musl/libc.a ]; then
+  echo "== installing the aarch64 cross toolchain (gcc-aarch64-linux-gnu, musl-dev:arm64)"
+  as_root dpkg --add-architecture arm64
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-aarch64-linux-gnu \
+    musl-dev:arm64 qemu-user-static >/dev/null
+fi
+
 echo "== building the host boxwright (release profile)"
 cargo build --release --locked -q -p boxwright
 target_dir=$(cargo metadata --format-version 1 --no-deps --locked |
