@@ -93,6 +93,19 @@ pub fn write(
                 tar.file(&name, mode, size, file, &[(CHECKSUM_RECORD, &sha1)])
                     .map_err(|e| PackageError::io("read", source, e))?;
             }
+            Some(EntryKind::Content { data, executable }) => {
+                let sha1 = hex(&sha1::Sha1::digest(data));
+                installed += (data.len() as u64).div_ceil(4096) * 4096;
+                let mode = if *executable { 0o755 } else { 0o644 };
+                tar.file(
+                    &name,
+                    mode,
+                    data.len() as u64,
+                    data.as_slice(),
+                    &[(CHECKSUM_RECORD, &sha1)],
+                )
+                .map_err(err("write"))?;
+            }
             Some(EntryKind::Symlink { target }) => {
                 let sha1 = hex(&sha1::Sha1::digest(target.as_bytes()));
                 tar.symlink(&name, target, &[(CHECKSUM_RECORD, &sha1)])
@@ -204,9 +217,9 @@ fn sha1_file(path: &Path) -> Result<(String, u64), PackageError> {
 /// The parsed `.PKGINFO` and facts of the signature and control members.
 pub(crate) struct Control {
     pub fields: Vec<(String, String)>,
-    pub control_sha1: [u8; 20],
+    pub identity: [u8; 20],
     pub signer: Option<(String, Vec<u8>)>,
-    pub control_member: Vec<u8>,
+    pub member: Vec<u8>,
 }
 
 impl Control {
@@ -236,9 +249,8 @@ pub(crate) fn read_control<R: Read>(
     // Member 1: the signature tar (a signed package) or the control tar (an unsigned one).
     tee.take_sink(Sink::Keep(Vec::new()));
     let first = gunzip_member(path, tee, limits::CONTROL, "the first gzip member")?;
-    let first_member = match tee.take_sink(Sink::Keep(Vec::new())) {
-        Sink::Keep(bytes) => bytes,
-        _ => unreachable!("set above"),
+    let Sink::Keep(first_member) = tee.take_sink(Sink::Keep(Vec::new())) else {
+        unreachable!("set above")
     };
     let first_entries = cut_tar_entries(path, &first, "first")?;
     let is_signature = first_entries
@@ -253,9 +265,8 @@ pub(crate) fn read_control<R: Read>(
             .filter(|k| !k.is_empty())
             .ok_or_else(|| bad(format!("unknown signature entry `{name}`")))?;
         let control = gunzip_member(path, tee, limits::CONTROL, "the control member")?;
-        let member = match tee.take_sink(Sink::None) {
-            Sink::Keep(bytes) => bytes,
-            _ => unreachable!("set above"),
+        let Sink::Keep(member) = tee.take_sink(Sink::None) else {
+            unreachable!("set above")
         };
         (Some((key.to_string(), signature)), control, member)
     } else {
@@ -284,9 +295,9 @@ pub(crate) fn read_control<R: Read>(
     }
     Ok(Control {
         fields,
-        control_sha1: sha1::Sha1::digest(&control_member).into(),
+        identity: sha1::Sha1::digest(&control_member).into(),
         signer,
-        control_member,
+        member: control_member,
     })
 }
 
@@ -410,7 +421,7 @@ pub(crate) fn inspect(
         build_date: control.get("builddate").and_then(|d| d.parse().ok()),
         depends: control.all("depend"),
         provides: control.all("provides"),
-        control_sha1: Some(control.control_sha1),
+        control_sha1: Some(control.identity),
         signer: control.signer.map(|(k, _)| k),
         control_fields: Vec::new(),
         sha256,
@@ -467,7 +478,7 @@ fn check_data<R: Read>(path: &Path, tee: &mut Tee<R>) -> Result<(), PackageError
                 let actual = if kind.is_symlink() {
                     let target = entry
                         .link_name_bytes()
-                        .map(|t| t.into_owned())
+                        .map(std::borrow::Cow::into_owned)
                         .unwrap_or_default();
                     hex(&sha1::Sha1::digest(&target))
                 } else {
@@ -572,7 +583,7 @@ pub(crate) fn read_index_info(path: &Path) -> Result<PackageInfo, PackageError> 
         build_date: control.get("builddate").and_then(|d| d.parse().ok()),
         depends: control.all("depend"),
         provides: control.all("provides"),
-        control_sha1: Some(control.control_sha1),
+        control_sha1: Some(control.identity),
         signer: control.signer.map(|(k, _)| k),
         control_fields: Vec::new(),
         sha256: String::new(),
@@ -597,10 +608,10 @@ pub fn verify_signature(path: &Path, public_pem: &str, key_name: &str) -> Result
             format!("signed for key `{signer}`, not `{key_name}`"),
         ));
     }
-    boxwright_sign::rsa::verify_sha256(public_pem, &control.control_member, &signature).map_err(
-        |source| PackageError::Sign {
+    boxwright_sign::rsa::verify_sha256(public_pem, &control.member, &signature).map_err(|source| {
+        PackageError::Sign {
             what: format!("{} (the signature does not verify)", path.display()),
             source,
-        },
-    )
+        }
+    })
 }

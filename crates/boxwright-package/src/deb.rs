@@ -2,6 +2,7 @@
 //! `data.tar.gz` (xz members are read too): writing and checking.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -65,10 +66,10 @@ fn maintainer_scripts(scripts: &BTreeMap<Script, String>) -> BTreeMap<&'static s
             ("preinst", i, u) => {
                 text.push_str("case \"$1\" in\n");
                 if let Some(i) = i {
-                    text.push_str(&format!("install)\n{};;\n", body(i)));
+                    let _ = writeln!(text, "install)\n{};;", body(i));
                 }
                 if let Some(u) = u {
-                    text.push_str(&format!("upgrade)\n{};;\n", body(u)));
+                    let _ = writeln!(text, "upgrade)\n{};;", body(u));
                 }
                 text.push_str("esac\n");
             }
@@ -81,13 +82,14 @@ fn maintainer_scripts(scripts: &BTreeMap<Script, String>) -> BTreeMap<&'static s
                 text.push_str("  fi\nfi\n");
             }
             ("prerm", Some(i), _) => {
-                text.push_str(&format!("if [ \"$1\" = remove ]; then\n{}fi\n", body(i)));
+                let _ = writeln!(text, "if [ \"$1\" = remove ]; then\n{}fi", body(i));
             }
             ("postrm", Some(i), _) => {
-                text.push_str(&format!(
+                let _ = write!(
+                    text,
                     "if [ \"$1\" = remove ] || [ \"$1\" = purge ]; then\n{}fi\n",
                     body(i)
-                ));
+                );
             }
             _ => continue,
         }
@@ -113,91 +115,21 @@ pub fn write(spec: &PackageSpec, out_dir: &Path) -> Result<PathBuf, PackageError
 
     // License is not a control field: Debian keeps it in /usr/share/doc/<name>/copyright.
     let mut entries = spec.entries.clone();
-    let copyright = copyright(spec);
-    let copyright_path = format!("usr/share/doc/{}/copyright", spec.name);
-    if copyright.is_some() {
+    if let Some(text) = copyright(spec) {
+        let copyright_path = format!("usr/share/doc/{}/copyright", spec.name);
         entries.retain(|e| e.path != copyright_path);
         entries.push(crate::spec::Entry {
-            path: copyright_path.clone(),
-            kind: EntryKind::Dir, // placeholder, written from memory below
+            path: copyright_path,
+            kind: EntryKind::Content {
+                data: text.into_bytes(),
+                executable: false,
+            },
         });
     }
-
     let spool = tempfile::tempfile_in(out_dir).map_err(err("create a temporary file beside"))?;
-    let gz = ParallelGzip::new(spool, LEVEL, 2).map_err(err("write"))?;
-    let mut tar = TarWriter::new(gz, mtime);
-    tar.dir("./").map_err(err("write"))?;
-    let mut md5sums = String::new();
-    let mut installed = 0u64;
-    for (name, entry) in with_parents(&entries) {
-        installed += 4096;
-        let kind = entry.map(|e| &e.kind);
-        if name == copyright_path
-            && let Some(text) = &copyright
-        {
-            md5sums.push_str(&format!("{}  {name}\n", hex(&md5::Md5::digest(text))));
-            installed += 4096;
-            tar.file(
-                &format!("./{name}"),
-                0o644,
-                text.len() as u64,
-                text.as_bytes(),
-                &[],
-            )
-            .map_err(err("write"))?;
-            continue;
-        }
-        match kind {
-            None | Some(EntryKind::Dir) => tar.dir(&format!("./{name}/")).map_err(err("write"))?,
-            Some(EntryKind::File { source, executable }) => {
-                let mut file =
-                    File::open(source).map_err(|e| PackageError::io("read", source, e))?;
-                let mut hasher = md5::Md5::new();
-                let size = crate::stream::digest_reader(&mut file, |chunk| hasher.update(chunk))
-                    .map_err(|e| PackageError::io("read", source, e))?;
-                installed += size.div_ceil(4096) * 4096;
-                md5sums.push_str(&format!("{}  {name}\n", hex(&hasher.finalize())));
-                let file = File::open(source).map_err(|e| PackageError::io("read", source, e))?;
-                let mode = if *executable { 0o755 } else { 0o644 };
-                tar.file(&format!("./{name}"), mode, size, file, &[])
-                    .map_err(|e| PackageError::io("read", source, e))?;
-            }
-            Some(EntryKind::Symlink { target }) => tar
-                .symlink(&format!("./{name}"), target, &[])
-                .map_err(err("write"))?,
-        }
-    }
-    let mut data = tar
-        .finish()
-        .map_err(err("write"))?
-        .finish()
-        .map_err(err("write"))?;
-
+    let (mut data, md5sums, installed) = data_member(&entries, spool, mtime)?;
     let control_text = control(spec, &version, &arch, installed.div_ceil(1024));
-    let mut control = TarWriter::new(Vec::new(), mtime);
-    // The control tar starts with `./`, like dpkg-deb's.
-    control.dir("./").map_err(err("write"))?;
-    let mut add = |name: &str, mode: u32, text: &str| {
-        control.file(
-            &format!("./{name}"),
-            mode,
-            text.len() as u64,
-            text.as_bytes(),
-            &[],
-        )
-    };
-    add("control", 0o644, &control_text).map_err(err("write"))?;
-    if !spec.conffiles.is_empty() {
-        let mut conffiles = spec.conffiles.join("\n");
-        conffiles.push('\n');
-        add("conffiles", 0o644, &conffiles).map_err(err("write"))?;
-    }
-    add("md5sums", 0o644, &md5sums).map_err(err("write"))?;
-    for (name, text) in maintainer_scripts(&spec.scripts) {
-        add(name, 0o755, &text).map_err(err("write"))?;
-    }
-    let bytes = control.finish().map_err(err("write"))?;
-    let control_gz = crate::apk::gzip(&bytes).map_err(err("write"))?;
+    let control_gz = control_member(spec, &control_text, &md5sums).map_err(err("write"))?;
 
     let data_size = io::Seek::seek(&mut data, io::SeekFrom::End(0)).map_err(err("write"))?;
     io::Seek::rewind(&mut data).map_err(err("write"))?;
@@ -216,13 +148,92 @@ pub fn write(spec: &PackageSpec, out_dir: &Path) -> Result<PathBuf, PackageError
     out.commit().map_err(err("write"))
 }
 
+/// The data member (gzip of the data tar) in `spool`, the `md5sums` text and the installed size.
+fn data_member(
+    entries: &[crate::spec::Entry],
+    spool: File,
+    mtime: u64,
+) -> Result<(File, String, u64), PackageError> {
+    let err = |e| PackageError::io("write", Path::new("data.tar.gz"), e);
+    let gz = ParallelGzip::new(spool, LEVEL, 2).map_err(err)?;
+    let mut tar = TarWriter::new(gz, mtime);
+    tar.dir("./").map_err(err)?;
+    let mut md5sums = String::new();
+    let mut installed = 0u64;
+    for (name, entry) in with_parents(entries) {
+        installed += 4096;
+        match entry.map(|e| &e.kind) {
+            None | Some(EntryKind::Dir) => tar.dir(&format!("./{name}/")).map_err(err)?,
+            Some(EntryKind::File { source, executable }) => {
+                let read_error = |e| PackageError::io("read", source, e);
+                let mut file = File::open(source).map_err(read_error)?;
+                let mut hasher = md5::Md5::new();
+                let size = crate::stream::digest_reader(&mut file, |chunk| hasher.update(chunk))
+                    .map_err(read_error)?;
+                installed += size.div_ceil(4096) * 4096;
+                let _ = writeln!(md5sums, "{}  {name}", hex(&hasher.finalize()));
+                let file = File::open(source).map_err(read_error)?;
+                let mode = if *executable { 0o755 } else { 0o644 };
+                tar.file(&format!("./{name}"), mode, size, file, &[])
+                    .map_err(read_error)?;
+            }
+            Some(EntryKind::Content { data, executable }) => {
+                installed += (data.len() as u64).div_ceil(4096) * 4096;
+                let _ = writeln!(md5sums, "{}  {name}", hex(&md5::Md5::digest(data)));
+                let mode = if *executable { 0o755 } else { 0o644 };
+                tar.file(
+                    &format!("./{name}"),
+                    mode,
+                    data.len() as u64,
+                    data.as_slice(),
+                    &[],
+                )
+                .map_err(err)?;
+            }
+            Some(EntryKind::Symlink { target }) => {
+                tar.symlink(&format!("./{name}"), target, &[])
+                    .map_err(err)?;
+            }
+        }
+    }
+    let data = tar.finish().map_err(err)?.finish().map_err(err)?;
+    Ok((data, md5sums, installed))
+}
+
+/// The control member: gzip of a tar of `control`, `conffiles`, `md5sums` and the scripts.
+fn control_member(spec: &PackageSpec, control_text: &str, md5sums: &str) -> io::Result<Vec<u8>> {
+    let mut control = TarWriter::new(Vec::new(), spec.source_date_epoch);
+    // The control tar starts with `./`, like dpkg-deb's.
+    control.dir("./")?;
+    let mut add = |name: &str, mode: u32, text: &str| {
+        control.file(
+            &format!("./{name}"),
+            mode,
+            text.len() as u64,
+            text.as_bytes(),
+            &[],
+        )
+    };
+    add("control", 0o644, control_text)?;
+    if !spec.conffiles.is_empty() {
+        let mut conffiles = spec.conffiles.join("\n");
+        conffiles.push('\n');
+        add("conffiles", 0o644, &conffiles)?;
+    }
+    add("md5sums", 0o644, md5sums)?;
+    for (name, text) in maintainer_scripts(&spec.scripts) {
+        add(name, 0o755, &text)?;
+    }
+    crate::apk::gzip(&control.finish()?)
+}
+
 fn copyright(spec: &PackageSpec) -> Option<String> {
     if spec.license.is_empty() {
         return None;
     }
     let mut text = format!("{}\n\nLicense: {}\n", spec.name, spec.license);
     if !spec.url.is_empty() {
-        text.push_str(&format!("Source: {}\n", spec.url));
+        let _ = writeln!(text, "Source: {}", spec.url);
     }
     Some(text)
 }
@@ -233,7 +244,7 @@ fn control(spec: &PackageSpec, version: &str, arch: &str, installed_kib: u64) ->
     let mut out = String::new();
     let mut field = |key: &str, value: &str| {
         if !value.trim().is_empty() {
-            out.push_str(&format!("{key}: {}\n", one_line(value)));
+            let _ = writeln!(out, "{key}: {}", one_line(value));
         }
     };
     field("Package", &spec.name);
@@ -264,12 +275,12 @@ fn control(spec: &PackageSpec, version: &str, arch: &str, installed_kib: u64) ->
         .filter(|l| !l.is_empty())
         .unwrap_or(&spec.name)
         .to_string();
-    out.push_str(&format!("Description: {synopsis}\n"));
+    let _ = writeln!(out, "Description: {synopsis}");
     for line in lines {
         if line.trim().is_empty() {
             out.push_str(" .\n");
         } else {
-            out.push_str(&format!(" {}\n", line.trim_end()));
+            let _ = writeln!(out, " {}", line.trim_end());
         }
     }
     out
@@ -310,7 +321,7 @@ fn decompressor<'a>(name: &str, input: impl Read + 'a) -> Option<Box<dyn Read + 
             true,
             256 * 1024,
         )))
-    } else if name.ends_with(".tar") {
+    } else if name == "control.tar" || name == "data.tar" {
         Some(Box::new(input))
     } else {
         None
@@ -362,30 +373,8 @@ pub(crate) fn inspect(
     }
 
     let header = expect("control.tar", &mut input)?;
-    let mut control_text = None;
-    let mut md5sums = None;
     let mut member = (&mut input).take(header.size);
-    {
-        let reader = decompressor(&header.name, &mut member)
-            .ok_or_else(|| bad(format!("unsupported control member `{}`", header.name)))?;
-        let mut archive =
-            tar::Archive::new(Limited::new(reader, limits::CONTROL, "the control member"));
-        for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
-            let mut entry = entry.map_err(|e| bad(e.to_string()))?;
-            let name = entry.path().map_err(|e| bad(e.to_string()))?;
-            let name = validate::entry_path(&name.to_string_lossy()).map_err(&bad)?;
-            let slot = match name.as_str() {
-                "control" => &mut control_text,
-                "md5sums" => &mut md5sums,
-                _ => continue,
-            };
-            let mut text = String::new();
-            entry
-                .read_to_string(&mut text)
-                .map_err(|_| bad(format!("control.tar: `{name}` is not UTF-8 text")))?;
-            *slot = Some(text);
-        }
-    }
+    let (control_text, md5sums) = read_control_files(&header, &mut member).map_err(&bad)?;
     finish_member(member, &header).map_err(&bad)?;
 
     let control_text =
@@ -414,59 +403,70 @@ pub(crate) fn inspect(
             .map_err(|_| bad(format!("control `Installed-Size: {v}` is not a number")))?,
         None => 0,
     };
-    let mut expected: BTreeMap<String, String> = BTreeMap::new();
-    for line in md5sums.as_deref().unwrap_or_default().lines() {
-        let (sum, file) = line
-            .split_once("  ")
-            .or_else(|| line.split_once(' '))
-            .ok_or_else(|| bad(format!("md5sums line `{line}` is not `<md5>  <path>`")))?;
-        let file = validate::entry_path(file.trim()).map_err(&bad)?;
-        expected.insert(file, sum.trim().to_ascii_lowercase());
-    }
+    let mut expected = parse_md5sums(md5sums.as_deref().unwrap_or_default()).map_err(&bad)?;
 
     let header = expect("data.tar", &mut input)?;
     let mut member = (&mut input).take(header.size);
-    {
-        let reader = decompressor(&header.name, &mut member)
-            .ok_or_else(|| bad(format!("unsupported data member `{}`", header.name)))?;
-        let mut archive = tar::Archive::new(Limited::new(reader, limits::DATA, "the data member"));
-        let mut count = 0usize;
-        for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
-            let mut entry = entry.map_err(|e| bad(format!("data.tar: {e}")))?;
-            count += 1;
-            if count > limits::ENTRIES {
-                return Err(bad(format!(
-                    "data.tar has more than {} entries",
-                    limits::ENTRIES
-                )));
-            }
-            let name = entry.path().map_err(|e| bad(e.to_string()))?;
-            let name = validate::entry_path(&name.to_string_lossy()).map_err(&bad)?;
-            if !entry.header().entry_type().is_file() {
-                continue;
-            }
-            if let Some(sum) = expected.remove(&name) {
-                let mut hasher = md5::Md5::new();
-                crate::stream::digest_reader(&mut entry, |chunk| hasher.update(chunk))
-                    .map_err(|e| bad(format!("data.tar: {e}")))?;
-                let actual = hex(&hasher.finalize());
-                if actual != sum {
-                    return Err(bad(format!(
-                        "`{name}` has MD5 {actual}, md5sums says {sum}"
-                    )));
-                }
-            }
-        }
-    }
+    check_data(&header, &mut member, &mut expected).map_err(&bad)?;
     finish_member(member, &header).map_err(&bad)?;
     if let Some(missing) = expected.keys().next() {
         return Err(bad(format!(
             "md5sums lists `{missing}`, which data.tar does not hold"
         )));
     }
+    // dpkg ignores members after data.tar whose names start with `_`; anything else is refused.
+    while let Some(extra) = ar::next_header(&mut input).map_err(&bad)? {
+        if !extra.name.starts_with('_') {
+            return Err(bad(format!(
+                "unexpected member `{}` after data.tar",
+                extra.name
+            )));
+        }
+        ar::skip_rest(&mut input, extra.size, 0).map_err(&bad)?;
+    }
     let sha256 = {
         io::copy(&mut input, &mut io::sink()).map_err(|e| PackageError::io("read", path, e))?;
         hex(&sha2::Digest::finalize(input.into_inner().into_hasher()))
+    };
+    Ok(package_info(
+        fields,
+        name,
+        version,
+        arch,
+        sha256,
+        file_size,
+        installed_kib,
+    ))
+}
+
+/// Path → MD5 from an `md5sums` file.
+fn parse_md5sums(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut expected = BTreeMap::new();
+    for line in text.lines() {
+        let (sum, file) = line
+            .split_once("  ")
+            .or_else(|| line.split_once(' '))
+            .ok_or_else(|| format!("md5sums line `{line}` is not `<md5>  <path>`"))?;
+        let file = validate::entry_path(file.trim())?;
+        expected.insert(file, sum.trim().to_ascii_lowercase());
+    }
+    Ok(expected)
+}
+
+fn package_info(
+    fields: Vec<(String, String)>,
+    name: String,
+    version: String,
+    arch: String,
+    sha256: String,
+    file_size: u64,
+    installed_kib: u64,
+) -> PackageInfo {
+    let get = |key: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v.clone())
     };
     let list = |key: &str| -> Vec<String> {
         get(key)
@@ -478,8 +478,7 @@ pub(crate) fn inspect(
             })
             .unwrap_or_default()
     };
-    let description = get("Description").unwrap_or_default();
-    Ok(PackageInfo {
+    PackageInfo {
         format: PackageFormat::Deb,
         url: get("Homepage").unwrap_or_default(),
         license: String::new(),
@@ -492,15 +491,87 @@ pub(crate) fn inspect(
         build_date: None,
         control_sha1: None,
         signer: None,
-        control_fields: fields.clone(),
-        description: description.lines().next().unwrap_or_default().to_string(),
+        description: get("Description")
+            .unwrap_or_default()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        control_fields: fields,
         sha256,
         name,
         version,
         arch,
         file_size,
         installed_size: installed_kib * 1024,
-    })
+    }
+}
+
+/// The `control` and `md5sums` files of the control member.
+fn read_control_files(
+    header: &ar::Header,
+    member: &mut impl Read,
+) -> Result<(Option<String>, Option<String>), String> {
+    let mut control = None;
+    let mut md5sums = None;
+    let reader = decompressor(&header.name, member)
+        .ok_or_else(|| format!("unsupported control member `{}`", header.name))?;
+    let mut archive =
+        tar::Archive::new(Limited::new(reader, limits::CONTROL, "the control member"));
+    for entry in archive.entries().map_err(|e| format!("control.tar: {e}"))? {
+        let mut entry = entry.map_err(|e| format!("control.tar: {e}"))?;
+        let name = entry.path().map_err(|e| format!("control.tar: {e}"))?;
+        let name = validate::entry_path(&name.to_string_lossy())?;
+        let slot = match name.as_str() {
+            "control" => &mut control,
+            "md5sums" => &mut md5sums,
+            _ => continue,
+        };
+        let mut text = String::new();
+        entry
+            .read_to_string(&mut text)
+            .map_err(|_| format!("control.tar: `{name}` is not UTF-8 text"))?;
+        *slot = Some(text);
+    }
+    Ok((control, md5sums))
+}
+
+/// Checks each regular file of the data member that `expected` lists (path → MD5), removing
+/// the ones seen; paths must be safe.
+fn check_data(
+    header: &ar::Header,
+    member: &mut impl Read,
+    expected: &mut BTreeMap<String, String>,
+) -> Result<(), String> {
+    let reader = decompressor(&header.name, member)
+        .ok_or_else(|| format!("unsupported data member `{}`", header.name))?;
+    let mut archive = tar::Archive::new(Limited::new(reader, limits::DATA, "the data member"));
+    let mut count = 0usize;
+    for entry in archive.entries().map_err(|e| format!("data.tar: {e}"))? {
+        let mut entry = entry.map_err(|e| format!("data.tar: {e}"))?;
+        count += 1;
+        if count > limits::ENTRIES {
+            return Err(format!(
+                "data.tar has more than {} entries",
+                limits::ENTRIES
+            ));
+        }
+        let name = entry.path().map_err(|e| format!("data.tar: {e}"))?;
+        let name = validate::entry_path(&name.to_string_lossy())?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        if let Some(sum) = expected.remove(&name) {
+            let mut hasher = md5::Md5::new();
+            crate::stream::digest_reader(&mut entry, |chunk| hasher.update(chunk))
+                .map_err(|e| format!("data.tar: {e}"))?;
+            let actual = hex(&hasher.finalize());
+            if actual != sum {
+                return Err(format!("`{name}` has MD5 {actual}, md5sums says {sum}"));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Reads what the decoder left of a member (end blocks, trailing bytes) and its padding.

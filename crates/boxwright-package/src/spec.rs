@@ -64,6 +64,8 @@ pub enum EntryKind {
     File { source: PathBuf, executable: bool },
     /// A symbolic link, its target as written.
     Symlink { target: String },
+    /// A regular file with the given content (files made at packaging time).
+    Content { data: Vec<u8>, executable: bool },
 }
 
 /// The fields and files of one package to write.
@@ -93,6 +95,9 @@ pub struct PackageSpec {
     pub entries: Vec<Entry>,
 }
 
+/// The main package's entries and each subpackage's (by suffix), from [`split_tree`].
+pub type SplitTree = (Vec<Entry>, BTreeMap<String, Vec<Entry>>);
+
 /// The entries of `tree` installed under `prefix` (`/usr`: `tree/bin/x` → `usr/bin/x`),
 /// split by `subpackages` (suffix → globs over paths relative to `tree`; the first suffix
 /// in name order whose glob matches takes a file). Returns the main package's entries and
@@ -102,7 +107,7 @@ pub fn split_tree(
     tree: &Path,
     prefix: &str,
     subpackages: &BTreeMap<String, Vec<String>>,
-) -> Result<(Vec<Entry>, BTreeMap<String, Vec<Entry>>), PackageError> {
+) -> Result<SplitTree, PackageError> {
     let prefix = prefix.trim_matches('/');
     let patterns: Vec<(&String, Vec<Glob>)> = subpackages
         .iter()

@@ -20,10 +20,10 @@ fn key(name: &str) -> RsaSigningKey {
 }
 
 fn spec(tree: &Path) -> PackageSpec {
+    use std::os::unix::fs::PermissionsExt;
     std::fs::create_dir_all(tree.join("bin")).unwrap();
     std::fs::create_dir_all(tree.join("share/doc/hello")).unwrap();
     std::fs::write(tree.join("bin/hello"), "#!/bin/sh\necho hello\n").unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(
         tree.join("bin/hello"),
         std::fs::Permissions::from_mode(0o755),
@@ -159,7 +159,7 @@ fn deb_round_trips_deterministically() {
     // A changed file content no longer matches md5sums (the data member is re-made by hand).
     let mut changed = first.clone();
     let at = find(&changed, b"data.tar.gz").unwrap();
-    let data_start = at + 60 - 0; // header is 60 bytes from the name
+    let data_start = at + 60; // the member's header is 60 bytes, starting with its name
     let data = &first[data_start..];
     let mut tar_bytes = Vec::new();
     flate2::read::GzDecoder::new(data)
@@ -194,11 +194,11 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn repo(root: &Path, apk_key: &str, apt_key: Option<PathBuf>) -> Repository {
+fn repo(root: &Path, rsa_key: &str, openpgp_key: Option<PathBuf>) -> Repository {
     Repository::new(RepoConfig {
         root: root.to_path_buf(),
-        apk_key: Some(key_path(apk_key)),
-        apt_key,
+        apk_key: Some(key_path(rsa_key)),
+        apt_key: openpgp_key,
         apt_origin: "Test".into(),
         apt_label: "Test".into(),
     })

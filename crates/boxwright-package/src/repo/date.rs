@@ -8,11 +8,11 @@ pub(crate) fn rfc2822(seconds: u64) -> String {
     ];
     let days = seconds / 86_400;
     let rest = seconds % 86_400;
-    let (year, month, day) = civil_from_days(days as i64);
+    let (year, month, day) = civil_from_days(i64::try_from(days).unwrap_or(i64::MAX / 2));
     format!(
         "{}, {day:02} {} {year} {:02}:{:02}:{:02} UTC",
         DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
+        MONTHS[usize::try_from(month - 1).unwrap_or(0)],
         rest / 3600,
         rest % 3600 / 60,
         rest % 60
