@@ -330,30 +330,3 @@ fn apt_suite_is_indexed_and_signed() {
     let inline = std::fs::read_to_string(dists.join("InRelease")).unwrap();
     assert!(inline.starts_with("-----BEGIN PGP SIGNED MESSAGE-----"));
 }
-
-#[test]
-#[ignore = "scratch"]
-fn scratch_dump() {
-    let out = Path::new("/tmp/pkg-scratch");
-    let _ = std::fs::remove_dir_all(out);
-    std::fs::create_dir_all(out).unwrap();
-    let spec = spec(&out.join("tree"));
-    let apk = write_apk(&spec, out);
-    let deb = crate::deb::write(&spec, out).unwrap();
-    let (secret, public) = boxwright_sign::openpgp::generate("Test <t@example.invalid>").unwrap();
-    std::fs::write(out.join("apt.key"), secret.as_bytes()).unwrap();
-    std::fs::write(out.join("apt.asc"), public.as_bytes()).unwrap();
-    let repository = repo(&out.join("repo"), "test.rsa", Some(out.join("apt.key")));
-    for p in [apk, deb] {
-        let info = inspect(&p).unwrap();
-        let (v, r) = if info.format == PackageFormat::Apk {
-            ("v3.20", "main")
-        } else {
-            ("stable", "main")
-        };
-        let d = repository.destination(&info, v, r).unwrap();
-        std::fs::create_dir_all(d.parent().unwrap()).unwrap();
-        std::fs::copy(&p, &d).unwrap();
-    }
-    repository.reindex_all().unwrap();
-}
