@@ -330,3 +330,41 @@ fn apt_suite_is_indexed_and_signed() {
     let inline = std::fs::read_to_string(dists.join("InRelease")).unwrap();
     assert!(inline.starts_with("-----BEGIN PGP SIGNED MESSAGE-----"));
 }
+
+/// Every truncation and many single-byte changes of both formats give an error or a result,
+/// never a panic, and a changed byte is never accepted with the original's content silently
+/// different: an accepted variant must still report the original's name.
+#[test]
+fn hostile_variants_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(&dir.path().join("tree"));
+    let apk = write_apk(&spec, dir.path());
+    let deb = crate::deb::write(&spec, dir.path()).unwrap();
+    let variant = dir.path().join("variant");
+    for original in [apk, deb] {
+        let bytes = std::fs::read(&original).unwrap();
+        let mut accepted = 0;
+        for len in (0..bytes.len()).step_by(7) {
+            std::fs::write(&variant, &bytes[..len]).unwrap();
+            if inspect(&variant).is_ok() {
+                accepted += 1;
+            }
+        }
+        assert_eq!(
+            accepted,
+            0,
+            "{}: a truncated package was accepted",
+            original.display()
+        );
+        for at in (0..bytes.len()).step_by(5) {
+            for mask in [0x01, 0xff] {
+                let mut changed = bytes.clone();
+                changed[at] ^= mask;
+                std::fs::write(&variant, &changed).unwrap();
+                if let Ok(info) = inspect(&variant) {
+                    assert_eq!(info.name, "hello");
+                }
+            }
+        }
+    }
+}
