@@ -368,3 +368,72 @@ fn hostile_variants_never_panic() {
         }
     }
 }
+
+#[test]
+fn architecture_independent_packages_go_where_the_upload_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(&dir.path().join("tree"));
+    spec.arch = "noarch".into();
+    let apk = inspect(&write_apk(&spec, dir.path())).unwrap();
+    assert_eq!(apk.arch, "noarch");
+    let deb = inspect(&crate::deb::write(&spec, dir.path()).unwrap()).unwrap();
+    assert_eq!(deb.arch, "all");
+    let (secret, _) = boxwright_sign::openpgp::generate("T <t@example.invalid>").unwrap();
+    std::fs::write(dir.path().join("apt.key"), secret.as_bytes()).unwrap();
+    let root = dir.path().join("repo");
+    let repository = repo(&root, "test.rsa", Some(dir.path().join("apt.key")));
+    let at = repository
+        .destination_for_arch(&apk, "v3.20", "main", "amd64")
+        .unwrap();
+    assert_eq!(at, root.join("v3.20/main/x86_64/hello-1.2.3-r2.apk"));
+    assert_eq!(
+        repository.index_scope_for_arch(&apk, "v3.20", "main", "aarch64"),
+        "v3.20/main/aarch64"
+    );
+    assert!(
+        repository
+            .destination_for_arch(&apk, "v3.20", "main", "../x")
+            .is_err()
+    );
+    let at = repository.destination(&deb, "stable", "main").unwrap();
+    assert_eq!(at, root.join("apt/pool/stable/main/hello_1.2.3-2_all.deb"));
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::copy(dir.path().join("hello_1.2.3-2_all.deb"), &at).unwrap();
+    repository.reindex(&deb, "stable", "main").unwrap();
+    let dists = root.join("apt/dists/stable");
+    for arch in ["amd64", "arm64"] {
+        let packages =
+            std::fs::read_to_string(dists.join(format!("main/binary-{arch}/Packages"))).unwrap();
+        assert!(
+            packages.contains("Architecture: all\n"),
+            "{arch}: {packages}"
+        );
+    }
+    let release = std::fs::read_to_string(dists.join("Release")).unwrap();
+    assert!(
+        release.contains("Architectures: amd64 arm64\n"),
+        "{release}"
+    );
+}
+
+#[test]
+fn a_missing_key_fails_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(&dir.path().join("tree"));
+    let deb_path = crate::deb::write(&spec, dir.path()).unwrap();
+    let deb = inspect(&deb_path).unwrap();
+    let root = dir.path().join("repo");
+    let repository = repo(&root, "test.rsa", None);
+    let at = repository.destination(&deb, "stable", "main").unwrap();
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::copy(&deb_path, &at).unwrap();
+    let error = repository.reindex(&deb, "stable", "main").unwrap_err();
+    assert!(matches!(error, crate::RepoError::NoKey { .. }), "{error}");
+    assert!(!root.join("apt/dists").exists());
+    let missing = repo(&root, "test.rsa", Some(dir.path().join("no-such.key")));
+    assert!(matches!(
+        missing.reindex(&deb, "stable", "main"),
+        Err(crate::RepoError::Key { .. })
+    ));
+    assert!(!root.join("apt/dists").exists());
+}
