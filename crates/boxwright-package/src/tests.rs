@@ -437,3 +437,50 @@ fn a_missing_key_fails_and_writes_nothing() {
     ));
     assert!(!root.join("apt/dists").exists());
 }
+
+#[test]
+fn a_key_rotated_on_disk_signs_the_next_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(&dir.path().join("tree"));
+    let built = write_apk(&spec, dir.path());
+    let info = inspect(&built).unwrap();
+    let key_file = dir.path().join("repo.rsa");
+    std::fs::copy(key_path("test.rsa"), &key_file).unwrap();
+    let root = dir.path().join("repo");
+    let repository = Repository::new(RepoConfig {
+        root: root.clone(),
+        apk_key: Some(key_file.clone()),
+        apt_key: None,
+        apt_origin: String::new(),
+        apt_label: String::new(),
+    });
+    let at = repository.destination(&info, "edge", "main").unwrap();
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::copy(&built, &at).unwrap();
+    let index = at.parent().unwrap().join("APKINDEX.tar.gz");
+    let signature = |path: &Path| {
+        let bytes = std::fs::read(path).unwrap();
+        let mut cursor: &[u8] = &bytes;
+        let mut tar_bytes = Vec::new();
+        flate2::bufread::GzDecoder::new(&mut cursor)
+            .read_to_end(&mut tar_bytes)
+            .unwrap();
+        let mut archive = tar::Archive::new(tar_bytes.as_slice());
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        assert_eq!(
+            entry.path().unwrap().to_str(),
+            Some(".SIGN.RSA256.repo.rsa.pub")
+        );
+        let mut signature = Vec::new();
+        entry.read_to_end(&mut signature).unwrap();
+        (signature, cursor.to_vec())
+    };
+    repository.reindex(&info, "edge", "main").unwrap();
+    let (first, member) = signature(&index);
+    boxwright_sign::rsa::verify_sha256(&key("test.rsa").public_key_pem(), &member, &first).unwrap();
+    std::fs::copy(key_path("other.rsa"), &key_file).unwrap();
+    repository.reindex(&info, "edge", "main").unwrap();
+    let (second, member) = signature(&index);
+    boxwright_sign::rsa::verify_sha256(&key("other.rsa").public_key_pem(), &member, &second)
+        .unwrap();
+}
