@@ -484,3 +484,62 @@ fn a_key_rotated_on_disk_signs_the_next_index() {
     boxwright_sign::rsa::verify_sha256(&key("other.rsa").public_key_pem(), &member, &second)
         .unwrap();
 }
+
+/// Packages made by dpkg-deb itself (xz and gzip members) are read, and a wrong md5sums
+/// entry is refused. dpkg-deb is part of every Debian system (`apt-get install dpkg`).
+#[test]
+fn debs_built_by_dpkg_deb_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::write(root.join("usr/bin/tool"), "#!/bin/sh\necho tool\n").unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: tool\nVersion: 2:1.0~rc1-1\nArchitecture: arm64\nMaintainer: T <t@example.invalid>\nDescription: a tool\n more\n",
+    )
+    .unwrap();
+    let md5 = "ffffffffffffffffffffffffffffffff  usr/bin/tool\n";
+    for (compression, wrong) in [
+        ("xz", false),
+        ("gzip", false),
+        ("none", false),
+        ("xz", true),
+    ] {
+        if wrong {
+            std::fs::write(root.join("DEBIAN/md5sums"), md5).unwrap();
+        }
+        let out = dir.path().join(format!("tool-{compression}-{wrong}.deb"));
+        let status = std::process::Command::new("dpkg-deb")
+            .args(["--root-owner-group", "-Z", compression, "--build"])
+            .arg(&root)
+            .arg(&out)
+            .output()
+            .expect("dpkg-deb runs (apt-get install dpkg)");
+        assert!(status.status.success(), "{status:?}");
+        let result = inspect(&out);
+        if wrong {
+            let error = result.unwrap_err().to_string();
+            assert!(error.contains("md5sums"), "{error}");
+            continue;
+        }
+        let info = result.unwrap();
+        assert_eq!(
+            (
+                info.name.as_str(),
+                info.version.as_str(),
+                info.arch.as_str()
+            ),
+            ("tool", "2:1.0~rc1-1", "arm64"),
+            "{compression}"
+        );
+        assert!(crate::arch_matches(&info, "aarch64"));
+        let repository = repo(&dir.path().join("repo"), "test.rsa", None);
+        let at = repository.destination(&info, "stable", "main").unwrap();
+        assert!(
+            at.ends_with("apt/pool/stable/main/tool_1.0~rc1-1_arm64.deb"),
+            "{}",
+            at.display()
+        );
+    }
+}
