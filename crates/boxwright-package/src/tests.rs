@@ -543,3 +543,33 @@ fn debs_built_by_dpkg_deb_are_read() {
         );
     }
 }
+
+#[test]
+fn maintainer_scripts_run_each_install_script_once_at_its_moment() {
+    let scripts: BTreeMap<Script, String> = Script::ALL
+        .into_iter()
+        .map(|s| (s, format!("echo {}", s.key())))
+        .collect();
+    let generated = crate::deb::maintainer_scripts(&scripts);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, args: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &generated[name]).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg(&path)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name} {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run("preinst", &["install"]), "pre-install\n");
+    assert_eq!(run("preinst", &["upgrade", "0.9-1"]), "pre-upgrade\n");
+    assert_eq!(run("postinst", &["configure", ""]), "post-install\n");
+    assert_eq!(run("postinst", &["configure", "0.9-1"]), "post-upgrade\n");
+    assert_eq!(run("postinst", &["abort-upgrade", "0.9-1"]), "");
+    assert_eq!(run("prerm", &["remove"]), "pre-deinstall\n");
+    assert_eq!(run("prerm", &["upgrade", "1.1-1"]), "");
+    assert_eq!(run("postrm", &["remove"]), "post-deinstall\n");
+    assert_eq!(run("postrm", &["purge"]), "");
+}
