@@ -573,3 +573,14 @@ fn maintainer_scripts_run_each_install_script_once_at_its_moment() {
     assert_eq!(run("postrm", &["remove"]), "post-deinstall\n");
     assert_eq!(run("postrm", &["purge"]), "");
 }
+
+#[test]
+fn pre_release_versions_have_a_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(&dir.path().join("tree"));
+    spec.version = "2.0_rc1".into();
+    let info = inspect(&write_apk(&spec, dir.path())).unwrap();
+    let repository = repo(&dir.path().join("repo"), "test.rsa", None);
+    let at = repository.destination(&info, "v3.20", "main").unwrap();
+    assert!(at.ends_with("v3.20/main/x86_64/hello-2.0_rc1-r2.apk"));
+}
