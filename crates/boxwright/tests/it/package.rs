@@ -150,7 +150,8 @@ fn deb_is_read_by_dpkg_deb_and_lintian() {
     require_tool("lintian", "apt-get install lintian");
     let lintian = run(Command::new("lintian")
         .args(["--fail-on", "error"])
-        .arg(&main));
+        .arg(&main)
+        .arg(packages[1]["path"].as_str().unwrap()));
     assert!(
         lintian.status.success(),
         "lintian finds errors:\n{}{}",
