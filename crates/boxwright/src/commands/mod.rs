@@ -8,10 +8,12 @@ mod image;
 mod layers;
 mod metadata;
 mod mirror;
+mod package;
 mod provenance;
 mod publish;
 mod registry;
 mod release;
+mod repo;
 mod sbom;
 mod schema;
 mod sign;
@@ -25,7 +27,7 @@ use boxwright_metadata::TagError;
 
 use crate::cli::{
     CiCommand, Cli, Command, ImageCommand, KeyCommand, MetadataCommand, MirrorCommand,
-    ReleaseCommand,
+    ReleaseCommand, RepoCommand,
 };
 use crate::printer::Printer;
 
@@ -86,6 +88,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::SignBlob(args) => sign::sign_blob(printer, &args),
         Command::VerifyBlob(args) => sign::verify_blob(printer, &args),
         Command::Sbom(args) => sbom::run(global, printer, &args),
+        Command::Package(args) => package::run(global, printer, &args),
+        Command::Repo(RepoCommand::Index(args)) => repo::index(printer, &args),
         Command::Provenance(args) => provenance::run(global, printer, &args),
     }
 }
