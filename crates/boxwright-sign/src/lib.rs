@@ -6,8 +6,8 @@
 //! images ([`cosign`]), DSSE envelopes ([`dsse`]) around in-toto statements ([`intoto`]),
 //! and cosign's `sign-blob` signatures ([`blob`]). Keys come from files or CI secret
 //! variables ([`source`]). minisign keys and signatures
-//! ([`minisign`]). Other key kinds (RSA for apk, OpenPGP for apt) belong
-//! here too when they come.
+//! ([`minisign`]). RSA keys for apk packages and indexes ([`rsa`]) and OpenPGP keys for apt
+//! repositories ([`openpgp`]).
 //!
 //! The crate is pure: no network, no processes, no async runtime. It reads and writes the
 //! files it is pointed at and the environment variables it is told to.
@@ -20,7 +20,9 @@ pub mod files;
 pub mod intoto;
 pub mod keys;
 pub mod minisign;
+pub mod openpgp;
 mod pem;
+pub mod rsa;
 mod signature;
 pub mod source;
 

@@ -1,0 +1,113 @@
+//! The crate's error types: one for packages, one for repositories.
+
+use std::path::PathBuf;
+
+/// What can go wrong writing or reading a package.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackageError {
+    /// A file that cannot be read or written.
+    #[error("cannot {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file that is neither an apk nor a deb package.
+    #[error("{path} is not a package (neither an .apk gzip stream nor a .deb ar archive)")]
+    UnknownFormat { path: PathBuf },
+    /// A package larger than the reader accepts.
+    #[error("{path}: {what} is larger than {limit} bytes")]
+    TooLarge {
+        path: PathBuf,
+        what: &'static str,
+        limit: u64,
+    },
+    /// A package whose structure or content is not as its format requires.
+    #[error("{path}: {reason}")]
+    Malformed { path: PathBuf, reason: String },
+    /// A field value that cannot go into a package (name, version, architecture ...).
+    #[error("invalid package {field} `{value}`: {reason}")]
+    InvalidField {
+        field: &'static str,
+        value: String,
+        reason: String,
+    },
+    /// A subpackage glob that is not a valid pattern.
+    #[error("invalid glob `{pattern}`: {reason}")]
+    InvalidGlob { pattern: String, reason: String },
+    /// A signing failure.
+    #[error("cannot sign {what}")]
+    Sign {
+        what: String,
+        #[source]
+        source: boxwright_sign::Error,
+    },
+}
+
+impl PackageError {
+    pub(crate) fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        PackageError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub(crate) fn malformed(path: &std::path::Path, reason: impl Into<String>) -> Self {
+        PackageError::Malformed {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What can go wrong placing packages in a repository and indexing it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RepoError {
+    /// A file or directory that cannot be read or written.
+    #[error("cannot {action} {path}")]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A path component (version, repo, suite, component, name, architecture) that is not safe.
+    #[error("invalid {what} `{value}`: {reason}")]
+    UnsafeComponent {
+        what: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    /// A repository index that needs a key that is not configured.
+    #[error("no {kind} signing key is configured (needed to sign {index})")]
+    NoKey { kind: &'static str, index: String },
+    /// A signing key that cannot be read or used.
+    #[error("cannot use the {kind} signing key {path}")]
+    Key {
+        kind: &'static str,
+        path: PathBuf,
+        #[source]
+        source: boxwright_sign::Error,
+    },
+    /// A package in the repository tree that cannot be read.
+    #[error("cannot index {path}")]
+    Package {
+        path: PathBuf,
+        #[source]
+        source: PackageError,
+    },
+}
+
+impl RepoError {
+    pub(crate) fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        RepoError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! Alpine `.apk` and Debian `.deb` packages and their repositories.
+//!
+//! - [`apk::write`], [`deb::write`]: a package from a [`PackageSpec`] (fields and files,
+//!   see [`split_tree`] for a target's output tree and its subpackages); deterministic bytes.
+//! - [`inspect`]: reads a package file of either format fully and checks its structure and
+//!   internal hashes, as apk-tools and dpkg would; built for untrusted uploads.
+//! - [`repo`]: where packages live in a repository tree and the signed indexes
+//!   (`APKINDEX.tar.gz`; apt's `Packages`, `Release`, `InRelease`, `Release.gpg`).
+//!
+//! The layout and format facts are in docs/packages.md.
+
+pub mod apk;
+mod ar;
+pub mod deb;
+mod error;
+mod info;
+pub mod limits;
+pub mod repo;
+mod spec;
+mod stream;
+mod tarball;
+mod validate;
+
+use std::path::Path;
+
+pub use error::{PackageError, RepoError};
+pub use info::{PackageFormat, PackageInfo, arch_matches, format_arch};
+pub use spec::{Entry, EntryKind, Glob, PackageSpec, Script, split_tree};
+
+/// Parses a package file fully and checks its structure and internal hashes: apk (three
+/// gzip members, cut signature and control tars, `.PKGINFO` fields, `datahash` against the
+/// data member, per-file SHA-1 records, directory entries, a signature entry present); deb
+/// (ar members in order, control fields, `md5sums` against the data). Sizes are bounded
+/// ([`limits`]); hostile input gives an error, never a panic.
+pub fn inspect(path: &Path) -> Result<PackageInfo, PackageError> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path).map_err(|e| PackageError::io("open", path, e))?;
+    let size = file
+        .metadata()
+        .map_err(|e| PackageError::io("read", path, e))?
+        .len();
+    if size > limits::PACKAGE {
+        return Err(PackageError::TooLarge {
+            path: path.to_path_buf(),
+            what: "the package file",
+            limit: limits::PACKAGE,
+        });
+    }
+    let mut magic = [0u8; 8];
+    let n = file
+        .read(&mut magic)
+        .map_err(|e| PackageError::io("read", path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| PackageError::io("open", path, e))?;
+    if n >= 8 && &magic == ar::MAGIC {
+        deb::inspect(path, file, size)
+    } else if n >= 2 && magic[..2] == [0x1f, 0x8b] {
+        apk::inspect(path, file, size)
+    } else {
+        Err(PackageError::UnknownFormat {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,139 @@
+//! `APKINDEX.tar.gz`: `gzip(cut signature tar) + gzip(tar of DESCRIPTION and APKINDEX)`,
+//! the signature over the compressed index member.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use base64::Engine as _;
+use boxwright_sign::rsa::RsaSigningKey;
+
+use super::{RepoConfig, index_time, package_files, write_atomic};
+use crate::apk;
+use crate::error::RepoError;
+use crate::info::PackageInfo;
+use crate::tarball::TarWriter;
+
+/// The file name clients trust for the key at `path`: abuild's `NAME.rsa` → `NAME.rsa.pub`.
+pub(crate) fn apk_key_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!("{name}.pub")
+}
+
+/// Reads the apk signing key from disk (at each call, so a rotated key is picked up).
+pub(crate) fn load_key(
+    config: &RepoConfig,
+    index: &str,
+) -> Result<(RsaSigningKey, String), RepoError> {
+    let path = config.apk_key.as_ref().ok_or_else(|| RepoError::NoKey {
+        kind: "apk (RSA)",
+        index: index.to_string(),
+    })?;
+    let key_error = |source| RepoError::Key {
+        kind: "apk (RSA)",
+        path: path.clone(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        key_error(boxwright_sign::Error::Io {
+            action: "read",
+            path: path.clone(),
+            source: e,
+        })
+    })?;
+    let key = RsaSigningKey::from_pem(&text).map_err(key_error)?;
+    Ok((key, apk_key_name(path)))
+}
+
+/// Indexes the `.apk` files of `dir` into `dir/APKINDEX.tar.gz`; returns how many.
+pub(crate) fn write(config: &RepoConfig, dir: &Path, scope: &str) -> Result<usize, RepoError> {
+    let index_path = dir.join("APKINDEX.tar.gz");
+    let (key, key_name) = load_key(config, &index_path.display().to_string())?;
+    let mut packages = Vec::new();
+    for path in package_files(dir, "apk")? {
+        let info = apk::read_index_info(&path).map_err(|source| RepoError::Package {
+            path: path.clone(),
+            source,
+        })?;
+        packages.push(info);
+    }
+    packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    let newest = packages
+        .iter()
+        .filter_map(|p| p.build_date)
+        .max()
+        .unwrap_or(0);
+    let bytes = index_bytes(&packages, scope, &key, &key_name, index_time(newest))
+        .map_err(|e| RepoError::io("write", &index_path, e))?;
+    write_atomic(&index_path, &bytes)?;
+    Ok(packages.len())
+}
+
+/// The `APKINDEX` text: one block per package, fields in apk's order, a blank line after each.
+pub(crate) fn index_text(packages: &[PackageInfo]) -> String {
+    let mut out = String::new();
+    for p in packages {
+        let identity = p
+            .control_sha1
+            .map(|sha1| base64::engine::general_purpose::STANDARD.encode(sha1))
+            .unwrap_or_default();
+        let _ = writeln!(out, "C:Q1{identity}");
+        let _ = writeln!(out, "P:{}", p.name);
+        let _ = writeln!(out, "V:{}", p.version);
+        let _ = writeln!(out, "A:{}", p.arch);
+        let _ = writeln!(out, "S:{}", p.file_size);
+        let _ = writeln!(out, "I:{}", p.installed_size);
+        let _ = writeln!(out, "T:{}", p.description);
+        if !p.url.is_empty() {
+            let _ = writeln!(out, "U:{}", p.url);
+        }
+        if !p.license.is_empty() {
+            let _ = writeln!(out, "L:{}", p.license);
+        }
+        if !p.origin.is_empty() {
+            let _ = writeln!(out, "o:{}", p.origin);
+        }
+        if !p.maintainer.is_empty() {
+            let _ = writeln!(out, "m:{}", p.maintainer);
+        }
+        if let Some(date) = p.build_date {
+            let _ = writeln!(out, "t:{date}");
+        }
+        if !p.depends.is_empty() {
+            let _ = writeln!(out, "D:{}", p.depends.join(" "));
+        }
+        if !p.provides.is_empty() {
+            let _ = writeln!(out, "p:{}", p.provides.join(" "));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn index_bytes(
+    packages: &[PackageInfo],
+    description: &str,
+    key: &RsaSigningKey,
+    key_name: &str,
+    mtime: u64,
+) -> std::io::Result<Vec<u8>> {
+    let text = index_text(packages);
+    let description = format!("{description}\n");
+    let mut tar = TarWriter::new(Vec::new(), mtime);
+    tar.file(
+        "DESCRIPTION",
+        0o644,
+        description.len() as u64,
+        description.as_bytes(),
+        &[],
+    )?;
+    tar.file("APKINDEX", 0o644, text.len() as u64, text.as_bytes(), &[])?;
+    let index = apk::gzip(&tar.finish()?)?;
+    let signature =
+        apk::signature_member(key, key_name, &index, mtime).map_err(std::io::Error::other)?;
+    let mut out = signature;
+    out.extend(index);
+    Ok(out)
+}
