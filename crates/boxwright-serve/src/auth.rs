@@ -156,9 +156,7 @@ impl Authoriser {
                     ErrorKind::InvalidIssuer => "wrong issuer".to_string(),
                     ErrorKind::InvalidAudience => "wrong audience".to_string(),
                     ErrorKind::MissingRequiredClaim(claim) => format!("claim {claim} missing"),
-                    ErrorKind::InvalidAlgorithm => {
-                        "algorithm does not fit the key".to_string()
-                    }
+                    ErrorKind::InvalidAlgorithm => "algorithm does not fit the key".to_string(),
                     _ => format!("invalid token: {e}"),
                 })
             })?;
@@ -282,14 +280,16 @@ fn header_fields(token: &str) -> Result<(String, Option<String>), Rejection> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(header.trim_end_matches('='))
         .map_err(|_| malformed())?;
-    let header: HashMap<String, Value> =
-        serde_json::from_slice(&bytes).map_err(|_| malformed())?;
+    let header: HashMap<String, Value> = serde_json::from_slice(&bytes).map_err(|_| malformed())?;
     let alg = header
         .get("alg")
         .and_then(Value::as_str)
         .ok_or_else(|| unauthorized("token header has no alg"))?
         .to_string();
-    let kid = header.get("kid").and_then(Value::as_str).map(str::to_string);
+    let kid = header
+        .get("kid")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok((alg, kid))
 }
 
@@ -338,7 +338,10 @@ mod tests {
         let auth = authoriser(&[]);
         for alg in ["none", "HS256"] {
             let token = format!("{}.{}.", b64(&format!("{{\"alg\":\"{alg}\"}}")), b64("{}"));
-            let rejection = auth.check(Some(&format!("Bearer {token}"))).await.unwrap_err();
+            let rejection = auth
+                .check(Some(&format!("Bearer {token}")))
+                .await
+                .unwrap_err();
             assert_eq!(
                 rejection,
                 unauthorized(format!("algorithm {alg} is not allowed"))

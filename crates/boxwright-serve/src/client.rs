@@ -115,9 +115,17 @@ pub fn plan(files: &[PathBuf], options: &GroupOptions) -> Result<Vec<UploadReque
 fn dir_name(path: Option<&Path>) -> Option<String> {
     let path = path?;
     let name = if path.as_os_str().is_empty() {
-        std::path::absolute(".").ok()?.file_name()?.to_str()?.to_string()
+        std::path::absolute(".")
+            .ok()?
+            .file_name()?
+            .to_str()?
+            .to_string()
     } else {
-        std::path::absolute(path).ok()?.file_name()?.to_str()?.to_string()
+        std::path::absolute(path)
+            .ok()?
+            .file_name()?
+            .to_str()?
+            .to_string()
     };
     Some(name)
 }
@@ -161,10 +169,12 @@ pub async fn upload(
         .text("repo", request.repo.clone())
         .text("arch", request.arch.clone());
     for path in &request.files {
-        let file = tokio::fs::File::open(path).await.map_err(|source| Error::Read {
-            path: path.clone(),
-            source,
-        })?;
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
         let length = file
             .metadata()
             .await

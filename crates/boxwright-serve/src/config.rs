@@ -330,10 +330,9 @@ jwt:
 
     #[test]
     fn booleans_and_quoted_booleans_compare_alike() {
-        let config = parse(
-            "dir: d\njwt:\n  jwks: http://x/jwks\n  claims: { a: true, b: 'true', c: 12 }\n",
-        )
-        .unwrap();
+        let config =
+            parse("dir: d\njwt:\n  jwks: http://x/jwks\n  claims: { a: true, b: 'true', c: 12 }\n")
+                .unwrap();
         let claims = config.jwt.unwrap().claims;
         assert_eq!(claims["a"], "true");
         assert_eq!(claims["b"], "true");
@@ -342,8 +341,7 @@ jwt:
 
     #[test]
     fn relative_paths_resolve_against_the_file() {
-        let config =
-            parse("dir: packages\nkeys: { apk: keys/r.rsa, apt: /abs/k.key }\n").unwrap();
+        let config = parse("dir: packages\nkeys: { apk: keys/r.rsa, apt: /abs/k.key }\n").unwrap();
         assert_eq!(config.dir, Path::new("/etc/packages"));
         assert_eq!(config.apk_key.unwrap(), Path::new("/etc/keys/r.rsa"));
         assert_eq!(config.apt_key.unwrap(), Path::new("/abs/k.key"));

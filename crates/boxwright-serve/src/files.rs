@@ -26,7 +26,11 @@ const CHUNK: usize = 64 * 1024;
 /// Answers a GET or HEAD for `uri_path` under `root` (canonical).
 pub async fn serve(root: &Path, method: &Method, uri_path: &str, headers: &HeaderMap) -> Response {
     if method != Method::GET && method != Method::HEAD {
-        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "GET, HEAD")]).into_response();
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(header::ALLOW, "GET, HEAD")],
+        )
+            .into_response();
     }
     let relative = match request_path(uri_path) {
         Ok(Some(relative)) => relative,
@@ -177,7 +181,10 @@ enum RangeRequest {
     Ignored,
     Unsatisfiable,
     /// Inclusive bounds.
-    Bytes { start: u64, end: u64 },
+    Bytes {
+        start: u64,
+        end: u64,
+    },
 }
 
 fn parse_range(value: &str, size: u64) -> RangeRequest {
@@ -280,7 +287,10 @@ mod tests {
         assert_eq!(parse_range("bytes=90-", 100), Bytes { start: 90, end: 99 });
         assert_eq!(parse_range("bytes=-10", 100), Bytes { start: 90, end: 99 });
         assert_eq!(parse_range("bytes=-500", 100), Bytes { start: 0, end: 99 });
-        assert_eq!(parse_range("bytes=50-500", 100), Bytes { start: 50, end: 99 });
+        assert_eq!(
+            parse_range("bytes=50-500", 100),
+            Bytes { start: 50, end: 99 }
+        );
         assert_eq!(parse_range("bytes=100-", 100), Unsatisfiable);
         assert_eq!(parse_range("bytes=0-1,5-6", 100), Ignored);
         assert_eq!(parse_range("items=0-1", 100), Ignored);
@@ -290,7 +300,10 @@ mod tests {
     #[test]
     fn content_types() {
         let t = |n: &str| content_type(Path::new(n)).to_str().unwrap().to_string();
-        assert_eq!(t("a_1.0_amd64.deb"), "application/vnd.debian.binary-package");
+        assert_eq!(
+            t("a_1.0_amd64.deb"),
+            "application/vnd.debian.binary-package"
+        );
         assert_eq!(t("APKINDEX.tar.gz"), "application/gzip");
         assert_eq!(t("Packages.gz"), "application/gzip");
         assert_eq!(t("InRelease"), "text/plain; charset=utf-8");

@@ -55,9 +55,7 @@ pub fn check(repository: &Repository, staged: &Staged) -> Result<Plan, Refusal> 
     let mut packages: Vec<Checked> = Vec::new();
     let mut scope: Option<String> = None;
     for file in &staged.files {
-        let describe = |message: String| {
-            message.replace(&file.staged_display(), &file.name)
-        };
+        let describe = |message: String| message.replace(&file.staged_display(), &file.name);
         let info = inspect(&file.path).map_err(|e| {
             Refusal::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -167,8 +165,7 @@ pub fn commit(
         });
     }
     let first = &plan.packages[0].info;
-    if let Err(e) =
-        repository.reindex_for_arch(first, &staged.version, &staged.repo, &staged.arch)
+    if let Err(e) = repository.reindex_for_arch(first, &staged.version, &staged.repo, &staged.arch)
     {
         undo(&added);
         return Err(Refusal::new(

@@ -93,15 +93,18 @@ impl Server {
         let router = Router::new()
             .route(
                 "/upload",
-                post(upload_handler).layer(DefaultBodyLimit::max(body_limit.saturating_add(64 * 1024))),
+                post(upload_handler)
+                    .layer(DefaultBodyLimit::max(body_limit.saturating_add(64 * 1024))),
             )
             .fallback(files_handler)
             .with_state(state);
         let addr = addr.unwrap_or(&config.addr);
-        let listener = TcpListener::bind(addr).await.map_err(|source| Error::Bind {
-            addr: addr.to_string(),
-            source,
-        })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
         Ok(Server {
             listener,
             tls,
@@ -222,7 +225,11 @@ async fn upload_handler(
                     package.name,
                     package.version,
                     package.arch,
-                    if package.added { "added" } else { "already present" }
+                    if package.added {
+                        "added"
+                    } else {
+                        "already present"
+                    }
                 ));
             }
             let body = serde_json::json!({ "packages": published });
@@ -290,7 +297,10 @@ async fn upload(
         blocking(move || publish::check(&state.repository, &staged)).await?
     };
     let lock = {
-        let mut scopes = state.scopes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut scopes = state
+            .scopes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         Arc::clone(scopes.entry(plan.scope.clone()).or_default())
     };
     let _guard = lock.lock().await;

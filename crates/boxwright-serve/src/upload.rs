@@ -111,12 +111,8 @@ pub async fn receive(
             }
         }
     }
-    let missing = |what: &str| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            format!("missing field `{what}`"),
-        )
-    };
+    let missing =
+        |what: &str| Refusal::new(StatusCode::BAD_REQUEST, format!("missing field `{what}`"));
     let version = version.ok_or_else(|| missing("version"))?;
     let repo = repo.ok_or_else(|| missing("repo"))?;
     let arch = arch.ok_or_else(|| missing("arch"))?;
@@ -149,7 +145,12 @@ async fn text(mut field: Field<'_>, name: &str) -> Result<String, Refusal> {
     }
     String::from_utf8(bytes)
         .map(|s| s.trim().to_string())
-        .map_err(|_| Refusal::new(StatusCode::BAD_REQUEST, format!("field `{name}` is not UTF-8")))
+        .map_err(|_| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                format!("field `{name}` is not UTF-8"),
+            )
+        })
 }
 
 async fn store(

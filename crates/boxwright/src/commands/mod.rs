@@ -12,8 +12,10 @@ mod provenance;
 mod publish;
 mod registry;
 mod release;
+mod repo;
 mod sbom;
 mod schema;
+mod serve;
 mod sign;
 mod subject;
 mod targets;
@@ -25,7 +27,7 @@ use boxwright_metadata::TagError;
 
 use crate::cli::{
     CiCommand, Cli, Command, ImageCommand, KeyCommand, MetadataCommand, MirrorCommand,
-    ReleaseCommand,
+    ReleaseCommand, RepoCommand,
 };
 use crate::printer::Printer;
 
@@ -87,6 +89,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::VerifyBlob(args) => sign::verify_blob(printer, &args),
         Command::Sbom(args) => sbom::run(global, printer, &args),
         Command::Provenance(args) => provenance::run(global, printer, &args),
+        Command::Serve(args) => serve::run(printer, &args),
+        Command::Repo(RepoCommand::Upload(args)) => repo::upload(printer, &args),
     }
 }
 
