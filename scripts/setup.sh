@@ -35,6 +35,13 @@ command -v zstd >/dev/null || packages+=(zstd)
 command -v docker-registry >/dev/null || packages+=(docker-registry)
 command -v htpasswd >/dev/null || packages+=(apache2-utils)
 command -v minisign >/dev/null || packages+=(minisign)
+# Package checks: dpkg-deb and apt-get read the .deb packages and apt repositories `package`
+# and `repo index` write; lintian checks the .deb (about 150 Debian packages, 40 s here);
+# openssl verifies apk signatures.
+command -v dpkg-deb >/dev/null || packages+=(dpkg)
+command -v apt-get >/dev/null || packages+=(apt)
+command -v lintian >/dev/null || packages+=(lintian)
+command -v openssl >/dev/null || packages+=(openssl)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${packages[*]}"
   as_root apt-get update -qq

@@ -19,7 +19,10 @@ pub mod template;
 
 pub use checksum::{Checksum, ChecksumAlgorithm};
 pub use error::Error;
-pub use model::{Download, Image, Metadata, Release, SignatureFormat, Target, Upstream, Verify};
+pub use model::{
+    Download, Image, Metadata, PACKAGE_SCRIPTS, Package, Release, SignatureFormat, Target,
+    Upstream, Verify,
+};
 pub use project::{METADATA_FILE, Project};
 pub use source::{
     SourceOrigin, SourceUrl, publishable_download_url, publishable_revision, publishable_source_url,

@@ -395,6 +395,9 @@ fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
     if let Some(release) = &target.release {
         check_release(path, &pointer::push(base, "release"), release)?;
     }
+    if let Some(package) = &target.package {
+        check_package(path, &pointer::push(base, "package"), package)?;
+    }
     for (i, file) in target.release_files.iter().enumerate() {
         let at = pointer::push(&pointer::push(base, "release_files"), &i.to_string());
         if let Err(why) = check_relative(file) {
@@ -460,6 +463,100 @@ fn check_release(path: &Path, base: &str, release: &crate::Release) -> Result<()
             pointer::push(base, "manifest_key_env"),
             format!("manifest_key_env {name:?} must be an environment variable name"),
         ));
+    }
+    Ok(())
+}
+
+/// Package names, scripts, prefix, conffiles and subpackage globs.
+fn check_package(path: &Path, base: &str, package: &crate::Package) -> Result<()> {
+    let package_name = |name: &str| {
+        name.len() >= 2
+            && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c))
+    };
+    if let Some(name) = &package.name
+        && !package_name(name)
+    {
+        return Err(Error::invalid(
+            path,
+            pointer::push(base, "name"),
+            format!(
+                "package name {name:?} must be lower-case letters, digits and `+.-`, at least \
+                 two characters"
+            ),
+        ));
+    }
+    for key in package.scripts.keys() {
+        if !crate::PACKAGE_SCRIPTS.contains(&key.as_str()) {
+            return Err(Error::invalid(
+                path,
+                pointer::push(&pointer::push(base, "scripts"), key),
+                format!(
+                    "unknown install script `{key}` (known: {})",
+                    crate::PACKAGE_SCRIPTS.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(prefix) = &package.prefix
+        && (!prefix.starts_with('/')
+            || Path::new(prefix)
+                .components()
+                .any(|c| !matches!(c, Component::Normal(_) | Component::RootDir)))
+    {
+        return Err(Error::invalid(
+            path,
+            pointer::push(base, "prefix"),
+            format!("prefix {prefix:?} must be an absolute path without `..`"),
+        ));
+    }
+    for (i, file) in package.conffiles.iter().enumerate() {
+        if !file.starts_with('/') || file.contains("/../") || file.ends_with('/') {
+            return Err(Error::invalid(
+                path,
+                pointer::push(&pointer::push(base, "conffiles"), &i.to_string()),
+                format!("conffile {file:?} must be an absolute file path"),
+            ));
+        }
+    }
+    let lists = [
+        ("depends", &package.depends),
+        ("provides", &package.provides),
+    ];
+    for (key, list) in lists {
+        for (i, item) in list.iter().enumerate() {
+            if item.trim().is_empty() || item.contains([',', '\n']) {
+                return Err(Error::invalid(
+                    path,
+                    pointer::push(&pointer::push(base, key), &i.to_string()),
+                    format!("{key} entry {item:?} must be one non-empty name (no `,`)"),
+                ));
+            }
+        }
+    }
+    let subpackages = pointer::push(base, "subpackages");
+    for (suffix, globs) in &package.subpackages {
+        let at = pointer::push(&subpackages, suffix);
+        if !package_name(&format!("x-{suffix}")) || suffix.is_empty() {
+            return Err(Error::invalid(
+                path,
+                at,
+                format!(
+                    "subpackage suffix {suffix:?} must be lower-case letters, digits and `+.-`"
+                ),
+            ));
+        }
+        for (i, glob) in globs.iter().enumerate() {
+            if let Err(why) = check_relative(glob) {
+                return Err(Error::invalid(
+                    path,
+                    pointer::push(&at, &i.to_string()),
+                    format!("glob {glob:?} {why}"),
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -718,6 +815,50 @@ mod tests {
             let text = SEED.replacen("\"tag_prefix\"", &release.replace(bad, expected), 1);
             let err = parse(&text).unwrap_err().to_string();
             assert!(err.contains("/your-target/release"), "{expected}: {err}");
+        }
+    }
+
+    #[test]
+    fn package_objects_load_and_are_checked() {
+        let package = r#""package": { "description": "Hello", "depends": ["musl"],
+            "scripts": { "post-install": "echo hi" }, "revision": 2, "prefix": "/opt/hello",
+            "subpackages": { "doc": ["share/doc/**"] } },
+            "tag_prefix""#;
+        let m = parse(&SEED.replacen("\"tag_prefix\"", package, 1)).unwrap();
+        let p = m.target("your-target").unwrap().package.as_ref().unwrap();
+        assert_eq!(p.revision, 2);
+        assert_eq!(p.depends, ["musl"]);
+        assert_eq!(p.subpackages["doc"], ["share/doc/**"]);
+        for (bad, expected) in [
+            (r#""depends": "musl""#, "/your-target/package/depends"),
+            (r#""depends": ["a, b"]"#, "/your-target/package/depends/0"),
+            (r#""name": "Hello""#, "/your-target/package/name"),
+            (
+                r#""scripts": { "install": "x" }"#,
+                "/your-target/package/scripts/install",
+            ),
+            (r#""prefix": "usr""#, "/your-target/package/prefix"),
+            (
+                r#""conffiles": ["etc/x"]"#,
+                "/your-target/package/conffiles/0",
+            ),
+            (
+                r#""subpackages": { "doc": ["../x"] }"#,
+                "/your-target/package/subpackages/doc/0",
+            ),
+            (
+                r#""subpackages": { "Doc": ["x"] }"#,
+                "/your-target/package/subpackages/Doc",
+            ),
+            (r#""revison": 1"#, "/your-target/package/revison"),
+        ] {
+            let text = SEED.replacen(
+                "\"tag_prefix\"",
+                &format!("\"package\": {{ {bad} }}, \"tag_prefix\""),
+                1,
+            );
+            let err = parse(&text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{bad}: {err}");
         }
     }
 

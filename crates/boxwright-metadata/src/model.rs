@@ -65,6 +65,9 @@ pub struct Target {
     /// What `release manifest` and `release publish` ship, and how the manifest is signed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<Release>,
+    /// The fields of the `.apk` and `.deb` packages `boxwright package` makes from the output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<Package>,
     /// Strings holding `{VERSION}`, `{ARCH}` or `{UNAME_ARCH}` in an `upstream` target, as
     /// written, by JSON pointer below the target; [`Target::resolved`] fills them in.
     #[serde(skip)]
@@ -242,6 +245,61 @@ pub struct Release {
     #[serde(default)]
     pub signature: SignatureFormat,
 }
+
+/// Package fields and subpackages of a target (`boxwright package`). All optional.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, extend("patternProperties" = { "^x-": true }))]
+pub struct Package {
+    /// Package name (default: the target's name): lower-case letters, digits and `+.-`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// One-line summary, then optional longer text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// License (SPDX expression); apk `license`, deb `/usr/share/doc/<name>/copyright`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// Project home page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `Name <email>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintainer: Option<String>,
+    /// Package dependencies, as the target format writes them (`musl`, `libc6 (>= 2.36)`).
+    #[serde(default)]
+    pub depends: Vec<String>,
+    /// Virtual packages this one provides.
+    #[serde(default)]
+    pub provides: Vec<String>,
+    /// Absolute installed paths of configuration files (deb `conffiles`).
+    #[serde(default)]
+    pub conffiles: Vec<String>,
+    /// Install scripts by name: `pre-install`, `post-install`, `pre-upgrade`, `post-upgrade`,
+    /// `pre-deinstall`, `post-deinstall` (shell).
+    #[serde(default)]
+    pub scripts: BTreeMap<String, String>,
+    /// Package revision: `-r<N>` (apk), `-<N>` (deb).
+    #[serde(default)]
+    pub revision: u32,
+    /// Install prefix of the output tree (default `/usr`: `.out/<target>/bin/x` installs as
+    /// `/usr/bin/x`); `/` installs the tree at the root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Subpackages `<name>-<suffix>` holding the files matched by the globs (relative to the
+    /// output tree: `*`, `?`, `**`), removed from the main package.
+    #[serde(default)]
+    pub subpackages: BTreeMap<String, Vec<String>>,
+}
+
+/// The install script names `package.scripts` accepts.
+pub const PACKAGE_SCRIPTS: [&str; 6] = [
+    "pre-install",
+    "post-install",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-deinstall",
+    "post-deinstall",
+];
 
 /// How a release manifest is signed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -172,7 +172,10 @@ fn pkginfo(spec: &PackageSpec, pkgver: &str, arch: &str, size: u64, datahash: &s
     };
     field("pkgname", &spec.name);
     field("pkgver", pkgver);
-    field("pkgdesc", &spec.description);
+    field(
+        "pkgdesc",
+        spec.description.lines().next().unwrap_or(&spec.name),
+    );
     if !spec.url.is_empty() {
         field("url", &spec.url);
     }

@@ -114,7 +114,18 @@ pub fn write(spec: &PackageSpec, out_dir: &Path) -> Result<PathBuf, PackageError
     let mtime = spec.source_date_epoch;
 
     // License is not a control field: Debian keeps it in /usr/share/doc/<name>/copyright.
+    // Every non-native package also carries a changelog.Debian.gz there (lintian: an error
+    // without one).
     let mut entries = spec.entries.clone();
+    let changelog_path = format!("usr/share/doc/{}/changelog.Debian.gz", spec.name);
+    entries.retain(|e| e.path != changelog_path);
+    entries.push(crate::spec::Entry {
+        path: changelog_path,
+        kind: EntryKind::Content {
+            data: crate::apk::gzip(changelog(spec, &version).as_bytes()).map_err(err("write"))?,
+            executable: false,
+        },
+    });
     if let Some(text) = copyright(spec) {
         let copyright_path = format!("usr/share/doc/{}/copyright", spec.name);
         entries.retain(|e| e.path != copyright_path);
@@ -225,6 +236,26 @@ fn control_member(spec: &PackageSpec, control_text: &str, md5sums: &str) -> io::
         add(name, 0o755, &text)?;
     }
     crate::apk::gzip(&control.finish()?)
+}
+
+/// A one-entry Debian changelog for this version.
+fn changelog(spec: &PackageSpec, version: &str) -> String {
+    let maintainer = if spec.maintainer.is_empty() {
+        UNKNOWN_MAINTAINER
+    } else {
+        &spec.maintainer
+    };
+    format!(
+        "{} ({version}) unstable; urgency=medium\n\n  * Packaged by boxwright from the {} build \
+         output.\n\n -- {maintainer}  {}\n",
+        spec.name,
+        if spec.origin.is_empty() {
+            &spec.name
+        } else {
+            &spec.origin
+        },
+        crate::repo::date::rfc2822_numeric(spec.source_date_epoch)
+    )
 }
 
 fn copyright(spec: &PackageSpec) -> Option<String> {

@@ -1,5 +1,6 @@
 //! Alpine `.apk` and Debian `.deb` packages and their repositories.
 //!
+//! - [`build_all`]: a target's main package and subpackages from its output tree.
 //! - [`apk::write`], [`deb::write`]: a package from a [`PackageSpec`] (fields and files,
 //!   see [`split_tree`] for a target's output tree and its subpackages); deterministic bytes.
 //! - [`inspect`]: reads a package file of either format fully and checks its structure and
@@ -11,6 +12,7 @@
 
 pub mod apk;
 mod ar;
+mod build;
 pub mod deb;
 mod error;
 mod info;
@@ -23,6 +25,7 @@ mod validate;
 
 use std::path::Path;
 
+pub use build::{ApkSigner, Built, build_all};
 pub use error::{PackageError, RepoError};
 pub use info::{PackageFormat, PackageInfo, arch_matches, format_arch};
 pub use spec::{Entry, EntryKind, Glob, PackageSpec, Script, split_tree};

@@ -73,9 +73,11 @@ pub enum Command {
     Sbom(SbomArgs),
     /// SLSA v1 provenance predicate of an output, image or archive.
     Provenance(ProvenanceArgs),
+    /// Write .apk or .deb packages (main package and subpackages) from a target's output.
+    Package(PackageTargetArgs),
     /// Serve a package repository (apk and apt) with JWT-guarded uploads.
     Serve(ServeArgs),
-    /// Package repositories: upload packages to `boxwright serve`.
+    /// Package repositories: signed apk and apt indexes; uploads to `boxwright serve`.
     #[command(subcommand)]
     Repo(RepoCommand),
 }
@@ -92,11 +94,66 @@ pub struct ServeArgs {
     pub addr: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub struct PackageTargetArgs {
+    /// The target whose built output (`.out/<target>/`) is packaged.
+    pub target: String,
+    /// Package format.
+    #[arg(long, value_enum)]
+    pub format: PackageFormatArg,
+    /// Architecture (x86_64/amd64, aarch64/arm64, noarch/all) [default: this machine's]. The
+    /// output of another architecture is read from `.out/<target>@<arch>/`.
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Directory to write the packages into (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// RSA private key signing apk packages (PEM, PKCS#8 or PKCS#1): a file, or env://NAME
+    /// for a variable holding the PEM text. Required for --format apk.
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// The public key file name apk clients trust (`/etc/apk/keys/<NAME>`) [default: the
+    /// key file's name + `.pub`, as abuild names them]. Required with --key env://NAME.
+    #[arg(long, value_name = "NAME")]
+    pub key_name: Option<String>,
+}
+
+/// Package formats of `boxwright package`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PackageFormatArg {
+    /// Alpine apk v2, signed with an RSA key.
+    Apk,
+    /// Debian binary package.
+    Deb,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RepoCommand {
+    /// Write and sign the indexes of a repository tree: every apk `<version>/<repo>/<arch>/`
+    /// directory (APKINDEX.tar.gz) and every apt suite under `apt/pool/` (Packages,
+    /// Release, Release.gpg, InRelease).
+    Index(RepoIndexArgs),
     /// Upload .apk and .deb files to a `boxwright serve` (or reposerve): one request per
     /// (version, repo, arch), as seed 003's apkdeploy.sh does.
     Upload(RepoUploadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RepoIndexArgs {
+    /// The repository root.
+    pub dir: PathBuf,
+    /// RSA private key (PEM) signing APKINDEX.tar.gz; clients trust `<file name>.pub`.
+    #[arg(long, value_name = "PATH")]
+    pub apk_key: Option<PathBuf>,
+    /// OpenPGP secret key (armored, unencrypted) signing InRelease and Release.gpg.
+    #[arg(long, value_name = "PATH")]
+    pub apt_key: Option<PathBuf>,
+    /// `Origin:` of the apt Release files.
+    #[arg(long, value_name = "TEXT", default_value = "boxwright")]
+    pub origin: String,
+    /// `Label:` of the apt Release files.
+    #[arg(long, value_name = "TEXT", default_value = "boxwright")]
+    pub label: String,
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +191,12 @@ pub enum KeyFormat {
     /// Ed25519: minisign's secret key file (unencrypted, as `minisign -G -W` writes it) and
     /// public key file.
     Minisign,
+    /// RSA for apk packages and indexes: PREFIX.rsa (PKCS#8 PEM, unencrypted) and
+    /// PREFIX.rsa.pub (`BEGIN PUBLIC KEY`, the file apk clients keep in /etc/apk/keys/).
+    Rsa,
+    /// OpenPGP (v4 Ed25519) for apt repositories: PREFIX.key (armored secret key,
+    /// unencrypted) and PREFIX.pub (armored public key, for `signed-by=`).
+    Openpgp,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +215,16 @@ pub struct KeyGenerateArgs {
     /// Replace existing PREFIX.key and PREFIX.pub.
     #[arg(long)]
     pub force: bool,
+    /// RSA key size in bits (--format rsa).
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub bits: usize,
+    /// User ID of an OpenPGP key (--format openpgp).
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "boxwright repository signing key"
+    )]
+    pub user_id: String,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,15 @@
 
 /// `Tue, 01 Dec 2026 16:39:30 UTC` for `seconds` since the epoch.
 pub(crate) fn rfc2822(seconds: u64) -> String {
+    format!("{} UTC", rfc2822_bare(seconds))
+}
+
+/// `Tue, 01 Dec 2026 16:39:30 +0000` (Debian changelog trailer lines).
+pub(crate) fn rfc2822_numeric(seconds: u64) -> String {
+    format!("{} +0000", rfc2822_bare(seconds))
+}
+
+fn rfc2822_bare(seconds: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -10,7 +19,7 @@ pub(crate) fn rfc2822(seconds: u64) -> String {
     let rest = seconds % 86_400;
     let (year, month, day) = civil_from_days(i64::try_from(days).unwrap_or(i64::MAX / 2));
     format!(
-        "{}, {day:02} {} {year} {:02}:{:02}:{:02} UTC",
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02}",
         DAYS[(days % 7) as usize],
         MONTHS[usize::try_from(month - 1).unwrap_or(0)],
         rest / 3600,

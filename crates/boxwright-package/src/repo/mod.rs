@@ -10,7 +10,7 @@
 
 mod apk_index;
 mod apt;
-mod date;
+pub(crate) mod date;
 
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,7 @@ mod image;
 mod layers;
 mod metadata;
 mod mirror;
+mod package;
 mod provenance;
 mod publish;
 mod registry;
@@ -88,6 +89,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::SignBlob(args) => sign::sign_blob(printer, &args),
         Command::VerifyBlob(args) => sign::verify_blob(printer, &args),
         Command::Sbom(args) => sbom::run(global, printer, &args),
+        Command::Package(args) => package::run(global, printer, &args),
+        Command::Repo(RepoCommand::Index(args)) => repo::index(printer, &args),
         Command::Provenance(args) => provenance::run(global, printer, &args),
         Command::Serve(args) => serve::run(printer, &args),
         Command::Repo(RepoCommand::Upload(args)) => repo::upload(printer, &args),

@@ -25,8 +25,11 @@ struct Generated {
 }
 
 pub fn generate(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<ExitStatus> {
-    if args.format == KeyFormat::Minisign {
-        return generate_minisign(printer, args);
+    match args.format {
+        KeyFormat::Minisign => return generate_minisign(printer, args),
+        KeyFormat::Rsa => return generate_rsa(printer, args),
+        KeyFormat::Openpgp => return generate_openpgp(printer, args),
+        KeyFormat::Cosign => {}
     }
     let password = password(args.password_stdin)?;
     let no_password = password.is_none();
@@ -74,18 +77,85 @@ fn generate_minisign(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Resul
     )
 }
 
+/// An RSA key pair for apk (abuild's names): `PREFIX.rsa` and `PREFIX.rsa.pub`, unencrypted
+/// (apk tooling reads plain PEM keys).
+fn generate_rsa(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<ExitStatus> {
+    if args.password_stdin {
+        anyhow::bail!(
+            "RSA keys for apk are written unencrypted; --password-stdin is for cosign keys"
+        );
+    }
+    printer.detail(format!("generating a {}-bit RSA key", args.bits));
+    let (private, public) = boxwright_sign::rsa::generate(args.bits)?;
+    let key_name = with_suffix(&args.out, ".rsa.pub")
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    write_pair_as(
+        printer,
+        args,
+        "rsa",
+        (".rsa", ".rsa.pub"),
+        (private.as_bytes(), public.as_bytes()),
+        key_name,
+        true,
+    )
+}
+
+/// An OpenPGP key pair for apt: `PREFIX.key` (armored secret key, unencrypted) and
+/// `PREFIX.pub` (armored public key).
+fn generate_openpgp(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<ExitStatus> {
+    if args.password_stdin {
+        anyhow::bail!(
+            "OpenPGP keys for apt are written unencrypted; --password-stdin is for cosign keys"
+        );
+    }
+    let (secret, public) = boxwright_sign::openpgp::generate(&args.user_id)?;
+    let fingerprint =
+        boxwright_sign::openpgp::OpenPgpSigningKey::from_armored(&secret)?.fingerprint();
+    write_pair(
+        printer,
+        args,
+        "openpgp",
+        (secret.as_bytes(), public.as_bytes()),
+        fingerprint,
+        true,
+    )
+}
+
 /// Writes `PREFIX.key` (private, 0600) and `PREFIX.pub` from `(private, public)` and reports
 /// them.
 fn write_pair(
     printer: &Printer,
     args: &KeyGenerateArgs,
     format: &'static str,
+    keys: (&[u8], &[u8]),
+    key_id: String,
+    empty_password: bool,
+) -> anyhow::Result<ExitStatus> {
+    write_pair_as(
+        printer,
+        args,
+        format,
+        (".key", ".pub"),
+        keys,
+        key_id,
+        empty_password,
+    )
+}
+
+/// [`write_pair`] with other file name suffixes.
+fn write_pair_as(
+    printer: &Printer,
+    args: &KeyGenerateArgs,
+    format: &'static str,
+    (private_suffix, public_suffix): (&str, &str),
     (private, public): (&[u8], &[u8]),
     key_id: String,
     empty_password: bool,
 ) -> anyhow::Result<ExitStatus> {
-    let private_path = with_suffix(&args.out, ".key");
-    let public_path = with_suffix(&args.out, ".pub");
+    let private_path = with_suffix(&args.out, private_suffix);
+    let public_path = with_suffix(&args.out, public_suffix);
     write_key_files(
         &[
             KeyFile {

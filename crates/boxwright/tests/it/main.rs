@@ -7,6 +7,7 @@ mod distro_release;
 mod fetch;
 mod image;
 mod metadata;
+mod package;
 mod publish;
 mod publish_github;
 mod publish_gitlab;
