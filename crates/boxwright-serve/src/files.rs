@@ -40,7 +40,13 @@ pub async fn serve(root: &Path, method: &Method, uri_path: &str, headers: &Heade
     let Ok(path) = tokio::fs::canonicalize(root.join(&relative)).await else {
         return not_found();
     };
-    if !path.starts_with(root) {
+    // Inside the root, and not inside a hidden directory reached through a symlink.
+    let inside = path.strip_prefix(root).is_ok_and(|relative| {
+        relative.components().all(
+            |c| matches!(c, Component::Normal(name) if !name.to_string_lossy().starts_with('.')),
+        )
+    });
+    if !inside {
         return not_found();
     }
     let Ok(mut file) = tokio::fs::File::open(&path).await else {

@@ -1090,6 +1090,14 @@ fn ranges_conditionals_and_no_escapes() {
         .stdout;
     assert_eq!(ranged, &content[10..20]);
 
+    let out = Command::new("curl")
+        .args(["-sS", "-I", &url])
+        .output()
+        .unwrap();
+    let head_only = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(head_only.starts_with("http/1.1 200"), "{head_only}");
+    assert!(head_only.contains("content-length: 1000"), "{head_only}");
+
     let etag = head
         .lines()
         .find_map(|l| l.strip_prefix("etag: "))
@@ -1117,12 +1125,14 @@ fn ranges_conditionals_and_no_escapes() {
     std::fs::write(repo.path("packages/.uploads/secret"), "staged").unwrap();
     std::os::unix::fs::symlink("/etc", repo.path("packages/etc-link")).unwrap();
     std::os::unix::fs::symlink("3.20", repo.path("packages/inside-link")).unwrap();
+    std::os::unix::fs::symlink(".uploads", repo.path("packages/staged-link")).unwrap();
     for path in [
         "/../etc/passwd",
         "/%2e%2e/etc/passwd",
         "/3.20/%2E%2E/%2e%2e/etc/passwd",
         "/..%2f..%2fetc%2fpasswd",
         "/etc-link/passwd",
+        "/staged-link/secret",
         "/.uploads/secret",
         "/3.20/main",
     ] {
