@@ -359,6 +359,7 @@ fn assert_index_valid(repo: &Repo, url: &str, index_path: &str) -> String {
 struct Issuer {
     rsa: EncodingKey,
     ec: EncodingKey,
+    ed: EncodingKey,
     other_rsa: EncodingKey,
     rsa_public_pem: Vec<u8>,
     jwks: serde_json::Value,
@@ -386,19 +387,24 @@ impl Issuer {
             .unwrap();
         assert_success(&out);
         let rsa = EncodingKey::from_rsa_pem(&read("jwt-rsa.pem")).unwrap();
+        openssl_key(&dir.join("jwt-ed.pem"), &["-algorithm", "ed25519"]);
         let ec = EncodingKey::from_ec_pem(&read("jwt-ec.pem")).unwrap();
+        let ed = EncodingKey::from_ed_pem(&read("jwt-ed.pem")).unwrap();
         let other_rsa = EncodingKey::from_rsa_pem(&read("jwt-other.pem")).unwrap();
         let mut rsa_jwk =
             jsonwebtoken::jwk::Jwk::from_encoding_key(&rsa, Algorithm::RS256).unwrap();
         rsa_jwk.common.key_id = Some("rsa-1".into());
         let mut ec_jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&ec, Algorithm::ES256).unwrap();
         ec_jwk.common.key_id = Some("ec-1".into());
+        let mut ed_jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&ed, Algorithm::EdDSA).unwrap();
+        ed_jwk.common.key_id = Some("ed-1".into());
         Issuer {
             rsa,
             ec,
+            ed,
             other_rsa,
             rsa_public_pem: out.stdout,
-            jwks: serde_json::json!({ "keys": [rsa_jwk, ec_jwk] }),
+            jwks: serde_json::json!({ "keys": [rsa_jwk, ec_jwk, ed_jwk] }),
         }
     }
 
@@ -432,6 +438,7 @@ impl Issuer {
         header.kid = Some(kid.into());
         let key = match alg {
             Algorithm::ES256 => &self.ec,
+            Algorithm::EdDSA => &self.ed,
             _ => &self.rsa,
         };
         jsonwebtoken::encode(&header, claims, key).unwrap()
@@ -596,6 +603,15 @@ fn auth_matrix_accepts_only_valid_tokens_with_the_required_claims() {
     );
     let (status, body) = upload(Some(&ec_token), "second-1.0-r0.apk");
     assert_eq!(status, 201, "{body}");
+    // EdDSA, and an `exp` 30 s past is within the 60 s leeway.
+    apk(&packages, "third", 0);
+    let ed_token = issuer.token(
+        Algorithm::EdDSA,
+        "ed-1",
+        &Issuer::claims(-30, &serde_json::json!({})),
+    );
+    let (status, body) = upload(Some(&ed_token), "third-1.0-r0.apk");
+    assert_eq!(status, 201, "{body}");
     assert_eq!(
         hits.load(Ordering::SeqCst),
         1,
@@ -605,7 +621,7 @@ fn auth_matrix_accepts_only_valid_tokens_with_the_required_claims() {
 
     apk(&packages, "refused", 0);
     let cases = refused_cases(&issuer);
-    let mut tokens = vec![valid.clone(), ec_token.clone()];
+    let mut tokens = vec![valid.clone(), ec_token.clone(), ed_token.clone()];
     for (case, token, expected_status, reason) in &cases {
         let (status, body) = upload(token.as_deref(), "refused-1.0-r0.apk");
         assert_eq!(status, *expected_status, "{case}: {body}");
@@ -653,7 +669,10 @@ fn auth_matrix_accepts_only_valid_tokens_with_the_required_claims() {
     assert_no_token_in(&log, &tokens);
     let text = assert_index_valid(&repo, &server.url, "3.20/main/x86_64/APKINDEX.tar.gz");
     assert!(
-        text.contains("P:first\n") && text.contains("P:second\n") && !text.contains("P:refused")
+        text.contains("P:first\n")
+            && text.contains("P:second\n")
+            && text.contains("P:third\n")
+            && !text.contains("P:refused")
     );
 }
 
