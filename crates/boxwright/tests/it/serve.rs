@@ -396,15 +396,16 @@ impl Issuer {
         rsa_jwk.common.key_id = Some("rsa-1".into());
         let mut ec_jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&ec, Algorithm::ES256).unwrap();
         ec_jwk.common.key_id = Some("ec-1".into());
-        let mut ed_jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&ed, Algorithm::EdDSA).unwrap();
-        ed_jwk.common.key_id = Some("ed-1".into());
+        let mut eddsa_jwk =
+            jsonwebtoken::jwk::Jwk::from_encoding_key(&ed, Algorithm::EdDSA).unwrap();
+        eddsa_jwk.common.key_id = Some("ed-1".into());
         Issuer {
             rsa,
             ec,
             ed,
             other_rsa,
             rsa_public_pem: out.stdout,
-            jwks: serde_json::json!({ "keys": [rsa_jwk, ec_jwk, ed_jwk] }),
+            jwks: serde_json::json!({ "keys": [rsa_jwk, ec_jwk, eddsa_jwk] }),
         }
     }
 
@@ -605,12 +606,12 @@ fn auth_matrix_accepts_only_valid_tokens_with_the_required_claims() {
     assert_eq!(status, 201, "{body}");
     // EdDSA, and an `exp` 30 s past is within the 60 s leeway.
     apk(&packages, "third", 0);
-    let ed_token = issuer.token(
+    let eddsa_token = issuer.token(
         Algorithm::EdDSA,
         "ed-1",
         &Issuer::claims(-30, &serde_json::json!({})),
     );
-    let (status, body) = upload(Some(&ed_token), "third-1.0-r0.apk");
+    let (status, body) = upload(Some(&eddsa_token), "third-1.0-r0.apk");
     assert_eq!(status, 201, "{body}");
     assert_eq!(
         hits.load(Ordering::SeqCst),
@@ -621,7 +622,7 @@ fn auth_matrix_accepts_only_valid_tokens_with_the_required_claims() {
 
     apk(&packages, "refused", 0);
     let cases = refused_cases(&issuer);
-    let mut tokens = vec![valid.clone(), ec_token.clone(), ed_token.clone()];
+    let mut tokens = vec![valid.clone(), ec_token.clone(), eddsa_token.clone()];
     for (case, token, expected_status, reason) in &cases {
         let (status, body) = upload(token.as_deref(), "refused-1.0-r0.apk");
         assert_eq!(status, *expected_status, "{case}: {body}");
