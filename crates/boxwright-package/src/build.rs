@@ -59,7 +59,10 @@ pub fn build_all(
         }
         let mut spec = main.clone();
         spec.name = format!("{}-{suffix}", main.name);
-        spec.description = format!("{summary} ({suffix})");
+        spec.description = format!(
+            "{summary} ({suffix})\nThe {suffix} files of the {} package.",
+            main.name
+        );
         spec.depends = Vec::new();
         spec.provides = Vec::new();
         spec.scripts = BTreeMap::new();

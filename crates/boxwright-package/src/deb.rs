@@ -33,8 +33,11 @@ fn maintainer_script(script: Script) -> &'static str {
 
 /// The maintainer scripts: each a shell script that runs the install variant on
 /// `install`/`configure` of a first installation and the upgrade variant when upgrading
-/// (dpkg passes `upgrade` to preinst and the old version to postinst `configure`).
-fn maintainer_scripts(scripts: &BTreeMap<Script, String>) -> BTreeMap<&'static str, String> {
+/// (dpkg passes `upgrade` to preinst and the old version to postinst `configure`). Each body
+/// runs in a subshell under `set -e`.
+pub(crate) fn maintainer_scripts(
+    scripts: &BTreeMap<Script, String>,
+) -> BTreeMap<&'static str, String> {
     let mut out = BTreeMap::new();
     let pairs = [
         (
@@ -85,11 +88,8 @@ fn maintainer_scripts(scripts: &BTreeMap<Script, String>) -> BTreeMap<&'static s
                 let _ = writeln!(text, "if [ \"$1\" = remove ]; then\n{}fi", body(i));
             }
             ("postrm", Some(i), _) => {
-                let _ = write!(
-                    text,
-                    "if [ \"$1\" = remove ] || [ \"$1\" = purge ]; then\n{}fi\n",
-                    body(i)
-                );
+                // dpkg runs `postrm remove` on every removal (a purge adds `postrm purge`).
+                let _ = write!(text, "if [ \"$1\" = remove ]; then\n{}fi\n", body(i));
             }
             _ => continue,
         }

@@ -330,3 +330,257 @@ fn apt_suite_is_indexed_and_signed() {
     let inline = std::fs::read_to_string(dists.join("InRelease")).unwrap();
     assert!(inline.starts_with("-----BEGIN PGP SIGNED MESSAGE-----"));
 }
+
+/// Every truncation and many single-byte changes of both formats give an error or a result,
+/// never a panic, and a changed byte is never accepted with the original's content silently
+/// different: an accepted variant must still report the original's name.
+#[test]
+fn hostile_variants_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(&dir.path().join("tree"));
+    let apk = write_apk(&spec, dir.path());
+    let deb = crate::deb::write(&spec, dir.path()).unwrap();
+    let variant = dir.path().join("variant");
+    for original in [apk, deb] {
+        let bytes = std::fs::read(&original).unwrap();
+        let mut accepted = 0;
+        for len in (0..bytes.len()).step_by(7) {
+            std::fs::write(&variant, &bytes[..len]).unwrap();
+            if inspect(&variant).is_ok() {
+                accepted += 1;
+            }
+        }
+        assert_eq!(
+            accepted,
+            0,
+            "{}: a truncated package was accepted",
+            original.display()
+        );
+        for at in (0..bytes.len()).step_by(5) {
+            for mask in [0x01, 0xff] {
+                let mut changed = bytes.clone();
+                changed[at] ^= mask;
+                std::fs::write(&variant, &changed).unwrap();
+                if let Ok(info) = inspect(&variant) {
+                    assert_eq!(info.name, "hello");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn architecture_independent_packages_go_where_the_upload_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(&dir.path().join("tree"));
+    spec.arch = "noarch".into();
+    let apk = inspect(&write_apk(&spec, dir.path())).unwrap();
+    assert_eq!(apk.arch, "noarch");
+    let deb = inspect(&crate::deb::write(&spec, dir.path()).unwrap()).unwrap();
+    assert_eq!(deb.arch, "all");
+    let (secret, _) = boxwright_sign::openpgp::generate("T <t@example.invalid>").unwrap();
+    std::fs::write(dir.path().join("apt.key"), secret.as_bytes()).unwrap();
+    let root = dir.path().join("repo");
+    let repository = repo(&root, "test.rsa", Some(dir.path().join("apt.key")));
+    let at = repository
+        .destination_for_arch(&apk, "v3.20", "main", "amd64")
+        .unwrap();
+    assert_eq!(at, root.join("v3.20/main/x86_64/hello-1.2.3-r2.apk"));
+    assert_eq!(
+        repository.index_scope_for_arch(&apk, "v3.20", "main", "aarch64"),
+        "v3.20/main/aarch64"
+    );
+    assert!(
+        repository
+            .destination_for_arch(&apk, "v3.20", "main", "../x")
+            .is_err()
+    );
+    let at = repository.destination(&deb, "stable", "main").unwrap();
+    assert_eq!(at, root.join("apt/pool/stable/main/hello_1.2.3-2_all.deb"));
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::copy(dir.path().join("hello_1.2.3-2_all.deb"), &at).unwrap();
+    repository.reindex(&deb, "stable", "main").unwrap();
+    let dists = root.join("apt/dists/stable");
+    for arch in ["amd64", "arm64"] {
+        let packages =
+            std::fs::read_to_string(dists.join(format!("main/binary-{arch}/Packages"))).unwrap();
+        assert!(
+            packages.contains("Architecture: all\n"),
+            "{arch}: {packages}"
+        );
+    }
+    let release = std::fs::read_to_string(dists.join("Release")).unwrap();
+    assert!(
+        release.contains("Architectures: amd64 arm64\n"),
+        "{release}"
+    );
+}
+
+#[test]
+fn a_missing_key_fails_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(&dir.path().join("tree"));
+    let deb_path = crate::deb::write(&spec, dir.path()).unwrap();
+    let deb = inspect(&deb_path).unwrap();
+    let root = dir.path().join("repo");
+    let repository = repo(&root, "test.rsa", None);
+    let at = repository.destination(&deb, "stable", "main").unwrap();
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::copy(&deb_path, &at).unwrap();
+    let error = repository.reindex(&deb, "stable", "main").unwrap_err();
+    assert!(matches!(error, crate::RepoError::NoKey { .. }), "{error}");
+    assert!(!root.join("apt/dists").exists());
+    let missing = repo(&root, "test.rsa", Some(dir.path().join("no-such.key")));
+    assert!(matches!(
+        missing.reindex(&deb, "stable", "main"),
+        Err(crate::RepoError::Key { .. })
+    ));
+    assert!(!root.join("apt/dists").exists());
+}
+
+#[test]
+fn a_key_rotated_on_disk_signs_the_next_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = spec(&dir.path().join("tree"));
+    let built = write_apk(&spec, dir.path());
+    let info = inspect(&built).unwrap();
+    let key_file = dir.path().join("repo.rsa");
+    std::fs::copy(key_path("test.rsa"), &key_file).unwrap();
+    let root = dir.path().join("repo");
+    let repository = Repository::new(RepoConfig {
+        root: root.clone(),
+        apk_key: Some(key_file.clone()),
+        apt_key: None,
+        apt_origin: String::new(),
+        apt_label: String::new(),
+    });
+    let at = repository.destination(&info, "edge", "main").unwrap();
+    std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+    std::fs::copy(&built, &at).unwrap();
+    let index = at.parent().unwrap().join("APKINDEX.tar.gz");
+    let signature = |path: &Path| {
+        let bytes = std::fs::read(path).unwrap();
+        let mut cursor: &[u8] = &bytes;
+        let mut tar_bytes = Vec::new();
+        flate2::bufread::GzDecoder::new(&mut cursor)
+            .read_to_end(&mut tar_bytes)
+            .unwrap();
+        let mut archive = tar::Archive::new(tar_bytes.as_slice());
+        let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+        assert_eq!(
+            entry.path().unwrap().to_str(),
+            Some(".SIGN.RSA256.repo.rsa.pub")
+        );
+        let mut signature = Vec::new();
+        entry.read_to_end(&mut signature).unwrap();
+        (signature, cursor.to_vec())
+    };
+    repository.reindex(&info, "edge", "main").unwrap();
+    let (first, member) = signature(&index);
+    boxwright_sign::rsa::verify_sha256(&key("test.rsa").public_key_pem(), &member, &first).unwrap();
+    std::fs::copy(key_path("other.rsa"), &key_file).unwrap();
+    repository.reindex(&info, "edge", "main").unwrap();
+    let (second, member) = signature(&index);
+    boxwright_sign::rsa::verify_sha256(&key("other.rsa").public_key_pem(), &member, &second)
+        .unwrap();
+}
+
+/// Packages made by dpkg-deb itself (xz and gzip members) are read, and a wrong md5sums
+/// entry is refused. dpkg-deb is part of every Debian system (`apt-get install dpkg`).
+#[test]
+fn debs_built_by_dpkg_deb_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(root.join("usr/bin")).unwrap();
+    std::fs::write(root.join("usr/bin/tool"), "#!/bin/sh\necho tool\n").unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: tool\nVersion: 2:1.0~rc1-1\nArchitecture: arm64\nMaintainer: T <t@example.invalid>\nDescription: a tool\n more\n",
+    )
+    .unwrap();
+    let md5 = "ffffffffffffffffffffffffffffffff  usr/bin/tool\n";
+    for (compression, wrong) in [
+        ("xz", false),
+        ("gzip", false),
+        ("none", false),
+        ("xz", true),
+    ] {
+        if wrong {
+            std::fs::write(root.join("DEBIAN/md5sums"), md5).unwrap();
+        }
+        let out = dir.path().join(format!("tool-{compression}-{wrong}.deb"));
+        let status = std::process::Command::new("dpkg-deb")
+            .args(["--root-owner-group", "-Z", compression, "--build"])
+            .arg(&root)
+            .arg(&out)
+            .output()
+            .expect("dpkg-deb runs (apt-get install dpkg)");
+        assert!(status.status.success(), "{status:?}");
+        let result = inspect(&out);
+        if wrong {
+            let error = result.unwrap_err().to_string();
+            assert!(error.contains("md5sums"), "{error}");
+            continue;
+        }
+        let info = result.unwrap();
+        assert_eq!(
+            (
+                info.name.as_str(),
+                info.version.as_str(),
+                info.arch.as_str()
+            ),
+            ("tool", "2:1.0~rc1-1", "arm64"),
+            "{compression}"
+        );
+        assert!(crate::arch_matches(&info, "aarch64"));
+        let repository = repo(&dir.path().join("repo"), "test.rsa", None);
+        let at = repository.destination(&info, "stable", "main").unwrap();
+        assert!(
+            at.ends_with("apt/pool/stable/main/tool_1.0~rc1-1_arm64.deb"),
+            "{}",
+            at.display()
+        );
+    }
+}
+
+#[test]
+fn maintainer_scripts_run_each_install_script_once_at_its_moment() {
+    let scripts: BTreeMap<Script, String> = Script::ALL
+        .into_iter()
+        .map(|s| (s, format!("echo {}", s.key())))
+        .collect();
+    let generated = crate::deb::maintainer_scripts(&scripts);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str, args: &[&str]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &generated[name]).unwrap();
+        let out = std::process::Command::new("sh")
+            .arg(&path)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{name} {args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(run("preinst", &["install"]), "pre-install\n");
+    assert_eq!(run("preinst", &["upgrade", "0.9-1"]), "pre-upgrade\n");
+    assert_eq!(run("postinst", &["configure", ""]), "post-install\n");
+    assert_eq!(run("postinst", &["configure", "0.9-1"]), "post-upgrade\n");
+    assert_eq!(run("postinst", &["abort-upgrade", "0.9-1"]), "");
+    assert_eq!(run("prerm", &["remove"]), "pre-deinstall\n");
+    assert_eq!(run("prerm", &["upgrade", "1.1-1"]), "");
+    assert_eq!(run("postrm", &["remove"]), "post-deinstall\n");
+    assert_eq!(run("postrm", &["purge"]), "");
+}
+
+#[test]
+fn pre_release_versions_have_a_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec(&dir.path().join("tree"));
+    spec.version = "2.0_rc1".into();
+    let info = inspect(&write_apk(&spec, dir.path())).unwrap();
+    let repository = repo(&dir.path().join("repo"), "test.rsa", None);
+    let at = repository.destination(&info, "v3.20", "main").unwrap();
+    assert!(at.ends_with("v3.20/main/x86_64/hello-2.0_rc1-r2.apk"));
+}

@@ -51,7 +51,7 @@ pub struct IndexedScope {
     pub packages: usize,
 }
 
-/// Checks a path component from a request or a package: letters, digits and `._+~-`,
+/// Checks a path component from a request or a package: letters, digits and `._+~-_`,
 /// starting with a letter or digit, at most 128 characters.
 pub fn safe_component(what: &'static str, value: &str) -> Result<(), RepoError> {
     let reason = if value.is_empty() {
@@ -62,9 +62,9 @@ pub fn safe_component(what: &'static str, value: &str) -> Result<(), RepoError> 
         Some("must start with a letter or digit")
     } else if !value
         .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "._+~-".contains(c))
+        .all(|c| c.is_ascii_alphanumeric() || "._+~-_".contains(c))
     {
-        Some("only letters, digits and `._+~-` are allowed")
+        Some("only letters, digits and `._+~-_` are allowed")
     } else {
         None
     };

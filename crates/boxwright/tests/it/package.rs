@@ -150,7 +150,8 @@ fn deb_is_read_by_dpkg_deb_and_lintian() {
     require_tool("lintian", "apt-get install lintian");
     let lintian = run(Command::new("lintian")
         .args(["--fail-on", "error"])
-        .arg(&main));
+        .arg(&main)
+        .arg(packages[1]["path"].as_str().unwrap()));
     assert!(
         lintian.status.success(),
         "lintian finds errors:\n{}{}",
@@ -552,23 +553,58 @@ fn check_install(
     Ok(())
 }
 
-#[test]
-fn apk_packages_and_index_pass_the_apk_tools_checks() {
+/// The built `hello` packaged as apk into `repo/v3.20/main/x86_64/` and indexed, signed with
+/// `keys/repo.rsa`; `keys/other.rsa` is a second key.
+struct ApkRepo {
+    project: TestProject,
+    keys: PathBuf,
+    public: PathBuf,
+    scratch: PathBuf,
+    main: PathBuf,
+    index: PathBuf,
+}
+
+fn apk_repo() -> ApkRepo {
     require_tool("openssl", "apt-get install openssl");
     let project = built_hello();
     let keys = project.path().join("keys");
     std::fs::create_dir_all(&keys).unwrap();
     generate_key(&project, "rsa", &keys.join("repo"));
     generate_key(&project, "rsa", &keys.join("other"));
-    let public = keys.join("repo.rsa.pub");
-    let scratch = project.path().join("scratch");
     let arch_dir = project.path().join("repo/v3.20/main/x86_64");
     let packages = package(&project, "apk", &arch_dir, Some(&keys.join("repo.rsa")));
     let main = PathBuf::from(packages[0]["path"].as_str().unwrap());
     assert_eq!(main.file_name().unwrap(), "hello-1.0.0-r3.apk");
     assert_eq!(packages[1]["name"], "hello-doc");
+    let index = bw(project
+        .boxwright()
+        .args(["repo", "index"])
+        .arg(project.path().join("repo"))
+        .arg("--apk-key")
+        .arg(keys.join("repo.rsa")));
+    assert_success(&index);
+    assert_eq!(stdout(&index).trim(), "apk v3.20/main/x86_64 (2 packages)");
+    ApkRepo {
+        public: keys.join("repo.rsa.pub"),
+        scratch: project.path().join("scratch"),
+        index: arch_dir.join("APKINDEX.tar.gz"),
+        project,
+        keys,
+        main,
+    }
+}
 
-    let (fields, identity) = check_apk(&main, &public, "repo.rsa.pub", &scratch).unwrap();
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, data).unwrap();
+    gz.finish().unwrap()
+}
+
+#[test]
+fn apk_packages_and_index_pass_the_apk_tools_checks() {
+    let repo = apk_repo();
+    let (fields, identity) =
+        check_apk(&repo.main, &repo.public, "repo.rsa.pub", &repo.scratch).unwrap();
     let field = |key: &str| {
         fields
             .iter()
@@ -583,20 +619,12 @@ fn apk_packages_and_index_pass_the_apk_tools_checks() {
     assert_eq!(field("depend"), ["ca-certificates"]);
     assert_eq!(field("pkgdesc"), ["Prints hello"]);
     // Another key name, or another key, is not trusted.
-    assert!(check_apk(&main, &public, "other.rsa.pub", &scratch).is_err());
-    assert!(check_apk(&main, &keys.join("other.rsa.pub"), "repo.rsa.pub", &scratch).is_err());
+    assert!(check_apk(&repo.main, &repo.public, "other.rsa.pub", &repo.scratch).is_err());
+    let other = repo.keys.join("other.rsa.pub");
+    assert!(check_apk(&repo.main, &other, "repo.rsa.pub", &repo.scratch).is_err());
 
-    let index = bw(project
-        .boxwright()
-        .args(["repo", "index"])
-        .arg(project.path().join("repo"))
-        .arg("--apk-key")
-        .arg(keys.join("repo.rsa")));
-    assert_success(&index);
-    assert_eq!(stdout(&index).trim(), "apk v3.20/main/x86_64 (2 packages)");
-    let index_path = arch_dir.join("APKINDEX.tar.gz");
-    let text = check_index(&index_path, &public, "repo.rsa.pub", &scratch).unwrap();
-    let size = std::fs::metadata(&main).unwrap().len();
+    let text = check_index(&repo.index, &repo.public, "repo.rsa.pub", &repo.scratch).unwrap();
+    let size = std::fs::metadata(&repo.main).unwrap().len();
     let block = text.split("\n\n").next().unwrap();
     let lines: Vec<&str> = block.lines().collect();
     assert_eq!(lines[0], format!("C:{identity}"));
@@ -610,40 +638,49 @@ fn apk_packages_and_index_pass_the_apk_tools_checks() {
         text.ends_with("\n\n") && text.contains("\nP:hello-doc\n"),
         "{text}"
     );
-    check_install(&index_path, &main, &public, "repo.rsa.pub", &scratch).unwrap();
+    check_install(
+        &repo.index,
+        &repo.main,
+        &repo.public,
+        "repo.rsa.pub",
+        &repo.scratch,
+    )
+    .unwrap();
+}
 
+#[test]
+fn apk_index_of_another_key_and_tampered_packages_are_refused() {
+    let repo = apk_repo();
+    let (public, scratch) = (&repo.public, &repo.scratch);
+    let project = &repo.project;
     // An index signed by another key is refused.
     let other_repo = project.path().join("other");
     crate::support::copy_tree(&project.path().join("repo"), &other_repo, &[]);
-    let other_index = other_repo.join("v3.20/main/x86_64/APKINDEX.tar.gz");
     assert_success(&bw(project
         .boxwright()
         .args(["repo", "index"])
         .arg(&other_repo)
         .arg("--apk-key")
-        .arg(keys.join("other.rsa"))));
-    assert!(check_index(&other_index, &public, "repo.rsa.pub", &scratch).is_err());
-    assert!(check_index(&other_index, &public, "other.rsa.pub", &scratch).is_err());
+        .arg(repo.keys.join("other.rsa"))));
+    let other_index = other_repo.join("v3.20/main/x86_64/APKINDEX.tar.gz");
+    assert!(check_index(&other_index, public, "repo.rsa.pub", scratch).is_err());
+    assert!(check_index(&other_index, public, "other.rsa.pub", scratch).is_err());
 
     // A package whose data member changed (its signature still good) is refused: datahash.
-    let bytes = std::fs::read(&main).unwrap();
-    let members = gzip_members(&bytes).unwrap();
+    let members = gzip_members(&std::fs::read(&repo.main).unwrap()).unwrap();
     let mut data = members[2].data.clone();
     let at = data.windows(5).position(|w| w == b"hello").unwrap();
     data[at] = b'j';
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, &data).unwrap();
-    let tampered_data = [
-        members[0].compressed.clone(),
-        members[1].compressed.clone(),
-        gz.finish().unwrap(),
-    ]
-    .concat();
     let tampered = project.path().join("tampered.apk");
-    std::fs::write(&tampered, &tampered_data).unwrap();
-    let error =
-        check_install(&index_path, &tampered, &public, "repo.rsa.pub", &scratch).unwrap_err();
+    let parts = [
+        &members[0].compressed[..],
+        &members[1].compressed,
+        &gzip(&data),
+    ];
+    std::fs::write(&tampered, parts.concat()).unwrap();
+    let error = check_install(&repo.index, &tampered, public, "repo.rsa.pub", scratch).unwrap_err();
     assert!(error.contains("datahash"), "{error}");
+
     // A package whose control member changed: its signature and C: no longer match.
     let mut control = members[1].data.clone();
     let at = control
@@ -651,64 +688,43 @@ fn apk_packages_and_index_pass_the_apk_tools_checks() {
         .position(|w| w == b"Prints hello")
         .unwrap();
     control[at] = b'p';
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, &control).unwrap();
-    let changed_control = gz.finish().unwrap();
-    std::fs::write(
-        &tampered,
-        [
-            members[0].compressed.clone(),
-            changed_control.clone(),
-            members[2].compressed.clone(),
-        ]
-        .concat(),
-    )
-    .unwrap();
-    assert!(
-        check_apk(&tampered, &public, "repo.rsa.pub", &scratch)
-            .unwrap_err()
-            .contains("signature")
-    );
-    // Even re-signed by the key holder, the index's C: refuses it.
+    let changed_control = gzip(&control);
+    let parts = [
+        &members[0].compressed[..],
+        &changed_control,
+        &members[2].compressed,
+    ];
+    std::fs::write(&tampered, parts.concat()).unwrap();
+    let error = check_apk(&tampered, public, "repo.rsa.pub", scratch).unwrap_err();
+    assert!(error.contains("signature"), "{error}");
+
+    // Even re-signed by the key holder (openssl), the index's C: refuses it.
+    std::fs::write(scratch.join("control"), &changed_control).unwrap();
     let sign = run(Command::new("openssl")
         .args(["dgst", "-sha256", "-sign"])
-        .arg(keys.join("repo.rsa"))
+        .arg(repo.keys.join("repo.rsa"))
         .arg("-out")
         .arg(scratch.join("resigned"))
-        .arg("/dev/stdin")
-        .stdin(
-            std::fs::File::open({
-                std::fs::write(scratch.join("control"), &changed_control).unwrap();
-                scratch.join("control")
-            })
-            .unwrap(),
-        ));
-    assert!(sign.status.success());
-    let signature_tar = read_tar(&members[0].data, true).unwrap();
-    assert_eq!(signature_tar.len(), 1);
+        .arg(scratch.join("control")));
+    assert!(sign.status.success(), "{sign:?}");
     let resigned = std::fs::read(scratch.join("resigned")).unwrap();
-    let mut header = members[0].data[..512].to_vec();
-    assert_eq!(resigned.len(), signature_tar[0].content.len());
-    let mut signature_member = header.clone();
-    signature_member.extend_from_slice(&resigned);
-    signature_member.resize(512 + resigned.len().div_ceil(512) * 512, 0);
-    header.clear();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, &signature_member).unwrap();
-    std::fs::write(
-        &tampered,
-        [
-            gz.finish().unwrap(),
-            changed_control,
-            members[2].compressed.clone(),
-        ]
-        .concat(),
-    )
-    .unwrap();
-    check_apk(&tampered, &public, "repo.rsa.pub", &scratch)
-        .expect("re-signed package is valid on its own");
-    let error =
-        check_install(&index_path, &tampered, &public, "repo.rsa.pub", &scratch).unwrap_err();
+    let old = read_tar(&members[0].data, true).unwrap();
+    assert_eq!(
+        resigned.len(),
+        old[0].content.len(),
+        "same size: the header stays valid"
+    );
+    let mut signature_tar = members[0].data[..512].to_vec();
+    signature_tar.extend_from_slice(&resigned);
+    signature_tar.resize(512 + resigned.len().div_ceil(512) * 512, 0);
+    let parts = [
+        &gzip(&signature_tar)[..],
+        &changed_control,
+        &members[2].compressed,
+    ];
+    std::fs::write(&tampered, parts.concat()).unwrap();
+    check_apk(&tampered, public, "repo.rsa.pub", scratch).expect("valid on its own");
+    let error = check_install(&repo.index, &tampered, public, "repo.rsa.pub", scratch).unwrap_err();
     assert!(error.contains("C:"), "{error}");
 }
 
@@ -786,7 +802,7 @@ fn errors_name_the_target_the_state_the_key_and_the_flag() {
     ]);
     assert!(error.contains("--key-name"), "{error}");
     edit_metadata(&project, |m| {
-        m["hello"]["package"] = serde_json::json!({ "depends": "musl" })
+        m["hello"]["package"] = serde_json::json!({ "depends": "musl" });
     });
     let error = fail(&["package", "hello", "--format", "deb", "-o", out_arg]);
     assert!(error.contains("/hello/package/depends"), "{error}");
