@@ -7,6 +7,7 @@
 //! jwt:
 //!   jwks: https://gitlab.example.com/-/jwks
 //!   claims: { iss: gitlab.example.com, ref_protected: 'true', ref_type: tag }
+//!   issuer: gitlab.example.com                 # optional, the same as claims.iss
 //!   audience: https://packages.example.com     # optional
 //!   algorithms: [RS256, ES256, EdDSA]          # the default
 //!   refresh_interval: 10                       # seconds between JWKS fetches for unknown kids
@@ -121,6 +122,7 @@ struct RawJwt {
     #[serde(default)]
     claims: BTreeMap<String, serde_norway::Value>,
     audience: Option<String>,
+    issuer: Option<String>,
     algorithms: Option<Vec<String>>,
     refresh_interval: Option<u64>,
 }
@@ -225,6 +227,19 @@ fn jwt_config(raw: RawJwt) -> Result<JwtConfig, String> {
         let text = claim_text(&value)
             .ok_or_else(|| format!("jwt.claims.{name}: a string, boolean or number, please"))?;
         claims.insert(name, text);
+    }
+    // `issuer` is another way to write `claims.iss`.
+    if let Some(issuer) = raw.issuer {
+        match claims.get("iss") {
+            Some(iss) if *iss != issuer => {
+                return Err(format!(
+                    "jwt.issuer ({issuer}) and jwt.claims.iss ({iss}) differ"
+                ));
+            }
+            _ => {
+                claims.insert("iss".into(), issuer);
+            }
+        }
     }
     let algorithms = match raw.algorithms {
         None => vec![
@@ -364,6 +379,15 @@ jwt:
         }
         let ok = parse("dir: d\njwt:\n  jwks: http://x\n  algorithms: [ES256]\n").unwrap();
         assert_eq!(ok.jwt.unwrap().algorithms, [jsonwebtoken::Algorithm::ES256]);
+    }
+
+    #[test]
+    fn issuer_is_claims_iss() {
+        let config = parse("dir: d\njwt:\n  jwks: http://x\n  issuer: gl.example\n").unwrap();
+        assert_eq!(config.jwt.unwrap().claims["iss"], "gl.example");
+        let error = parse("dir: d\njwt:\n  jwks: http://x\n  issuer: a\n  claims: { iss: b }\n")
+            .unwrap_err();
+        assert!(error.to_string().contains("differ"), "{error}");
     }
 
     #[test]
