@@ -24,6 +24,8 @@ use crate::config::JwtConfig;
 
 /// Leeway on `exp` and `nbf`.
 pub const LEEWAY: Duration = Duration::from_secs(60);
+/// Largest JWKS document read.
+const MAX_JWKS: usize = 1 << 20;
 /// After this long the whole JWKS is fetched again on the next request.
 const JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
 
@@ -234,7 +236,14 @@ impl Authoriser {
             .await
             .and_then(reqwest::Response::error_for_status)
             .map_err(|e| unavailable(&e))?;
-        let bytes = response.bytes().await.map_err(|e| unavailable(&e))?;
+        let mut response = response;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| unavailable(&e))? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > MAX_JWKS {
+                return Err(unavailable(&format!("larger than {MAX_JWKS} bytes")));
+            }
+        }
         let set: JwkSet = serde_json::from_slice(&bytes).map_err(|e| unavailable(&e))?;
         cache.set = Some(set);
         Ok(())
@@ -348,6 +357,20 @@ mod tests {
             );
         }
         assert_eq!(auth.fetches().await, 0);
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_jwks_is_503_not_a_pass() {
+        let auth = authoriser(&[]);
+        let header = b64(r#"{"alg":"RS256","kid":"k"}"#);
+        let token = format!("{header}.{}.c2ln", b64("{}"));
+        let rejection = auth
+            .check(Some(&format!("Bearer {token}")))
+            .await
+            .unwrap_err();
+        assert_eq!(rejection.status(), 503, "{rejection:?}");
+        assert!(rejection.reason().contains("cannot fetch the JWKS"));
+        assert!(!rejection.reason().contains(&token));
     }
 
     #[test]
