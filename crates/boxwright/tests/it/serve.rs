@@ -1339,6 +1339,29 @@ fn repo_upload_takes_repo_and_arch_from_abuild_layout_and_reports_refusals() {
 }
 
 #[test]
+fn repo_upload_asks_for_what_the_files_do_not_say() {
+    let repo = Repo::new();
+    let flat = apk(&repo.path("flat"), "loose", 0);
+    let out = boxwright()
+        .args(["repo", "upload", "http://127.0.0.1:9", "--version", "3.20"])
+        .arg(&flat)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("give --repo"), "{stderr}");
+    let deb = deb(&repo.path("flat"), "loose-deb");
+    let out = boxwright()
+        .args(["repo", "upload", "http://127.0.0.1:9", "--repo", "main"])
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--version SUITE"), "{stderr}");
+}
+
+#[test]
 fn config_errors_name_the_key_and_file() {
     let repo = Repo::new();
     let config = repo.config("jwt:\n  jwks: http://127.0.0.1:9/jwks\n  claimz: {}\n");
