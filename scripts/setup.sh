@@ -37,11 +37,13 @@ command -v htpasswd >/dev/null || packages+=(apache2-utils)
 command -v minisign >/dev/null || packages+=(minisign)
 # Package checks: dpkg-deb and apt-get read the .deb packages and apt repositories `package`
 # and `repo index` write; lintian checks the .deb (about 150 Debian packages, 40 s here);
-# openssl verifies apk signatures.
+# openssl verifies apk signatures; GnuPG makes a key of its own and gpgv checks apt's signatures.
 command -v dpkg-deb >/dev/null || packages+=(dpkg)
 command -v apt-get >/dev/null || packages+=(apt)
 command -v lintian >/dev/null || packages+=(lintian)
 command -v openssl >/dev/null || packages+=(openssl)
+command -v gpg >/dev/null || packages+=(gnupg)
+command -v gpgv >/dev/null || packages+=(gpgv)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${packages[*]}"
   as_root apt-get update -qq

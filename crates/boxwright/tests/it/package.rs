@@ -808,3 +808,86 @@ fn errors_name_the_target_the_state_the_key_and_the_flag() {
     assert!(error.contains("/hello/package/depends"), "{error}");
     assert!(!out.join("hello_1.0.0-0_amd64.deb").exists());
 }
+
+/// Stops the gpg-agent of a GnuPG home when dropped.
+struct GpgAgent(PathBuf);
+
+impl Drop for GpgAgent {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", &self.0)
+            .args(["--kill", "gpg-agent"])
+            .status();
+    }
+}
+
+/// A key made by GnuPG (RSA, as many existing apt repositories use) signs the apt indexes,
+/// and gpgv verifies both signatures; our Ed25519 public key imports into gpg.
+#[test]
+fn gnupg_keys_sign_apt_indexes_and_gpgv_verifies_them() {
+    require_tool("gpg", "apt-get install gnupg");
+    require_tool("gpgv", "apt-get install gpgv");
+    let project = built_hello();
+    let home = project.path().join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    // gpg starts a gpg-agent for this home; stop it at the end, whatever happens.
+    let _agent = GpgAgent(home.clone());
+    let gpg = |args: &[&str]| {
+        let out = run(Command::new("gpg")
+            .env("GNUPGHOME", &home)
+            .arg("--batch")
+            .args(args));
+        assert!(out.status.success(), "gpg {args:?}: {out:?}");
+        out.stdout
+    };
+    gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        "Repo <repo@example.invalid>",
+        "rsa3072",
+        "sign",
+        "0",
+    ]);
+    let secret = project.path().join("gpg.key");
+    std::fs::write(&secret, gpg(&["--armor", "--export-secret-keys"])).unwrap();
+    let repo = project.path().join("repo");
+    package(&project, "deb", &repo.join("apt/pool/bookworm/main"), None);
+    assert_success(&bw(project
+        .boxwright()
+        .args(["repo", "index"])
+        .arg(&repo)
+        .arg("--apt-key")
+        .arg(&secret)));
+    let dists = repo.join("apt/dists/bookworm");
+    let keyring = home.join("pubring.kbx");
+    let gpgv = run(Command::new("gpgv")
+        .arg("--keyring")
+        .arg(&keyring)
+        .arg(dists.join("Release.gpg"))
+        .arg(dists.join("Release")));
+    assert!(gpgv.status.success(), "{gpgv:?}");
+    let gpgv = run(Command::new("gpgv")
+        .arg("--keyring")
+        .arg(&keyring)
+        .arg(dists.join("InRelease")));
+    assert!(gpgv.status.success(), "{gpgv:?}");
+
+    // boxwright's own OpenPGP public key imports into GnuPG, which then verifies InRelease.
+    let keys = project.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    generate_key(&project, "openpgp", &keys.join("apt"));
+    assert_success(&bw(project
+        .boxwright()
+        .args(["repo", "index"])
+        .arg(&repo)
+        .arg("--apt-key")
+        .arg(keys.join("apt.key"))));
+    gpg(&["--import", keys.join("apt.pub").to_str().unwrap()]);
+    let gpgv = run(Command::new("gpgv")
+        .arg("--keyring")
+        .arg(&keyring)
+        .arg(dists.join("InRelease")));
+    assert!(gpgv.status.success(), "{gpgv:?}");
+}
