@@ -75,9 +75,23 @@ pub enum Command {
     Provenance(ProvenanceArgs),
     /// Write .apk or .deb packages (main package and subpackages) from a target's output.
     Package(PackageTargetArgs),
-    /// Package repositories: signed apk and apt indexes.
+    /// Serve a package repository (apk and apt) with JWT-guarded uploads.
+    Serve(ServeArgs),
+    /// Package repositories: signed apk and apt indexes; uploads to `boxwright serve`.
     #[command(subcommand)]
     Repo(RepoCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The repository server configuration (seed 003's reposerve YAML plus `addr`, `keys`,
+    /// `apt`, `limits`; see docs/serve.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Address to listen on (HOST:PORT; port 0 picks a free one), instead of the file's
+    /// `addr`.
+    #[arg(long, value_name = "ADDR")]
+    pub addr: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -119,6 +133,9 @@ pub enum RepoCommand {
     /// directory (APKINDEX.tar.gz) and every apt suite under `apt/pool/` (Packages,
     /// Release, Release.gpg, InRelease).
     Index(RepoIndexArgs),
+    /// Upload .apk and .deb files to a `boxwright serve` (or reposerve): one request per
+    /// (version, repo, arch), as seed 003's apkdeploy.sh does.
+    Upload(RepoUploadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -137,6 +154,27 @@ pub struct RepoIndexArgs {
     /// `Label:` of the apt Release files.
     #[arg(long, value_name = "TEXT", default_value = "boxwright")]
     pub label: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RepoUploadArgs {
+    /// The server's URL (`https://host`; `/upload` is appended unless present).
+    pub url: String,
+    /// Package files (.apk, .deb).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Name of the environment variable holding the JWT sent as a bearer token
+    /// (for example CI_JOB_JWT_V2). The token is never printed.
+    #[arg(long, value_name = "NAME")]
+    pub token_env: Option<String>,
+    /// apk: the Alpine version directory (default: this Alpine's VERSION_ID as
+    /// major.minor); deb: the apt suite (required).
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// apk: the repository (default: the directory above `<arch>/` when the files sit in
+    /// abuild's `<repo>/<arch>/` layout); deb: the apt component.
+    #[arg(long, value_name = "R")]
+    pub repo: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@ mod release;
 mod repo;
 mod sbom;
 mod schema;
+mod serve;
 mod sign;
 mod subject;
 mod targets;
@@ -91,6 +92,8 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Package(args) => package::run(global, printer, &args),
         Command::Repo(RepoCommand::Index(args)) => repo::index(printer, &args),
         Command::Provenance(args) => provenance::run(global, printer, &args),
+        Command::Serve(args) => serve::run(printer, &args),
+        Command::Repo(RepoCommand::Upload(args)) => repo::upload(printer, &args),
     }
 }
 

@@ -1,10 +1,12 @@
-//! `repo index`: signed apk and apt indexes of a repository tree.
+//! `repo index`: signed apk and apt indexes of a repository tree; `repo upload`: packages to
+//! `boxwright serve`.
 
 use anyhow::Context;
 use boxwright_package::repo::{RepoConfig, Repository};
+use boxwright_serve::client;
 
 use super::ExitStatus;
-use crate::cli::RepoIndexArgs;
+use crate::cli::{RepoIndexArgs, RepoUploadArgs};
 use crate::printer::Printer;
 
 pub fn index(printer: &Printer, args: &RepoIndexArgs) -> anyhow::Result<ExitStatus> {
@@ -35,6 +37,79 @@ pub fn index(printer: &Printer, args: &RepoIndexArgs) -> anyhow::Result<ExitStat
                 index.format, index.scope, index.packages
             ));
         }
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitStatus> {
+    let token = match &args.token_env {
+        None => None,
+        Some(name) => Some(
+            std::env::var(name)
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+                .with_context(|| format!("the token variable {name} is not set or empty"))?,
+        ),
+    };
+    let options = client::GroupOptions {
+        version: args.version.clone(),
+        repo: args.repo.clone(),
+        os_release: std::fs::read_to_string("/etc/os-release").ok(),
+    };
+    let requests = client::plan(&args.files, &options)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let mut all = Vec::new();
+    for request in &requests {
+        printer.info(format!(
+            "uploading {} file(s) to {} (version {}, repo {}, arch {})",
+            request.files.len(),
+            args.url,
+            request.version,
+            request.repo,
+            request.arch
+        ));
+        let published = runtime
+            .block_on(client::upload(&args.url, request, token.as_deref()))
+            .with_context(|| {
+                format!(
+                    "upload of {} to {} failed",
+                    request
+                        .files
+                        .iter()
+                        .map(|f| f.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    args.url
+                )
+            })?;
+        for package in &published {
+            if !printer.json {
+                printer.line(format!(
+                    "{} {} {} {} ({})",
+                    if package.added { "added" } else { "present" },
+                    package.name,
+                    package.version,
+                    package.arch,
+                    package.path
+                ));
+            }
+        }
+        all.extend(published);
+    }
+    if printer.json {
+        let packages: Vec<serde_json::Value> = all
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "name": p.name, "version": p.version, "arch": p.arch,
+                    "format": p.format, "path": p.path, "added": p.added,
+                })
+            })
+            .collect();
+        printer.json(&serde_json::json!({ "packages": packages }));
     }
     Ok(ExitStatus::Success)
 }

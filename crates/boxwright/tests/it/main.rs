@@ -16,6 +16,7 @@ mod registry;
 mod release;
 mod sbom;
 mod seed000;
+mod serve;
 mod sign;
 mod source;
 mod support;

@@ -1,0 +1,400 @@
+//! `repo.yaml`: seed 003's reposerve configuration plus boxwright's keys.
+//!
+//! ```yaml
+//! dir: /srv/packages
+//! addr: 127.0.0.1:8080
+//! tls: { crt: tls.crt, key: tls.key }
+//! jwt:
+//!   jwks: https://gitlab.example.com/-/jwks
+//!   claims: { iss: gitlab.example.com, ref_protected: 'true', ref_type: tag }
+//!   issuer: gitlab.example.com                 # optional, the same as claims.iss
+//!   audience: https://packages.example.com     # optional
+//!   algorithms: [RS256, ES256, EdDSA]          # the default
+//!   refresh_interval: 10                       # seconds between JWKS fetches for unknown kids
+//! keys: { apk: keys/repo.rsa, apt: keys/repo.key }
+//! apt: { origin: Example, label: Example }
+//! limits: { max_body: 1G, max_files: 64 }
+//! ```
+//!
+//! Unknown keys are errors naming the key and the file; relative paths are resolved against
+//! the file's directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::Error;
+
+/// The default address when neither the file nor `--addr` gives one.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// Default largest upload body: 1 GiB.
+pub const DEFAULT_MAX_BODY: u64 = 1 << 30;
+/// Default most files in one upload.
+pub const DEFAULT_MAX_FILES: usize = 64;
+/// Default least time between two JWKS fetches caused by unknown key ids.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The loaded configuration, paths absolute.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Root of the repository tree.
+    pub dir: PathBuf,
+    /// `host:port` to listen on.
+    pub addr: String,
+    pub tls: Option<TlsConfig>,
+    /// Upload authorisation; `None` leaves uploads open.
+    pub jwt: Option<JwtConfig>,
+    /// Private key of apk indexes (RSA PEM).
+    pub apk_key: Option<PathBuf>,
+    /// Private key of apt indexes (OpenPGP).
+    pub apt_key: Option<PathBuf>,
+    pub apt_origin: String,
+    pub apt_label: String,
+    pub limits: Limits,
+}
+
+/// Certificate chain and private key, PEM.
+#[derive(Debug, Clone)]
+pub struct TlsConfig {
+    pub crt: PathBuf,
+    pub key: PathBuf,
+}
+
+/// How upload tokens are checked.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    /// URL of the JSON Web Key Set.
+    pub jwks: String,
+    /// Claims every token must carry, values compared as strings (`true` and `'true'` alike).
+    /// `iss` is the issuer.
+    pub claims: BTreeMap<String, String>,
+    /// Required audience (one of the token's `aud` values), when set.
+    pub audience: Option<String>,
+    /// Signature algorithms accepted.
+    pub algorithms: Vec<jsonwebtoken::Algorithm>,
+    /// Least time between two JWKS fetches caused by unknown key ids.
+    pub refresh_interval: Duration,
+}
+
+/// Upload limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body, bytes.
+    pub max_body: u64,
+    /// Most files in one request.
+    pub max_files: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: DEFAULT_MAX_BODY,
+            max_files: DEFAULT_MAX_FILES,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct RawConfig {
+    dir: PathBuf,
+    addr: Option<String>,
+    tls: Option<RawTls>,
+    jwt: Option<RawJwt>,
+    #[serde(default)]
+    keys: RawKeys,
+    #[serde(default)]
+    apt: RawApt,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Deserialize)]
+struct RawTls {
+    crt: PathBuf,
+    key: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct RawJwt {
+    jwks: String,
+    #[serde(default)]
+    claims: BTreeMap<String, serde_norway::Value>,
+    audience: Option<String>,
+    issuer: Option<String>,
+    algorithms: Option<Vec<String>>,
+    refresh_interval: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawKeys {
+    apk: Option<PathBuf>,
+    apt: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawApt {
+    origin: Option<String>,
+    label: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct RawLimits {
+    max_body: Option<serde_norway::Value>,
+    max_files: Option<usize>,
+}
+
+impl ServeConfig {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<ServeConfig, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let base = std::path::absolute(base).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path, &base)
+    }
+
+    /// Parses `text` (read from `path`), resolving relative paths against `base`.
+    pub fn parse(text: &str, path: &Path, base: &Path) -> Result<ServeConfig, Error> {
+        let config_error = |message: String| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let mut unknown = Vec::new();
+        let deserializer = serde_norway::Deserializer::from_str(text);
+        let raw: RawConfig = serde_ignored::deserialize(deserializer, |key| {
+            // Optional sections show as `?` in the path: `jwt.?.claim` → `jwt.claim`.
+            let path = key.to_string();
+            let parts: Vec<&str> = path.split('.').filter(|part| *part != "?").collect();
+            unknown.push(parts.join("."));
+        })
+        .map_err(|e| config_error(e.to_string()))?;
+        if let Some(key) = unknown.into_iter().next() {
+            return Err(Error::UnknownKey {
+                path: path.to_path_buf(),
+                key,
+            });
+        }
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let jwt = raw
+            .jwt
+            .map(|jwt| jwt_config(jwt).map_err(config_error))
+            .transpose()?;
+        let max_body = match raw.limits.max_body {
+            None => DEFAULT_MAX_BODY,
+            Some(value) => parse_size(&value)
+                .ok_or_else(|| config_error(format!("limits.max_body: not a size: {value:?}")))?,
+        };
+        let max_files = raw.limits.max_files.unwrap_or(DEFAULT_MAX_FILES);
+        if max_files == 0 || max_body == 0 {
+            return Err(config_error("limits must be greater than zero".into()));
+        }
+        Ok(ServeConfig {
+            dir: resolve(raw.dir),
+            addr: raw.addr.unwrap_or_else(|| DEFAULT_ADDR.to_string()),
+            tls: raw.tls.map(|tls| TlsConfig {
+                crt: resolve(tls.crt),
+                key: resolve(tls.key),
+            }),
+            jwt,
+            apk_key: raw.keys.apk.map(resolve),
+            apt_key: raw.keys.apt.map(resolve),
+            apt_origin: raw.apt.origin.unwrap_or_else(|| "boxwright".into()),
+            apt_label: raw.apt.label.unwrap_or_else(|| "boxwright".into()),
+            limits: Limits {
+                max_body,
+                max_files,
+            },
+        })
+    }
+}
+
+fn jwt_config(raw: RawJwt) -> Result<JwtConfig, String> {
+    if !(raw.jwks.starts_with("https://") || raw.jwks.starts_with("http://")) {
+        return Err(format!("jwt.jwks: not an http(s) URL: {}", raw.jwks));
+    }
+    let mut claims = BTreeMap::new();
+    for (name, value) in raw.claims {
+        let text = claim_text(&value)
+            .ok_or_else(|| format!("jwt.claims.{name}: a string, boolean or number, please"))?;
+        claims.insert(name, text);
+    }
+    // `issuer` is another way to write `claims.iss`.
+    if let Some(issuer) = raw.issuer {
+        match claims.get("iss") {
+            Some(iss) if *iss != issuer => {
+                return Err(format!(
+                    "jwt.issuer ({issuer}) and jwt.claims.iss ({iss}) differ"
+                ));
+            }
+            _ => {
+                claims.insert("iss".into(), issuer);
+            }
+        }
+    }
+    let algorithms = match raw.algorithms {
+        None => vec![
+            jsonwebtoken::Algorithm::RS256,
+            jsonwebtoken::Algorithm::ES256,
+            jsonwebtoken::Algorithm::EdDSA,
+        ],
+        Some(names) if names.is_empty() => return Err("jwt.algorithms: empty".into()),
+        Some(names) => names
+            .iter()
+            .map(|name| parse_algorithm(name))
+            .collect::<Result<_, _>>()?,
+    };
+    Ok(JwtConfig {
+        jwks: raw.jwks,
+        claims,
+        audience: raw.audience,
+        algorithms,
+        refresh_interval: raw
+            .refresh_interval
+            .map_or(DEFAULT_REFRESH_INTERVAL, Duration::from_secs),
+    })
+}
+
+/// An asymmetric algorithm by its JOSE name; `none` and the HMAC family are refused, since
+/// a public key must never serve as an HMAC secret.
+fn parse_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, String> {
+    use jsonwebtoken::Algorithm;
+    let algorithm: Algorithm = name
+        .parse()
+        .map_err(|_| format!("jwt.algorithms: unknown algorithm {name}"))?;
+    match algorithm {
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Err(format!(
+            "jwt.algorithms: {name} is an HMAC algorithm; only public-key algorithms (RS*, PS*, ES*, EdDSA) can be checked against a JWKS"
+        )),
+        other => Ok(other),
+    }
+}
+
+/// A claim value as the string it is compared as: GitLab sends booleans as `"true"`, and a
+/// YAML file may write `true` or `'true'`.
+pub(crate) fn claim_text(value: &serde_norway::Value) -> Option<String> {
+    match value {
+        serde_norway::Value::String(s) => Some(s.clone()),
+        serde_norway::Value::Bool(b) => Some(b.to_string()),
+        serde_norway::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// `1048576`, `512K`, `100M`, `1G` (binary multiples).
+fn parse_size(value: &serde_norway::Value) -> Option<u64> {
+    match value {
+        serde_norway::Value::Number(n) => n.as_u64(),
+        serde_norway::Value::String(s) => {
+            let s = s.trim();
+            let (digits, multiplier) = match s.chars().last()? {
+                'k' | 'K' => (&s[..s.len() - 1], 1u64 << 10),
+                'm' | 'M' => (&s[..s.len() - 1], 1 << 20),
+                'g' | 'G' => (&s[..s.len() - 1], 1 << 30),
+                _ => (s, 1),
+            };
+            digits.trim().parse::<u64>().ok()?.checked_mul(multiplier)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = "dir: /home/packager/packages
+tls:
+  crt: /var/run/secrets/reposerve/tls.crt
+  key: /var/run/secrets/reposerve/tls.key
+jwt:
+  jwks: https://gitlab.example.com/-/jwks
+  claims:
+    iss: 'gitlab.example.com'
+    ref_protected: 'true'
+    ref_type: 'tag'
+    namespace_path: 'alpine'
+";
+
+    fn parse(text: &str) -> Result<ServeConfig, Error> {
+        ServeConfig::parse(text, Path::new("/etc/repo.yaml"), Path::new("/etc"))
+    }
+
+    #[test]
+    fn seed_config_loads_unchanged() {
+        let config = parse(SEED).unwrap();
+        assert_eq!(config.dir, Path::new("/home/packager/packages"));
+        let jwt = config.jwt.unwrap();
+        assert_eq!(jwt.claims["ref_protected"], "true");
+        assert_eq!(jwt.claims["iss"], "gitlab.example.com");
+        assert_eq!(jwt.algorithms.len(), 3);
+        assert_eq!(config.addr, DEFAULT_ADDR);
+        assert_eq!(config.limits.max_files, DEFAULT_MAX_FILES);
+        let tls = config.tls.unwrap();
+        assert_eq!(tls.key, Path::new("/var/run/secrets/reposerve/tls.key"));
+    }
+
+    #[test]
+    fn booleans_and_quoted_booleans_compare_alike() {
+        let config =
+            parse("dir: d\njwt:\n  jwks: http://x/jwks\n  claims: { a: true, b: 'true', c: 12 }\n")
+                .unwrap();
+        let claims = config.jwt.unwrap().claims;
+        assert_eq!(claims["a"], "true");
+        assert_eq!(claims["b"], "true");
+        assert_eq!(claims["c"], "12");
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_file() {
+        let config = parse("dir: packages\nkeys: { apk: keys/r.rsa, apt: /abs/k.key }\n").unwrap();
+        assert_eq!(config.dir, Path::new("/etc/packages"));
+        assert_eq!(config.apk_key.unwrap(), Path::new("/etc/keys/r.rsa"));
+        assert_eq!(config.apt_key.unwrap(), Path::new("/abs/k.key"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let error = parse("dir: d\njwt:\n  jwks: http://x\n  claim: {}\n").unwrap_err();
+        assert_eq!(error.to_string(), "/etc/repo.yaml: unknown key `jwt.claim`");
+        let error = parse("dir: d\nport: 1\n").unwrap_err();
+        assert!(error.to_string().contains("`port`"), "{error}");
+    }
+
+    #[test]
+    fn hmac_and_none_are_refused() {
+        for alg in ["HS256", "none", "XX1"] {
+            let text = format!("dir: d\njwt:\n  jwks: http://x\n  algorithms: [{alg}]\n");
+            let error = parse(&text).unwrap_err().to_string();
+            assert!(error.contains("jwt.algorithms"), "{error}");
+        }
+        let ok = parse("dir: d\njwt:\n  jwks: http://x\n  algorithms: [ES256]\n").unwrap();
+        assert_eq!(ok.jwt.unwrap().algorithms, [jsonwebtoken::Algorithm::ES256]);
+    }
+
+    #[test]
+    fn issuer_is_claims_iss() {
+        let config = parse("dir: d\njwt:\n  jwks: http://x\n  issuer: gl.example\n").unwrap();
+        assert_eq!(config.jwt.unwrap().claims["iss"], "gl.example");
+        let error = parse("dir: d\njwt:\n  jwks: http://x\n  issuer: a\n  claims: { iss: b }\n")
+            .unwrap_err();
+        assert!(error.to_string().contains("differ"), "{error}");
+    }
+
+    #[test]
+    fn sizes() {
+        let config = parse("dir: d\nlimits: { max_body: 10M, max_files: 3 }\n").unwrap();
+        assert_eq!(config.limits.max_body, 10 << 20);
+        assert_eq!(config.limits.max_files, 3);
+        assert!(parse("dir: d\nlimits: { max_body: lots }\n").is_err());
+    }
+}

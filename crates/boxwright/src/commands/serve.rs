@@ -1,0 +1,29 @@
+//! `boxwright serve --config repo.yaml [--addr A]`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::ExitStatus;
+use crate::cli::ServeArgs;
+use crate::printer::Printer;
+
+pub fn run(printer: &Printer, args: &ServeArgs) -> anyhow::Result<ExitStatus> {
+    let config = boxwright_serve::ServeConfig::load(&args.config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        // Log lines (uploads, refusals) on stderr, one line each.
+        let log: boxwright_serve::Log = Arc::new(|line: &str| eprintln!("{line}"));
+        let server = boxwright_serve::Server::bind(&config, args.addr.as_deref(), log)
+            .await
+            .with_context(|| format!("cannot start the server of {}", args.config.display()))?;
+        printer.line(format!("listening on {}", server.url()?));
+        printer.info(format!("serving {}", config.dir.display()));
+        server.run().await?;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitStatus::Success)
+}
