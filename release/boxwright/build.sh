@@ -4,6 +4,16 @@
 # sandbox and cargo builds offline.
 
 build() {
+	if [ "$ARCH" = aarch64 ]; then
+		# rustc's aarch64-unknown-linux-musl target does not make static PIEs by itself (its
+		# spec lacks static-position-independent-executables), so link with the recipe's musl
+		# gcc, whose specs handle -static-pie, and Rust's own musl objects and libunwind.
+		sysroot=$(rustc --print sysroot)
+		export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER="$CC"
+		export RUSTFLAGS="${RUSTFLAGS:-} -C link-self-contained=no -C relocation-model=pie \
+-C link-arg=-static-pie -C link-arg=-Wl,-z,relro,-z,now \
+-L native=$sysroot/lib/rustlib/$RUST_TARGET/lib/self-contained"
+	fi
 	cargo build --release --locked --offline -j "$JOBS" -p boxwright --target "$RUST_TARGET"
 }
 
