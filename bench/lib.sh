@@ -33,11 +33,33 @@ require_tools() {
   fi
 }
 
-# Builds boxwright in release mode and sets $bin to it; needs $root (the checkout).
+# Sets $bin to a release boxwright: $BOXWRIGHT_BIN when set (bench/all.sh builds once and
+# sets it), else builds it (honouring CARGO_TARGET_DIR); needs $root (the checkout).
 build_boxwright() {
+  if [ -n "${BOXWRIGHT_BIN:-}" ]; then
+    bin=$BOXWRIGHT_BIN
+    echo "== using $bin" >&2
+    return
+  fi
   echo "== building boxwright (release)" >&2
   (cd "$root" && cargo build --release -p boxwright)
-  bin=$root/target/release/boxwright
+  bin=${CARGO_TARGET_DIR:-$root/target}/release/boxwright
+}
+
+# Records one comparison for bench/all.sh and prints it as a machine-readable line:
+#   result OPERATION BOXWRIGHT PEER PEER_VALUE RATIO GOAL
+# BOXWRIGHT and PEER_VALUE are figures with their unit ("4.12 s"); RATIO is peer/boxwright
+# (higher is better for boxwright) or "-"; GOAL is a minimum ratio (">= 1.5") or "-".
+# The line goes to stdout as `RESULT<TAB>...` and, when $BENCH_RESULTS is set, to that file.
+result() {
+  local operation=$1 ours=$2 peer=$3 theirs=$4 ratio=$5 goal=$6 met="-"
+  if [ "$goal" != "-" ] && [ "$ratio" != "-" ]; then
+    if awk -v r="$ratio" -v g="${goal#>= }" 'BEGIN { exit !(r >= g) }'; then met=yes; else met=no; fi
+  fi
+  local line
+  line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$operation" "$ours" "$peer" "$theirs" "$ratio" "$goal" "$met")
+  printf 'RESULT\t%s\n' "$line"
+  if [ -n "${BENCH_RESULTS:-}" ]; then printf '%s\n' "$line" >>"$BENCH_RESULTS"; fi
 }
 
 # a / b with two decimals.
