@@ -26,6 +26,7 @@ source "$root/bench/lib.sh"
 target_mb=${BENCH_MB:-300}
 runs=3
 
+install_missing pigz
 require_tools umoci buildah pigz zstd /usr/bin/time:time
 
 build_boxwright

@@ -33,6 +33,19 @@ require_tools() {
   fi
 }
 
+# Installs the Debian packages of the same names as the commands given that are missing, when
+# apt-get is at hand (as root); require_tools then says what is still missing.
+install_missing() {
+  local tool missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing ${missing[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
+      true
+  fi
+}
+
 # Sets $bin to a release boxwright: $BOXWRIGHT_BIN when set (bench/all.sh builds once and
 # sets it), else builds it (honouring CARGO_TARGET_DIR); needs $root (the checkout).
 build_boxwright() {
