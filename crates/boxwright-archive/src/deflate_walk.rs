@@ -33,17 +33,19 @@ pub(crate) fn last_block(stream: &[u8]) -> Option<LastBlock> {
     let mut bits = Bits::new(stream);
     let mut tables = Tables::default();
     loop {
-        let start = bits.pos;
-        let last = bits.take(1)? == 1;
-        match bits.take(2)? {
+        let start = bits.position();
+        bits.refill()?;
+        let last = bits.take(1) == 1;
+        match bits.take(2) {
             0 => {
-                bits.pos = bits.pos.next_multiple_of(8);
-                let len = bits.take(16)?;
-                let nlen = bits.take(16)?;
+                bits.align();
+                bits.refill()?;
+                let len = bits.take(16);
+                let nlen = bits.take(16);
                 if len != !nlen & 0xffff {
                     return None;
                 }
-                bits.skip(len as usize * 8)?;
+                bits.skip_bytes(len as usize)?;
             }
             1 => {
                 tables.fixed();
@@ -55,11 +57,12 @@ pub(crate) fn last_block(stream: &[u8]) -> Option<LastBlock> {
             }
             _ => return None,
         }
+        let end = bits.position();
+        if end > stream.len() * 8 {
+            return None;
+        }
         if last {
-            return Some(LastBlock {
-                start,
-                end: bits.pos,
-            });
+            return Some(LastBlock { start, end });
         }
     }
 }
@@ -67,32 +70,42 @@ pub(crate) fn last_block(stream: &[u8]) -> Option<LastBlock> {
 /// Skips a compressed block's symbols up to and including its end-of-block code.
 fn skip_symbols(bits: &mut Bits, tables: &Tables) -> Option<()> {
     loop {
-        let symbol = bits.decode(&tables.literal)?;
+        // One refill covers the longest symbol: 15 + 5 + 15 + 13 bits.
+        bits.refill()?;
+        let symbol = tables.literal.decode(bits)?;
+        if symbol < 256 {
+            continue;
+        }
         match symbol {
-            0..=255 => {}
             256 => return Some(()),
             257..=285 => {
-                bits.skip(usize::from(LENGTH_EXTRA[usize::from(symbol - 257)]))?;
-                let distance = bits.decode(&tables.distance)?;
-                bits.skip(usize::from(*DISTANCE_EXTRA.get(usize::from(distance))?))?;
+                bits.take(u32::from(LENGTH_EXTRA[usize::from(symbol - 257)]));
+                let distance = tables.distance.decode(bits)?;
+                bits.take(u32::from(*DISTANCE_EXTRA.get(usize::from(distance))?));
             }
             _ => return None,
         }
     }
 }
 
-/// A canonical Huffman code as a lookup table indexed by the next `width` stream bits;
-/// entries are `symbol << 4 | length`, 0 for bit patterns no code starts.
+/// Bits a [`Huffman`] table resolves in one look-up; longer codes go through a subtable.
+const PRIMARY_BITS: u32 = 10;
+/// Marks a primary entry that points to a subtable.
+const LINK: u32 = 1 << 31;
+
+/// A canonical Huffman code as look-up tables indexed by the next stream bits: a primary
+/// table of [`PRIMARY_BITS`] bits, then subtables for longer codes. A symbol's entry is
+/// `symbol << 4 | length`; a link is `LINK | offset << 4 | subtable bits`; 0 marks bit
+/// patterns that start no code.
 #[derive(Default)]
 struct Huffman {
-    width: u32,
     entries: Vec<u32>,
+    sub_bits: Vec<u32>,
 }
 
 impl Huffman {
     /// Builds the code of `lengths` (one per symbol, 0 = unused); `None` if over-subscribed.
     fn build(&mut self, lengths: &[u8]) -> Option<()> {
-        let width = u32::from(lengths.iter().copied().max().unwrap_or(0).max(1));
         let mut count = [0u32; 16];
         for &len in lengths {
             count[usize::from(len)] += 1;
@@ -104,29 +117,81 @@ impl Huffman {
             code = (code + count[len - 1]) << 1;
             next[len] = code;
         }
-        self.width = width;
+        let primary = 1usize << PRIMARY_BITS;
+        let mask = primary - 1;
+        // Canonical codes, reversed: stream bits come least significant first.
+        let codes = lengths.iter().map(move |&len| {
+            let len32 = u32::from(len);
+            if len == 0 {
+                return Some(0);
+            }
+            let code = next[usize::from(len)];
+            next[usize::from(len)] += 1;
+            (code < 1 << len32).then(|| (code.reverse_bits() >> (32 - len32)) as usize)
+        });
+        let codes: Vec<usize> = codes.collect::<Option<_>>()?;
+        // Subtable sizes: the longest code below each primary prefix decides.
+        self.sub_bits.clear();
+        self.sub_bits.resize(primary, 0);
+        for (&len, &code) in lengths.iter().zip(&codes) {
+            let len = u32::from(len);
+            if len > PRIMARY_BITS {
+                let bits = &mut self.sub_bits[code & mask];
+                *bits = (*bits).max(len - PRIMARY_BITS);
+            }
+        }
         self.entries.clear();
-        self.entries.resize(1 << width, 0);
-        for (symbol, &len) in lengths.iter().enumerate() {
+        self.entries.resize(primary, 0);
+        for prefix in 0..primary {
+            let bits = self.sub_bits[prefix];
+            if bits > 0 {
+                let offset = u32::try_from(self.entries.len()).ok()?;
+                self.entries[prefix] = LINK | offset << 4 | bits;
+                self.entries.resize(self.entries.len() + (1 << bits), 0);
+            }
+        }
+        for (symbol, (&len, &code)) in lengths.iter().zip(&codes).enumerate() {
+            let len = u32::from(len);
             if len == 0 {
                 continue;
             }
-            let len32 = u32::from(len);
-            let code = next[usize::from(len)];
-            next[usize::from(len)] += 1;
-            if code >= 1 << len32 {
-                return None;
-            }
-            // Stream bits come least significant first: index by the reversed code.
-            let reversed = code.reverse_bits() >> (32 - len32);
-            let entry = (u32::try_from(symbol).ok()? << 4) | len32;
-            let mut index = reversed as usize;
-            while index < self.entries.len() {
-                self.entries[index] = entry;
-                index += 1 << len32;
+            let entry = (u32::try_from(symbol).ok()? << 4) | len;
+            if len <= PRIMARY_BITS {
+                let mut index = code;
+                while index < primary {
+                    self.entries[index] = entry;
+                    index += 1 << len;
+                }
+            } else {
+                let link = self.entries[code & mask];
+                let offset = (link & !LINK) as usize >> 4;
+                let size = 1usize << (link & 0xf);
+                let mut index = code >> PRIMARY_BITS;
+                while index < size {
+                    self.entries[offset + index] = entry;
+                    index += 1 << (len - PRIMARY_BITS);
+                }
             }
         }
         Some(())
+    }
+
+    /// Decodes and consumes one symbol; needs at least 15 bits in `bits`.
+    #[inline]
+    fn decode(&self, bits: &mut Bits) -> Option<u16> {
+        let primary = bits.peek() as usize & ((1 << PRIMARY_BITS) - 1);
+        let mut entry = self.entries[primary];
+        if entry & LINK != 0 {
+            let offset = (entry & !LINK) as usize >> 4;
+            let index = (bits.peek() >> PRIMARY_BITS) as usize & ((1 << (entry & 0xf)) - 1);
+            entry = self.entries[offset + index];
+        }
+        let len = entry & 0xf;
+        if len == 0 {
+            return None;
+        }
+        bits.take(len);
+        u16::try_from(entry >> 4).ok()
     }
 }
 
@@ -136,11 +201,15 @@ struct Tables {
     distance: Huffman,
     lengths: Vec<u8>,
     code_lengths: Huffman,
+    fixed: bool,
 }
 
 impl Tables {
     /// The fixed codes of block type 1.
     fn fixed(&mut self) {
+        if self.fixed {
+            return;
+        }
         let mut lengths = [8u8; 288];
         lengths[144..256].fill(9);
         lengths[256..280].fill(7);
@@ -150,25 +219,30 @@ impl Tables {
         self.distance
             .build(&[5; 30])
             .expect("the fixed code is complete");
+        self.fixed = true;
     }
 
     /// Reads the code description of a dynamic block (type 2).
     fn dynamic(&mut self, bits: &mut Bits) -> Option<()> {
-        let literals = bits.take(5)? as usize + 257;
-        let distances = bits.take(5)? as usize + 1;
-        let code_length_count = bits.take(4)? as usize + 4;
+        self.fixed = false;
+        bits.refill()?;
+        let literals = bits.take(5) as usize + 257;
+        let distances = bits.take(5) as usize + 1;
+        let code_length_count = bits.take(4) as usize + 4;
         let mut code_length_lengths = [0u8; 19];
         for &symbol in &CODE_LENGTH_ORDER[..code_length_count] {
-            code_length_lengths[symbol] = u8::try_from(bits.take(3)?).ok()?;
+            bits.refill()?;
+            code_length_lengths[symbol] = u8::try_from(bits.take(3)).ok()?;
         }
         self.code_lengths.build(&code_length_lengths)?;
         self.lengths.clear();
         while self.lengths.len() < literals + distances {
-            let (value, repeat) = match bits.decode(&self.code_lengths)? {
+            bits.refill()?;
+            let (value, repeat) = match self.code_lengths.decode(bits)? {
                 symbol @ 0..=15 => (u8::try_from(symbol).ok()?, 1),
-                16 => (*self.lengths.last()?, 3 + bits.take(2)?),
-                17 => (0, 3 + bits.take(3)?),
-                18 => (0, 11 + bits.take(7)?),
+                16 => (*self.lengths.last()?, 3 + bits.take(2)),
+                17 => (0, 3 + bits.take(3)),
+                18 => (0, 11 + bits.take(7)),
                 _ => return None,
             };
             for _ in 0..repeat {
@@ -183,57 +257,85 @@ impl Tables {
     }
 }
 
-/// A reader of bits, least significant first.
+/// A reader of bits, least significant first, through a 64-bit buffer.
 struct Bits<'a> {
     data: &'a [u8],
-    /// Position in bits.
-    pos: usize,
-    end: usize,
+    /// Bytes moved into `buffer` so far (past the end: zeros, counted but not read).
+    loaded: usize,
+    buffer: u64,
+    /// Valid bits in `buffer`.
+    count: u32,
 }
 
 impl<'a> Bits<'a> {
     fn new(data: &'a [u8]) -> Self {
         Bits {
             data,
-            pos: 0,
-            end: data.len() * 8,
+            loaded: 0,
+            buffer: 0,
+            count: 0,
         }
     }
 
-    /// The next 32 bits (zeros past the end), without consuming them.
+    /// The stream position in bits.
+    fn position(&self) -> usize {
+        self.loaded * 8 - self.count as usize
+    }
+
+    /// Fills the buffer to at least 56 bits; `None` once reading has gone 8 bytes past the
+    /// end (a truncated or malformed stream).
+    #[inline]
+    fn refill(&mut self) -> Option<()> {
+        if let Some(eight) = self.data.get(self.loaded..self.loaded + 8) {
+            let word = u64::from_le_bytes(eight.try_into().expect("8 bytes"));
+            self.buffer |= word << self.count;
+            self.loaded += (63 - self.count as usize) / 8;
+            self.count |= 0b11_1000; // 56 or more: 7 whole bytes at least
+            return Some(());
+        }
+        while self.count <= 56 {
+            let byte = self.data.get(self.loaded).copied().unwrap_or(0);
+            if self.loaded >= self.data.len() + 8 {
+                return None;
+            }
+            self.buffer |= u64::from(byte) << self.count;
+            self.loaded += 1;
+            self.count += 8;
+        }
+        Some(())
+    }
+
+    /// The buffered bits, without consuming them.
+    #[inline]
     fn peek(&self) -> u32 {
-        let byte = self.pos / 8;
-        let window = if let Some(eight) = self.data.get(byte..byte + 8) {
-            u64::from_le_bytes(eight.try_into().expect("8 bytes"))
-        } else {
-            let mut eight = [0u8; 8];
-            let tail = self.data.get(byte..).unwrap_or_default();
-            eight[..tail.len()].copy_from_slice(tail);
-            u64::from_le_bytes(eight)
-        };
-        u32::try_from((window >> (self.pos % 8)) & u64::from(u32::MAX)).expect("masked to 32 bits")
+        u32::try_from(self.buffer & u64::from(u32::MAX)).expect("masked to 32 bits")
     }
 
-    fn skip(&mut self, n: usize) -> Option<()> {
-        self.pos += n;
-        (self.pos <= self.end).then_some(())
-    }
-
-    /// The next `n` (at most 16) bits as a number.
-    fn take(&mut self, n: u32) -> Option<u32> {
+    /// Consumes and returns the next `n` bits (at most 16; buffered by [`Bits::refill`]).
+    #[inline]
+    fn take(&mut self, n: u32) -> u32 {
         let value = self.peek() & ((1 << n) - 1);
-        self.skip(n as usize)?;
-        Some(value)
+        self.buffer >>= n;
+        self.count -= n;
+        value
     }
 
-    fn decode(&mut self, code: &Huffman) -> Option<u16> {
-        let entry = code.entries[(self.peek() & ((1 << code.width) - 1)) as usize];
-        let len = entry & 0xf;
-        if len == 0 {
+    /// Skips to the next byte boundary.
+    fn align(&mut self) {
+        let n = self.count % 8;
+        self.take(n);
+    }
+
+    /// Skips `n` whole bytes from a byte boundary.
+    fn skip_bytes(&mut self, n: usize) -> Option<()> {
+        let position = self.position() + n * 8;
+        if position > self.data.len() * 8 {
             return None;
         }
-        self.skip(len as usize)?;
-        u16::try_from(entry >> 4).ok()
+        self.loaded = position / 8;
+        self.buffer = 0;
+        self.count = 0;
+        Some(())
     }
 }
 
@@ -276,6 +378,24 @@ mod tests {
                 let block = last_block(&stream).unwrap_or_else(|| panic!("{len} at {level}"));
                 assert_eq!(block.end.div_ceil(8), stream.len(), "{len} at {level}");
                 assert_eq!(stream[block.start / 8] >> (block.start % 8) & 1, 1);
+            }
+        }
+    }
+
+    #[test]
+    fn walks_zlib_s_streams_too() {
+        use std::io::Write;
+        // zlib's block structure differs (stored blocks at level 0, fixed codes for short
+        // inputs): a check that the walker follows the format, not one encoder's habits.
+        for len in [0, 10, 70_000, 300_000] {
+            let data = varied(len);
+            for level in 0..=9 {
+                let mut encoder =
+                    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level));
+                encoder.write_all(&data).unwrap();
+                let stream = encoder.finish().unwrap();
+                let block = last_block(&stream).unwrap_or_else(|| panic!("{len} at {level}"));
+                assert_eq!(block.end.div_ceil(8), stream.len(), "{len} at {level}");
             }
         }
     }

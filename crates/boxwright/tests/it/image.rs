@@ -1081,8 +1081,17 @@ fn multi_block_gzip_layer_is_read_by_gzip_umoci_and_skopeo() {
     // into the tar whose digest is the config's diff_id.
     let reference = format!("oci:{}:2.0.0", layout.display());
     let copy = scratch.path().join("dir-copy");
-    run(tool("skopeo").args(["copy", "--quiet", &reference, &format!("dir:{}", copy.display())]));
-    let hex = layer["digest"].as_str().unwrap().strip_prefix("sha256:").unwrap();
+    run(tool("skopeo").args([
+        "copy",
+        "--quiet",
+        &reference,
+        &format!("dir:{}", copy.display()),
+    ]));
+    let hex = layer["digest"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("sha256:")
+        .unwrap();
     assert!(
         std::fs::read(copy.join(hex)).unwrap() == std::fs::read(&blob).unwrap(),
         "skopeo's dir: copy holds the layer unchanged"
