@@ -248,7 +248,7 @@ mod tests {
         spec.insert("/bin/tool", LayerEntry::Bytes(vec![7; 300_000], 0o700))
             .unwrap();
         for compression in [
-            Compression::Gzip { level: 6 },
+            Compression::default(),
             Compression::Zstd { level: 3 },
             Compression::None,
         ] {
