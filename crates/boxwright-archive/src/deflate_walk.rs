@@ -70,42 +70,61 @@ pub(crate) fn last_block(stream: &[u8]) -> Option<LastBlock> {
 /// Skips a compressed block's symbols up to and including its end-of-block code.
 fn skip_symbols(bits: &mut Bits, tables: &Tables) -> Option<()> {
     loop {
-        // One refill covers the longest symbol: 15 + 5 + 15 + 13 bits.
-        bits.refill()?;
-        let symbol = tables.literal.decode(bits)?;
+        // The longest symbol with its extra bits, 15 + 5 + 15 + 13 bits, fits in 48.
+        if bits.count < 48 {
+            bits.refill()?;
+        }
+        // Entries carry the code length plus any extra bits: one shift skips both.
+        let entry = tables.literal.entry(bits.buffer);
+        bits.consume(entry & 0xff)?;
+        let symbol = entry >> 8;
         if symbol < 256 {
             continue;
         }
-        match symbol {
-            256 => return Some(()),
-            257..=285 => {
-                bits.take(u32::from(LENGTH_EXTRA[usize::from(symbol - 257)]));
-                let distance = tables.distance.decode(bits)?;
-                bits.take(u32::from(*DISTANCE_EXTRA.get(usize::from(distance))?));
-            }
-            _ => return None,
+        if symbol == 256 {
+            return Some(());
         }
+        if symbol > 285 {
+            return None;
+        }
+        let distance = tables.distance.entry(bits.buffer);
+        if distance >> 8 >= 30 {
+            return None;
+        }
+        bits.consume(distance & 0xff)?;
     }
 }
 
 /// Bits a [`Huffman`] table resolves in one look-up; longer codes go through a subtable.
 const PRIMARY_BITS: u32 = 10;
+const PRIMARY_SIZE: usize = 1 << PRIMARY_BITS;
 /// Marks a primary entry that points to a subtable.
 const LINK: u32 = 1 << 31;
 
 /// A canonical Huffman code as look-up tables indexed by the next stream bits: a primary
 /// table of [`PRIMARY_BITS`] bits, then subtables for longer codes. A symbol's entry is
-/// `symbol << 4 | length`; a link is `LINK | offset << 4 | subtable bits`; 0 marks bit
-/// patterns that start no code.
-#[derive(Default)]
+/// `symbol << 8 | bits`, where `bits` is the code length plus the symbol's extra bits (0
+/// marks bit patterns that start no code); a link is `LINK | offset << 4 | subtable bits`.
 struct Huffman {
-    entries: Vec<u32>,
-    sub_bits: Vec<u32>,
+    primary: Box<[u32; PRIMARY_SIZE]>,
+    sub: Vec<u32>,
+    sub_bits: Box<[u32; PRIMARY_SIZE]>,
+}
+
+impl Default for Huffman {
+    fn default() -> Self {
+        Huffman {
+            primary: Box::new([0; PRIMARY_SIZE]),
+            sub: Vec::new(),
+            sub_bits: Box::new([0; PRIMARY_SIZE]),
+        }
+    }
 }
 
 impl Huffman {
-    /// Builds the code of `lengths` (one per symbol, 0 = unused); `None` if over-subscribed.
-    fn build(&mut self, lengths: &[u8]) -> Option<()> {
+    /// Builds the code of `lengths` (one per symbol, 0 = unused), symbol `s` followed by
+    /// `extra(s)` extra bits; `None` if over-subscribed.
+    fn build(&mut self, lengths: &[u8], extra: impl Fn(usize) -> u8) -> Option<()> {
         let mut count = [0u32; 16];
         for &len in lengths {
             count[usize::from(len)] += 1;
@@ -117,8 +136,7 @@ impl Huffman {
             code = (code + count[len - 1]) << 1;
             next[len] = code;
         }
-        let primary = 1usize << PRIMARY_BITS;
-        let mask = primary - 1;
+        let mask = PRIMARY_SIZE - 1;
         // Canonical codes, reversed: stream bits come least significant first.
         let codes = lengths.iter().map(move |&len| {
             let len32 = u32::from(len);
@@ -131,8 +149,7 @@ impl Huffman {
         });
         let codes: Vec<usize> = codes.collect::<Option<_>>()?;
         // Subtable sizes: the longest code below each primary prefix decides.
-        self.sub_bits.clear();
-        self.sub_bits.resize(primary, 0);
+        self.sub_bits.fill(0);
         for (&len, &code) in lengths.iter().zip(&codes) {
             let len = u32::from(len);
             if len > PRIMARY_BITS {
@@ -140,14 +157,14 @@ impl Huffman {
                 *bits = (*bits).max(len - PRIMARY_BITS);
             }
         }
-        self.entries.clear();
-        self.entries.resize(primary, 0);
-        for prefix in 0..primary {
+        self.primary.fill(0);
+        self.sub.clear();
+        for prefix in 0..PRIMARY_SIZE {
             let bits = self.sub_bits[prefix];
             if bits > 0 {
-                let offset = u32::try_from(self.entries.len()).ok()?;
-                self.entries[prefix] = LINK | offset << 4 | bits;
-                self.entries.resize(self.entries.len() + (1 << bits), 0);
+                let offset = u32::try_from(self.sub.len()).ok()?;
+                self.primary[prefix] = LINK | offset << 4 | bits;
+                self.sub.resize(self.sub.len() + (1 << bits), 0);
             }
         }
         for (symbol, (&len, &code)) in lengths.iter().zip(&codes).enumerate() {
@@ -155,20 +172,20 @@ impl Huffman {
             if len == 0 {
                 continue;
             }
-            let entry = (u32::try_from(symbol).ok()? << 4) | len;
+            let entry = (u32::try_from(symbol).ok()? << 8) | (len + u32::from(extra(symbol)));
             if len <= PRIMARY_BITS {
                 let mut index = code;
-                while index < primary {
-                    self.entries[index] = entry;
+                while index < PRIMARY_SIZE {
+                    self.primary[index] = entry;
                     index += 1 << len;
                 }
             } else {
-                let link = self.entries[code & mask];
+                let link = self.primary[code & mask];
                 let offset = (link & !LINK) as usize >> 4;
                 let size = 1usize << (link & 0xf);
                 let mut index = code >> PRIMARY_BITS;
                 while index < size {
-                    self.entries[offset + index] = entry;
+                    self.sub[offset + index] = entry;
                     index += 1 << (len - PRIMARY_BITS);
                 }
             }
@@ -176,23 +193,40 @@ impl Huffman {
         Some(())
     }
 
-    /// Decodes and consumes one symbol; needs at least 15 bits in `bits`.
+    /// The entry of the code at the start of `buffer` (which holds at least 15 bits).
     #[inline]
-    fn decode(&self, bits: &mut Bits) -> Option<u16> {
-        let primary = bits.peek() as usize & ((1 << PRIMARY_BITS) - 1);
-        let mut entry = self.entries[primary];
-        if entry & LINK != 0 {
-            let offset = (entry & !LINK) as usize >> 4;
-            let index = (bits.peek() >> PRIMARY_BITS) as usize & ((1 << (entry & 0xf)) - 1);
-            entry = self.entries[offset + index];
+    fn entry(&self, buffer: u64) -> u32 {
+        // Truncation keeps the low bits, the ones indexed by.
+        let low = (buffer & 0xffff_ffff) as usize;
+        let entry = self.primary[low & (PRIMARY_SIZE - 1)];
+        if entry & LINK == 0 {
+            return entry;
         }
-        let len = entry & 0xf;
-        if len == 0 {
-            return None;
-        }
-        bits.take(len);
-        u16::try_from(entry >> 4).ok()
+        let offset = (entry & !LINK) as usize >> 4;
+        let index = (low >> PRIMARY_BITS) & ((1 << (entry & 0xf)) - 1);
+        self.sub.get(offset + index).copied().unwrap_or(0)
     }
+
+    /// Decodes and consumes one symbol without extra bits (code length codes).
+    fn decode(&self, bits: &mut Bits) -> Option<u32> {
+        let entry = self.entry(bits.buffer);
+        bits.consume(entry & 0xff)?;
+        Some(entry >> 8)
+    }
+}
+
+/// Extra bits after a literal/length symbol.
+fn length_extra(symbol: usize) -> u8 {
+    symbol
+        .checked_sub(257)
+        .and_then(|i| LENGTH_EXTRA.get(i))
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Extra bits after a distance symbol.
+fn distance_extra(symbol: usize) -> u8 {
+    DISTANCE_EXTRA.get(symbol).copied().unwrap_or(0)
 }
 
 #[derive(Default)]
@@ -214,10 +248,10 @@ impl Tables {
         lengths[144..256].fill(9);
         lengths[256..280].fill(7);
         self.literal
-            .build(&lengths)
+            .build(&lengths, length_extra)
             .expect("the fixed code is complete");
         self.distance
-            .build(&[5; 30])
+            .build(&[5; 30], distance_extra)
             .expect("the fixed code is complete");
         self.fixed = true;
     }
@@ -234,7 +268,7 @@ impl Tables {
             bits.refill()?;
             code_length_lengths[symbol] = u8::try_from(bits.take(3)).ok()?;
         }
-        self.code_lengths.build(&code_length_lengths)?;
+        self.code_lengths.build(&code_length_lengths, |_| 0)?;
         self.lengths.clear();
         while self.lengths.len() < literals + distances {
             bits.refill()?;
@@ -252,8 +286,9 @@ impl Tables {
         if self.lengths.len() != literals + distances || self.lengths[256] == 0 {
             return None;
         }
-        self.literal.build(&self.lengths[..literals])?;
-        self.distance.build(&self.lengths[literals..])
+        self.literal.build(&self.lengths[..literals], length_extra)?;
+        self.distance
+            .build(&self.lengths[literals..], distance_extra)
     }
 }
 
@@ -305,16 +340,22 @@ impl<'a> Bits<'a> {
         Some(())
     }
 
-    /// The buffered bits, without consuming them.
+    /// Consumes the next `n` bits; `None` if `n` is 0 (no code starts there) or more than
+    /// are buffered.
     #[inline]
-    fn peek(&self) -> u32 {
-        u32::try_from(self.buffer & u64::from(u32::MAX)).expect("masked to 32 bits")
+    fn consume(&mut self, n: u32) -> Option<()> {
+        if n == 0 || n > self.count {
+            return None;
+        }
+        self.buffer >>= n;
+        self.count -= n;
+        Some(())
     }
 
     /// Consumes and returns the next `n` bits (at most 16; buffered by [`Bits::refill`]).
     #[inline]
     fn take(&mut self, n: u32) -> u32 {
-        let value = self.peek() & ((1 << n) - 1);
+        let value = u32::try_from(self.buffer & ((1 << n) - 1)).expect("at most 16 bits");
         self.buffer >>= n;
         self.count -= n;
         value
