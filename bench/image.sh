@@ -55,6 +55,10 @@ mkdir -p "$out"
 run_boxwright_gzip() {
   "$bin" --project "$tmp" -q image build bench --format oci -o "$out/bw-gzip" >/dev/null
 }
+run_boxwright_zstd() {
+  "$bin" --project "$tmp" -q image build bench --format oci --compression zstd \
+    -o "$out/bw-zstd" >/dev/null
+}
 reset_umoci() { rm -rf "$out/umoci"; }
 run_umoci() {
   umoci init --layout "$out/umoci"
