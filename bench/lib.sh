@@ -95,6 +95,12 @@ fill_tree() {
     # Real directories only (symlinks inside are copied as symlinks: nothing is
     # dereferenced), and none that would overshoot the target by much.
     [ -d "$src" ] && [ ! -L "$src" ] || continue
+    # Only this machine's architecture: `image build` refuses an image whose binaries are
+    # for another one (cross toolchains install /usr/lib/aarch64-linux-*, gcc-cross...).
+    case $(basename "$src") in
+      "$(uname -m)-linux-gnu") ;;
+      *-linux-* | gcc-cross | *aarch64* | *arm*) continue ;;
+    esac
     size=$(du -sm "$src" 2>/dev/null | cut -f1) || continue
     [ "$size" -gt 0 ] && [ "$size" -le $((target_mb - used + 20)) ] || continue
     dest=$dest_root/$(basename "$(dirname "$src")")
@@ -124,6 +130,21 @@ image_bench_project() {
 EOF
   fill_tree "$tree/usr" "$target_mb"
   find "$tree" \( -type b -o -type c -o -type p -o -type s \) -delete
+  # `image build` refuses binaries for another architecture than the image's: drop the ELF
+  # files whose class or machine differ from /bin/sh's (cross toolchains, 32-bit helpers).
+  python3 - "$tree" <<'PY'
+import os, sys
+def ident(path):
+    with open(path, "rb") as f:
+        head = f.read(20)
+    return (head[4], head[18:20]) if head[:4] == b"\x7fELF" and len(head) == 20 else None
+host = ident(os.path.realpath("/bin/sh"))
+for top, _, files in os.walk(sys.argv[1]):
+    for name in files:
+        path = os.path.join(top, name)
+        if not os.path.islink(path) and ident(path) not in (None, host):
+            os.remove(path)
+PY
   chmod -R u+rwX "$tree"
   used=$(du -sm "$tree" | cut -f1)
   if [ "$used" -lt "$target_mb" ]; then
