@@ -286,7 +286,8 @@ impl Tables {
         if self.lengths.len() != literals + distances || self.lengths[256] == 0 {
             return None;
         }
-        self.literal.build(&self.lengths[..literals], length_extra)?;
+        self.literal
+            .build(&self.lengths[..literals], length_extra)?;
         self.distance
             .build(&self.lengths[literals..], distance_extra)
     }

@@ -45,7 +45,8 @@ struct Deflated {
 }
 
 /// A gzip writer that compresses on several threads with bounded memory
-/// (about `2 × threads + 2` blocks of 1 MiB in flight). Call [`ParallelGzip::finish`] to
+/// (at most `4 × threads` blocks of 1 MiB in flight: a queue deep enough that the workers
+/// keep going while the writer waits for input). Call [`ParallelGzip::finish`] to
 /// complete it; dropped unfinished, it stops its threads and leaves an incomplete stream.
 pub struct ParallelGzip<W: Write> {
     inner: Option<W>,
@@ -66,7 +67,7 @@ impl<W: Write> ParallelGzip<W> {
         let level = CompressionLvl::new(i32::try_from(level.min(MAX_LEVEL)).unwrap_or(6))
             .map_err(|e| io::Error::other(format!("gzip level {level}: {e:?}")))?;
         inner.write_all(&HEADER)?;
-        let (jobs, queue) = mpsc::sync_channel::<Job>(threads);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(threads * 2);
         let queue = Arc::new(Mutex::new(queue));
         let workers = (0..threads)
             .map(|i| {
@@ -82,7 +83,7 @@ impl<W: Write> ParallelGzip<W> {
             jobs: Some(jobs),
             workers,
             pending: VecDeque::new(),
-            max_pending: threads * 2 + 2,
+            max_pending: threads * 4,
             crc: crc32fast::Hasher::new(),
             length: 0,
         })
