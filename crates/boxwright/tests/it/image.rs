@@ -1021,9 +1021,11 @@ fn overlay_project() -> TestProject {
             state.to_le_bytes()[2]
         })
         .collect();
-    let text: String = (0..150_000)
-        .map(|i| format!("entry {} = {}\n", i % 1013, i * 7))
-        .collect();
+    let text = (0..150_000).fold(String::new(), |mut text, i| {
+        use std::fmt::Write as _;
+        let _ = writeln!(text, "entry {} = {}", i % 1013, i * 7);
+        text
+    });
     project.write("overlay/usr/lib/blob.bin", &noise, 0o644);
     project.write("overlay/usr/share/doc/list.txt", text.as_bytes(), 0o644);
     project.write("overlay/usr/bin/tool", b"#!/bin/sh\necho tool\n", 0o755);
