@@ -10,6 +10,7 @@
 # bench goes to $BENCH_LOG_DIR/NAME.log (default: a directory under /tmp, printed at the end).
 #
 # Usage: bench/all.sh [--quick] [BENCH...]
+#        bench/all.sh --table=RESULTS.tsv   (prints the table of an earlier run's results)
 #   --quick   100 MB of data instead of 200-300 MB, and no build.sh (it downloads and
 #             compiles the seed 000 sources, which takes many minutes on 2 cores).
 #   BENCH...  names to run (image push release verify build plan sbom); default: all.
@@ -21,11 +22,26 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/lib.sh
 source "$root/bench/lib.sh"
 
+# Prints the results file $1 as a Markdown table (`|` inside a field escaped).
+table() {
+  local operation ours peer theirs ratio goal met peer_text
+  echo "| operation | boxwright | peer | ratio | goal | met |"
+  echo "|---|---|---|---|---|---|"
+  while IFS=$'\t' read -r operation ours peer theirs ratio goal met; do
+    if [ "$peer" = "-" ] || [ "$theirs" = "-" ]; then peer_text=$peer; else peer_text="$peer: $theirs"; fi
+    echo "| ${operation//|/\\|} | $ours | ${peer_text//|/\\|} | $ratio | $goal | $met |"
+  done <"$1"
+}
+
 quick=false
 names=()
 for arg in "$@"; do
   case $arg in
     --quick) quick=true ;;
+    --table=*)
+      table "${arg#--table=}"
+      exit 0
+      ;;
     -h | --help)
       sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'
       exit 0
@@ -72,12 +88,7 @@ echo
 echo "Machine: $(nproc) cores, ${cpu:-unknown CPU}, $(free -g | awk '/^Mem:/ { print $2 }') GiB;" \
   "load average at the start: $load_start, at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M UTC')$($quick && echo '; --quick')"
 echo
-echo "| operation | boxwright | peer | ratio | goal | met |"
-echo "|---|---|---|---|---|---|"
-while IFS=$'\t' read -r operation ours peer theirs ratio goal met; do
-  if [ "$peer" = "-" ] || [ "$theirs" = "-" ]; then peer_text=$peer; else peer_text="$peer: $theirs"; fi
-  echo "| $operation | $ours | $peer_text | $ratio | $goal | $met |"
-done <"$BENCH_RESULTS"
+table "$BENCH_RESULTS"
 echo
 echo "logs: $logs"
 [ ${#failed[@]} -eq 0 ] || { echo "failed: ${failed[*]}" >&2; exit 1; }
