@@ -33,11 +33,46 @@ require_tools() {
   fi
 }
 
-# Builds boxwright in release mode and sets $bin to it; needs $root (the checkout).
+# Installs the Debian packages of the same names as the commands given that are missing, when
+# apt-get is at hand (as root); require_tools then says what is still missing.
+install_missing() {
+  local tool missing=()
+  for tool in "$@"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+  if [ ${#missing[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing ${missing[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
+      true
+  fi
+}
+
+# Sets $bin to a release boxwright: $BOXWRIGHT_BIN when set (bench/all.sh builds once and
+# sets it), else builds it (honouring CARGO_TARGET_DIR); needs $root (the checkout).
 build_boxwright() {
+  if [ -n "${BOXWRIGHT_BIN:-}" ]; then
+    bin=$BOXWRIGHT_BIN
+    echo "== using $bin" >&2
+    return
+  fi
   echo "== building boxwright (release)" >&2
   (cd "$root" && cargo build --release -p boxwright)
-  bin=$root/target/release/boxwright
+  bin=${CARGO_TARGET_DIR:-$root/target}/release/boxwright
+}
+
+# Records one comparison for bench/all.sh and prints it as a machine-readable line:
+#   result OPERATION BOXWRIGHT PEER PEER_VALUE RATIO GOAL
+# BOXWRIGHT and PEER_VALUE are figures with their unit ("4.12 s"); RATIO is peer/boxwright
+# (higher is better for boxwright) or "-"; GOAL is a minimum ratio (">= 1.5") or "-".
+# The line goes to stdout as `RESULT<TAB>...` and, when $BENCH_RESULTS is set, to that file.
+result() {
+  local operation=$1 ours=$2 peer=$3 theirs=$4 ratio=$5 goal=$6 met="-"
+  if [ "$goal" != "-" ] && [ "$ratio" != "-" ]; then
+    if awk -v r="$ratio" -v g="${goal#>= }" 'BEGIN { exit !(r >= g) }'; then met=yes; else met=no; fi
+  fi
+  local line
+  line=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s' "$operation" "$ours" "$peer" "$theirs" "$ratio" "$goal" "$met")
+  printf 'RESULT\t%s\n' "$line"
+  if [ -n "${BENCH_RESULTS:-}" ]; then printf '%s\n' "$line" >>"$BENCH_RESULTS"; fi
 }
 
 # a / b with two decimals.
@@ -60,6 +95,12 @@ fill_tree() {
     # Real directories only (symlinks inside are copied as symlinks: nothing is
     # dereferenced), and none that would overshoot the target by much.
     [ -d "$src" ] && [ ! -L "$src" ] || continue
+    # Only this machine's architecture: `image build` refuses an image whose binaries are
+    # for another one (cross toolchains install /usr/lib/aarch64-linux-*, gcc-cross...).
+    case $(basename "$src") in
+      "$(uname -m)-linux-gnu") ;;
+      *-linux-* | gcc-cross | *aarch64* | *arm*) continue ;;
+    esac
     size=$(du -sm "$src" 2>/dev/null | cut -f1) || continue
     [ "$size" -gt 0 ] && [ "$size" -le $((target_mb - used + 20)) ] || continue
     dest=$dest_root/$(basename "$(dirname "$src")")
@@ -89,6 +130,21 @@ image_bench_project() {
 EOF
   fill_tree "$tree/usr" "$target_mb"
   find "$tree" \( -type b -o -type c -o -type p -o -type s \) -delete
+  # `image build` refuses binaries for another architecture than the image's: drop the ELF
+  # files whose class or machine differ from /bin/sh's (cross toolchains, 32-bit helpers).
+  python3 - "$tree" <<'PY'
+import os, sys
+def ident(path):
+    with open(path, "rb") as f:
+        head = f.read(20)
+    return (head[4], head[18:20]) if head[:4] == b"\x7fELF" and len(head) == 20 else None
+host = ident(os.path.realpath("/bin/sh"))
+for top, _, files in os.walk(sys.argv[1]):
+    for name in files:
+        path = os.path.join(top, name)
+        if not os.path.islink(path) and ident(path) not in (None, host):
+            os.remove(path)
+PY
   chmod -R u+rwX "$tree"
   used=$(du -sm "$tree" | cut -f1)
   if [ "$used" -lt "$target_mb" ]; then

@@ -115,3 +115,5 @@ echo "|---|---|---|---|"
 echo "| boxwright plan | $t_boxwright | $boxwright_requests | $builds |"
 echo "| curl + jq (seed 002) | $t_shell | $shell_requests | $shell_builds |"
 echo "ratio (shell / boxwright): $(ratio "$t_shell" "$t_boxwright")"
+result "plan, 10 versions x 2 arches" "$t_boxwright s" "curl + jq (seed 002)" "$t_shell s" \
+  "$(ratio "$t_shell" "$t_boxwright")" "-"

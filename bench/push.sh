@@ -210,3 +210,7 @@ echo "skopeo_time/boxwright_time, fresh: $(ratio "$t_sk_fresh" "$t_bw_fresh")" \
   "(goal: >= 1, fresh push at least as fast as skopeo)"
 echo "skopeo_time/boxwright_time, no-op: $(ratio "$t_sk_again" "$t_bw_again")" \
   "(goal: >= 1, no-op re-push no slower than skopeo's)"
+result "image push, fresh" "$t_bw_fresh s" "skopeo copy" "$t_sk_fresh s" \
+  "$(ratio "$t_sk_fresh" "$t_bw_fresh")" ">= 1"
+result "image push, no-op re-push" "$t_bw_again s" "skopeo copy" "$t_sk_again s" \
+  "$(ratio "$t_sk_again" "$t_bw_again")" ">= 1"

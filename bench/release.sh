@@ -3,9 +3,11 @@
 #
 # Builds boxwright in release mode, copies about 200 MB of real files from /usr/lib and
 # /usr/share into a throw-away project, then times three runs of each way of producing a
-# hashed .tar.gz and keeps the best. Needs pigz (Debian package `pigz`).
+# hashed .tar.gz and keeps the best. Needs pigz (Debian package `pigz`, installed here when
+# missing and apt-get is at hand). Goal: at least as fast as `tar | pigz -6`, output no larger.
 #
-# Usage: bench/release.sh            (BENCH_MB=N changes the amount of data, default 200)
+# Usage: bench/release.sh   BENCH_MB=N changes the amount of data (default 200);
+#                           BOXWRIGHT_BIN=PATH uses that binary instead of building one.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,6 +16,7 @@ source "$root/bench/lib.sh"
 target_mb=${BENCH_MB:-200}
 runs=3
 
+install_missing pigz
 require_tools pigz
 
 build_boxwright
@@ -87,3 +90,9 @@ printf '%-28s %10s %14s\n' "tar | gzip -6 | sha256sum" "$t_gzip" "$size_gzip"
 printf '%-28s %10s %14s\n' "tar | pigz -6 | sha256sum" "$t_pigz" "$size_pigz"
 echo "gzip_time/boxwright_time: $(ratio "$t_gzip" "$t_boxwright")"
 echo "pigz_time/boxwright_time: $(ratio "$t_pigz" "$t_boxwright")"
+r_pigz=$(ratio "$t_pigz" "$t_boxwright")
+# The goal counts only with an archive no larger than pigz's.
+[ "$size_boxwright" -le "$size_pigz" ] || r_pigz="$r_pigz (larger output)"
+result "release package (.tar.gz)" "$t_boxwright s" "tar | pigz -6" "$t_pigz s" "$r_pigz" ">= 1"
+result "release package (.tar.gz)" "$t_boxwright s" "tar | gzip -6" "$t_gzip s" \
+  "$(ratio "$t_gzip" "$t_boxwright")" "-"

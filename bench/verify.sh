@@ -65,3 +65,5 @@ printf '%-44s %10s %10s\n' "scanelf -R -F (comparable facts)" "$t_scanelf" "$elf
 printf '%-44s %10s %10s\n' "scanelf -R -q -B" "$t_quiet" "-"
 echo "scanelf_time/boxwright_time: $(ratio "$t_scanelf" "$t_boxwright")"
 echo "scanelf_quiet_time/boxwright_time: $(ratio "$t_quiet" "$t_boxwright")"
+result "verify --json /usr/bin /usr/lib" "$t_boxwright s" "scanelf -R -F" "$t_scanelf s" \
+  "$(ratio "$t_scanelf" "$t_boxwright")" "-"

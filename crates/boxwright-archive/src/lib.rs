@@ -1,19 +1,21 @@
 //! Writing archives that are byte-for-byte reproducible.
 //!
 //! - [`DeterministicTar`]: a tar writer with fixed metadata (mtime, owners, modes).
-//! - [`ParallelGzip`]: gzip on several threads whose output depends only on the input.
+//! - [`ParallelGzip`]: gzip on several threads (libdeflate) whose output depends only on
+//!   the input.
 //! - [`HashingWriter`]: SHA-256 of what passes through, so no file is read twice.
 //! - [`AtomicFile`]: a file that appears under its final name only when complete.
 //! - [`unpack()`]: safe unpacking of tar (plain, gz, xz, bz2, zst) and zip source archives.
 
 mod atomic;
+mod deflate_walk;
 mod gzip;
 mod hash;
 mod tar_writer;
 mod unpack;
 
 pub use atomic::AtomicFile;
-pub use gzip::ParallelGzip;
+pub use gzip::{DEFAULT_LEVEL, ParallelGzip};
 pub use hash::{HashingWriter, hex};
 pub use tar_writer::{DeterministicTar, normalised_mode};
 pub use unpack::{

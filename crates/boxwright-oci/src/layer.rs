@@ -248,7 +248,7 @@ mod tests {
         spec.insert("/bin/tool", LayerEntry::Bytes(vec![7; 300_000], 0o700))
             .unwrap();
         for compression in [
-            Compression::Gzip { level: 6 },
+            Compression::default(),
             Compression::Zstd { level: 3 },
             Compression::None,
         ] {
@@ -260,6 +260,68 @@ mod tests {
             assert_eq!(
                 crate::blob::sha256_file(&blob).unwrap(),
                 a.descriptor.digest().digest().to_string()
+            );
+        }
+    }
+
+    /// A few MiB of mixed content (text, repeats, noise), so a gzip layer spans several
+    /// compression blocks.
+    fn mixed_spec() -> LayerSpec {
+        let mut spec = LayerSpec::default();
+        let mut state = 0x9e37_79b9_u32;
+        let noise: Vec<u8> = (0..1_500_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                state.to_le_bytes()[1]
+            })
+            .collect();
+        let text: Vec<u8> = (0..2_000_000u32)
+            .flat_map(|i| format!("line {} of {}\n", i % 977, i / 3).into_bytes())
+            .take(2_500_000)
+            .collect();
+        spec.insert("/usr/lib/noise.bin", LayerEntry::Bytes(noise, 0o644))
+            .unwrap();
+        spec.insert("/usr/share/doc/text", LayerEntry::Bytes(text, 0o644))
+            .unwrap();
+        spec.insert("/etc/small", LayerEntry::Bytes(b"x\n".to_vec(), 0o644))
+            .unwrap();
+        spec
+    }
+
+    #[test]
+    fn gzip_layers_do_not_depend_on_threads_or_write_sizes() {
+        use sha2::Digest as _;
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::create(dir.path()).unwrap();
+        let spec = mixed_spec();
+        let gzip = Compression::default();
+        let reference = write_layer(&spec, &store, gzip, 1_700_000_000, 1).unwrap();
+        for threads in [2, 8] {
+            let layer = write_layer(&spec, &store, gzip, 1_700_000_000, threads).unwrap();
+            assert_eq!(layer.descriptor, reference.descriptor, "{threads} threads");
+            assert_eq!(layer.diff_id, reference.diff_id);
+        }
+        // The same tar stream, compressed in writes of 1 byte, 4 KiB and 1 MiB.
+        let plain = write_layer(&spec, &store, Compression::None, 1_700_000_000, 1).unwrap();
+        assert_eq!(plain.diff_id, reference.diff_id);
+        let tar = std::fs::read(store.path(plain.descriptor.digest().digest())).unwrap();
+        assert!(tar.len() > 3 << 20, "spans several blocks: {}", tar.len());
+        for write_size in [1, 4096, 1 << 20] {
+            let mut writer = gzip.writer(Vec::new(), 2).unwrap();
+            for piece in tar.chunks(write_size) {
+                writer.write_all(piece).unwrap();
+            }
+            let bytes = writer.finish().unwrap();
+            assert_eq!(
+                format!(
+                    "sha256:{}",
+                    boxwright_archive::hex(&sha2::Sha256::digest(&bytes))
+                ),
+                reference.descriptor.digest().to_string(),
+                "writes of {write_size} bytes"
             );
         }
     }

@@ -19,7 +19,7 @@ pub mod rootfs;
 pub mod staging;
 
 pub use blob::{BlobStore, BlobWriter};
-pub use compression::Compression;
+pub use compression::{Compression, DEFAULT_GZIP_LEVEL};
 pub use error::Error;
 pub use image::{
     ContainerSettings, ImageInput, Layout, PlatformInput, PlatformOutput, write_layout,

@@ -358,7 +358,8 @@ fn write_rootfs(
         boxwright_archive::HashingWriter::new(BufWriter::with_capacity(1 << 20, file.file()));
     let io = Error::io(path);
     let hashing = if gzip {
-        let mut gz = ParallelGzip::new(hashing, 6, threads).map_err(Error::io(path))?;
+        let mut gz = ParallelGzip::new(hashing, boxwright_archive::DEFAULT_LEVEL, threads)
+            .map_err(Error::io(path))?;
         crate::rootfs::export(&layers, &mut gz, &limits)?;
         gz.finish().map_err(Error::io(path))?
     } else {

@@ -575,7 +575,7 @@ pub struct PackageArgs {
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
     /// gzip level, 1 (fastest) to 9 (smallest).
-    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=9))]
+    #[arg(long, value_name = "N", default_value_t = boxwright_archive::DEFAULT_LEVEL, value_parser = clap::value_parser!(u32).range(1..=9))]
     pub level: u32,
     /// Show what would be packed, write nothing.
     #[arg(long)]
@@ -802,7 +802,7 @@ pub struct ImageBuildArgs {
     /// Layer compression: gzip, zstd or none.
     #[arg(long, default_value = "gzip", value_name = "KIND")]
     pub compression: String,
-    /// Compression level: gzip 1 (fastest) to 9 (smallest), default 6; zstd 1 to 19, default 3.
+    /// Compression level: gzip 1 (fastest) to 9 (smallest), default 2; zstd 1 to 19, default 3.
     #[arg(long, value_name = "N")]
     pub level: Option<u32>,
     /// Platforms (os/arch, repeatable or comma-separated) [default: the target's

@@ -1004,6 +1004,121 @@ fn every_format_is_byte_identical_when_built_twice() {
     assert_reproducible(&project, "distro", "rootfs", "distro.tar", &[]);
 }
 
+/// A project whose one target, `big`, has an image made only of a rootfs overlay holding a
+/// few MiB of text, repeats and noise: its gzip layer spans several compression blocks.
+fn overlay_project() -> TestProject {
+    let project = TestProject::new(
+        r#"{ "big": { "version_env_var": "V", "env": { "V": "2.0.0" },
+                      "image": { "rootfs": "../overlay" } } }"#,
+    );
+    std::fs::create_dir_all(project.path().join("big")).unwrap();
+    let mut state = 0x2545_f491_u32;
+    let noise: Vec<u8> = (0..1_200_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state.to_le_bytes()[2]
+        })
+        .collect();
+    let text = (0..150_000).fold(String::new(), |mut text, i| {
+        use std::fmt::Write as _;
+        let _ = writeln!(text, "entry {} = {}", i % 1013, i * 7);
+        text
+    });
+    project.write("overlay/usr/lib/blob.bin", &noise, 0o644);
+    project.write("overlay/usr/share/doc/list.txt", text.as_bytes(), 0o644);
+    project.write("overlay/usr/bin/tool", b"#!/bin/sh\necho tool\n", 0o755);
+    project.write("overlay/etc/empty", b"", 0o644);
+    project
+}
+
+/// A gzip layer of several blocks is one gzip member that GNU gzip, Go (umoci, skopeo) and
+/// zlib all read, and its digest does not depend on the number of compressing threads.
+#[test]
+fn multi_block_gzip_layer_is_read_by_gzip_umoci_and_skopeo() {
+    require_tool("taskset", "apt-get install util-linux");
+    let project = overlay_project();
+    let layout = assert_reproducible(&project, "big", "oci", "big-oci", &[]);
+    validate_layout(&layout);
+    let (manifest, config) = manifest_and_config(&layout);
+    let layer = &manifest["layers"][0];
+    assert_eq!(layer["mediaType"], LAYER_GZIP, "{manifest}");
+    let blob = blob_path(&layout, layer["digest"].as_str().unwrap());
+    assert!(
+        std::fs::metadata(&blob).unwrap().len() > 1 << 20,
+        "the layer spans several blocks"
+    );
+
+    // GNU gzip checks the whole stream (CRC and length).
+    run(tool("gzip").arg("-t").arg(&blob));
+    // zlib's single-member decoder reads all of it: one member, not several.
+    let mut tar = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(&blob).unwrap())
+        .read_to_end(&mut tar)
+        .unwrap();
+    assert_eq!(
+        format!("sha256:{}", sha256_hex(&tar)),
+        config["rootfs"]["diff_ids"][0].as_str().unwrap()
+    );
+
+    // umoci (Go's gzip) unpacks it into the same files.
+    let scratch = tempfile::tempdir().unwrap();
+    let bundle = scratch.path().join("bundle");
+    run(tool("umoci")
+        .args(["unpack", "--rootless", "--image"])
+        .arg(format!("{}:2.0.0", layout.display()))
+        .arg(&bundle));
+    let rootfs = tree(&bundle.join("rootfs"));
+    let overlay = tree(&project.path().join("overlay"));
+    assert!(!overlay.is_empty());
+    for (path, content) in &overlay {
+        assert!(
+            rootfs.get(path) == Some(content),
+            "{path} differs after umoci unpack"
+        );
+    }
+
+    // skopeo copies it to a dir: destination as is, and decompresses it (Go's gzip again)
+    // into the tar whose digest is the config's diff_id.
+    let reference = format!("oci:{}:2.0.0", layout.display());
+    let copy = scratch.path().join("dir-copy");
+    run(tool("skopeo").args([
+        "copy",
+        "--quiet",
+        &reference,
+        &format!("dir:{}", copy.display()),
+    ]));
+    let hex = layer["digest"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("sha256:")
+        .unwrap();
+    assert!(
+        std::fs::read(copy.join(hex)).unwrap() == std::fs::read(&blob).unwrap(),
+        "skopeo's dir: copy holds the layer unchanged"
+    );
+    let plain = scratch.path().join("dir-plain");
+    run(tool("skopeo").args([
+        "copy",
+        "--quiet",
+        "--dest-decompress",
+        &reference,
+        &format!("dir:{}", plain.display()),
+    ]));
+    let diff_id = config["rootfs"]["diff_ids"][0].as_str().unwrap();
+    let unpacked = plain.join(diff_id.strip_prefix("sha256:").unwrap());
+    assert!(
+        unpacked.is_file(),
+        "skopeo --dest-decompress wrote the tar named by its digest, the diff_id: {:?}",
+        names_in(&plain)
+    );
+    assert_eq!(
+        format!("sha256:{}", sha256_hex(&std::fs::read(&unpacked).unwrap())),
+        diff_id
+    );
+}
+
 /// The same inputs in another directory give the same image: no path of this machine leaks
 /// into it (checked with a base image, whose reference is recorded in the manifest).
 #[test]
