@@ -564,7 +564,17 @@ fn read_control_files(
             .map_err(|_| format!("control.tar: `{name}` is not UTF-8 text"))?;
         *slot = Some(text);
     }
+    drain(archive.into_inner(), "control.tar")?;
     Ok((control, md5sums))
+}
+
+/// Reads a decompressed member to its end: a tar reader stops at the end-of-archive blocks,
+/// and only the end of a compressed stream carries its check (gzip's CRC-32 and size, xz's
+/// check), so a changed byte is caught only by reading that far.
+fn drain(mut reader: impl Read, what: &str) -> Result<(), String> {
+    io::copy(&mut reader, &mut io::sink())
+        .map(|_| ())
+        .map_err(|e| format!("{what}: {e}"))
 }
 
 /// Checks each regular file of the data member that `expected` lists (path → MD5), removing
@@ -602,7 +612,7 @@ fn check_data(
             }
         }
     }
-    Ok(())
+    drain(archive.into_inner(), "data.tar")
 }
 
 /// Reads what the decoder left of a member (end blocks, trailing bytes) and its padding.
