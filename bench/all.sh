@@ -13,7 +13,7 @@
 #        bench/all.sh --table=RESULTS.tsv   (prints the table of an earlier run's results)
 #   --quick   100 MB of data instead of 200-300 MB, and no build.sh (it downloads and
 #             compiles the seed 000 sources, which takes many minutes on 2 cores).
-#   BENCH...  names to run (image push release verify build plan sbom); default: all.
+#   BENCH...  names to run (image push release verify build plan sbom repo); default: all.
 # Needs what the benches need (scripts/setup.sh installs most of it; each bench names what
 # is missing).
 set -uo pipefail
@@ -50,7 +50,7 @@ for arg in "$@"; do
   esac
 done
 if [ ${#names[@]} -eq 0 ]; then
-  names=(image push release verify plan sbom)
+  names=(image push release verify plan sbom repo)
   $quick || names+=(build)
 fi
 if $quick; then export BENCH_MB=100; fi

@@ -128,3 +128,9 @@ printf '%-26s %14s %14s %8s\n' "GET requests/s" "boxwright" "python3" "ratio"
 printf '%-26s %14s %14s %8s\n' "APKINDEX.tar.gz" "$serve_index" "$py_index" "$(ratio "$serve_index" "$py_index")"
 printf '%-26s %14s %14s %8s\n' "one .apk" "$serve_package" "$py_package" "$(ratio "$serve_package" "$py_package")"
 printf '%-26s %14s %14s %8s\n' "peak RSS (VmHWM, KiB)" "$serve_hwm" "$py_hwm" "$(ratio "$serve_hwm" "$py_hwm")"
+
+# For bench/all.sh: requests per second (higher is better, so the ratio is ours / theirs).
+result "repo index, $apks apk + $debs deb" "${index_time} s" - - - -
+result "serve GET APKINDEX.tar.gz" "$serve_index req/s" "python3 -m http.server" "$py_index req/s" "$(ratio "$serve_index" "$py_index")" ">= 1"
+result "serve GET one .apk" "$serve_package req/s" "python3 -m http.server" "$py_package req/s" "$(ratio "$serve_package" "$py_package")" ">= 1"
+result "serve peak memory under load" "$((serve_hwm / 1024)) MB" "python3 -m http.server" "$((py_hwm / 1024)) MB" "$(ratio "$py_hwm" "$serve_hwm")" -
