@@ -8,6 +8,7 @@
 //! rebuilds what depends on it. File contents are hashed, not their times: a checkout that
 //! only touched files rebuilds nothing.
 
+pub(crate) use boxwright_archive::hex;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -202,16 +203,6 @@ pub fn tree_digest(root: &Path) -> Result<String, Error> {
         hasher.update(b"\0");
     }
     Ok(hex(&hasher.finalize()))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use boxwright_archive::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha512};
 
@@ -101,14 +102,6 @@ pub fn digests(mut reader: impl Read) -> std::io::Result<(u64, String, String)> 
 /// [`digests`] of the file at `path`.
 pub fn file_digests(path: &Path) -> std::io::Result<(u64, String, String)> {
     digests(std::fs::File::open(path)?)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 /// The media type recorded for an artifact, from its name.

@@ -27,23 +27,12 @@ pub(crate) fn load_key(
     config: &RepoConfig,
     index: &str,
 ) -> Result<(RsaSigningKey, String), RepoError> {
-    let path = config.apk_key.as_ref().ok_or_else(|| RepoError::NoKey {
-        kind: "apk (RSA)",
-        index: index.to_string(),
-    })?;
-    let key_error = |source| RepoError::Key {
-        kind: "apk (RSA)",
-        path: path.clone(),
-        source,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        key_error(boxwright_sign::Error::Io {
-            action: "read",
-            path: path.clone(),
-            source: e,
-        })
-    })?;
-    let key = RsaSigningKey::from_pem(&text).map_err(key_error)?;
+    let (key, path) = super::load_signing_key(
+        config.apk_key.as_ref(),
+        "apk (RSA)",
+        index,
+        RsaSigningKey::from_pem,
+    )?;
     Ok((key, apk_key_name(path)))
 }
 

@@ -25,23 +25,13 @@ struct Indexed {
 }
 
 fn load_key(config: &RepoConfig, index: &str) -> Result<OpenPgpSigningKey, RepoError> {
-    let path = config.apt_key.as_ref().ok_or_else(|| RepoError::NoKey {
-        kind: "apt (OpenPGP)",
-        index: index.to_string(),
-    })?;
-    let key_error = |source| RepoError::Key {
-        kind: "apt (OpenPGP)",
-        path: path.clone(),
-        source,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        key_error(boxwright_sign::Error::Io {
-            action: "read",
-            path: path.clone(),
-            source: e,
-        })
-    })?;
-    OpenPgpSigningKey::from_armored(&text).map_err(key_error)
+    super::load_signing_key(
+        config.apt_key.as_ref(),
+        "apt (OpenPGP)",
+        index,
+        OpenPgpSigningKey::from_armored,
+    )
+    .map(|(key, _)| key)
 }
 
 fn md5_file(path: &Path) -> Result<String, RepoError> {

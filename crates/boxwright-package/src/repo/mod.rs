@@ -17,6 +17,33 @@ use std::path::{Path, PathBuf};
 use crate::error::RepoError;
 use crate::info::{PackageFormat, PackageInfo, format_arch};
 
+/// Reads the `kind` signing key configured at `path` (at each call, so a key rotated on disk
+/// is picked up) and parses it with `parse`; errors name the key and the index it signs.
+fn load_signing_key<'a, K>(
+    path: Option<&'a PathBuf>,
+    kind: &'static str,
+    index: &str,
+    parse: impl FnOnce(&str) -> Result<K, boxwright_sign::Error>,
+) -> Result<(K, &'a PathBuf), RepoError> {
+    let path = path.ok_or_else(|| RepoError::NoKey {
+        kind,
+        index: index.to_string(),
+    })?;
+    let key_error = |source| RepoError::Key {
+        kind,
+        path: path.clone(),
+        source,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        key_error(boxwright_sign::Error::Io {
+            action: "read",
+            path: path.clone(),
+            source: e,
+        })
+    })?;
+    Ok((parse(&text).map_err(key_error)?, path))
+}
+
 /// Where a repository lives and how its indexes are signed.
 #[derive(Debug, Clone)]
 pub struct RepoConfig {

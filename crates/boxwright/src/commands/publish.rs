@@ -6,6 +6,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use boxwright_archive::hex;
 use boxwright_metadata::{Project, ReleaseTag, SignatureFormat};
 use boxwright_registry::Reference;
 use boxwright_release::manifest::{self, Manifest, ManifestArtifact, ManifestImage};
@@ -968,14 +969,6 @@ impl Destination for GitHubDestination {
             .with_context(|| format!("cannot upload {}", self.name(relative)))?;
         Ok(())
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
 }
 
 #[derive(Serialize)]
