@@ -240,6 +240,39 @@ impl Control {
             .flat_map(|(_, v)| v.split_whitespace().map(str::to_string))
             .collect()
     }
+
+    /// The package's facts: `name`, `version`, `arch` and `installed_size` as the caller
+    /// checked them, the rest from `.PKGINFO` and the members.
+    fn into_info(
+        self,
+        name: String,
+        version: String,
+        arch: String,
+        installed_size: u64,
+        file_size: u64,
+        sha256: String,
+    ) -> PackageInfo {
+        PackageInfo {
+            format: PackageFormat::Apk,
+            description: self.get("pkgdesc").unwrap_or_default().to_string(),
+            url: self.get("url").unwrap_or_default().to_string(),
+            license: self.get("license").unwrap_or_default().to_string(),
+            maintainer: self.get("maintainer").unwrap_or_default().to_string(),
+            origin: self.get("origin").unwrap_or(&name).to_string(),
+            build_date: self.get("builddate").and_then(|d| d.parse().ok()),
+            depends: self.all("depend"),
+            provides: self.all("provides"),
+            control_sha1: Some(self.identity),
+            signer: self.signer.map(|(k, _)| k),
+            control_fields: Vec::new(),
+            sha256,
+            name,
+            version,
+            arch,
+            file_size,
+            installed_size,
+        }
+    }
 }
 
 /// Reads an apk's signature and control members (not the data), checking their structure.
@@ -414,26 +447,7 @@ pub(crate) fn inspect(
         return Err(bad("data after the third gzip member".into()));
     }
     let sha256 = tee.into_inner_sha256(path)?;
-    Ok(PackageInfo {
-        format: PackageFormat::Apk,
-        description: control.get("pkgdesc").unwrap_or_default().to_string(),
-        url: control.get("url").unwrap_or_default().to_string(),
-        license: control.get("license").unwrap_or_default().to_string(),
-        maintainer: control.get("maintainer").unwrap_or_default().to_string(),
-        origin: control.get("origin").unwrap_or(&name).to_string(),
-        build_date: control.get("builddate").and_then(|d| d.parse().ok()),
-        depends: control.all("depend"),
-        provides: control.all("provides"),
-        control_sha1: Some(control.identity),
-        signer: control.signer.map(|(k, _)| k),
-        control_fields: Vec::new(),
-        sha256,
-        name,
-        version,
-        arch,
-        file_size,
-        installed_size,
-    })
+    Ok(control.into_info(name, version, arch, installed_size, file_size, sha256))
 }
 
 /// Checks the data tar: directory entries before their contents, a per-file SHA-1 pax
@@ -573,26 +587,17 @@ pub(crate) fn read_index_info(path: &Path) -> Result<PackageInfo, PackageError> 
             .ok_or_else(|| bad(format!(".PKGINFO has no `{key}`")))
     };
     let name = required("pkgname")?;
-    Ok(PackageInfo {
-        format: PackageFormat::Apk,
-        version: required("pkgver")?,
-        arch: required("arch")?,
-        installed_size: required("size")?.parse().unwrap_or(0),
-        description: control.get("pkgdesc").unwrap_or_default().to_string(),
-        url: control.get("url").unwrap_or_default().to_string(),
-        license: control.get("license").unwrap_or_default().to_string(),
-        maintainer: control.get("maintainer").unwrap_or_default().to_string(),
-        origin: control.get("origin").unwrap_or(&name).to_string(),
-        build_date: control.get("builddate").and_then(|d| d.parse().ok()),
-        depends: control.all("depend"),
-        provides: control.all("provides"),
-        control_sha1: Some(control.identity),
-        signer: control.signer.map(|(k, _)| k),
-        control_fields: Vec::new(),
-        sha256: String::new(),
+    let version = required("pkgver")?;
+    let arch = required("arch")?;
+    let installed_size = required("size")?.parse().unwrap_or(0);
+    Ok(control.into_info(
         name,
+        version,
+        arch,
+        installed_size,
         file_size,
-    })
+        String::new(),
+    ))
 }
 
 /// Checks an apk's signature with the PEM public key `public_pem` (`BEGIN PUBLIC KEY`)
