@@ -98,7 +98,7 @@ fn resolve_images(
         return Ok(Vec::new());
     }
     let client = super::registry::client(registry)?;
-    let mut resolved = Vec::new();
+    let mut references = Vec::new();
     for image in images {
         let mut reference: Reference = image
             .parse()
@@ -106,16 +106,26 @@ fn resolve_images(
         if reference.tag.is_none() && reference.digest.is_none() {
             reference.tag = Some(version.to_string());
         }
-        printer.detail(format!("resolving {reference}"));
-        let inspected = super::registry::block_on(client.inspect(&reference))?
-            .with_context(|| format!("cannot resolve the release image {reference}"))?;
-        resolved.push(ManifestImage {
-            digest: inspected.digest,
-            media_type: inspected.media_type,
-            reference: reference.to_string(),
-            size: inspected.bytes.len() as u64,
-        });
+        references.push(reference);
     }
+    // One runtime for every lookup.
+    let mut resolved = super::registry::block_on(async {
+        let mut resolved = Vec::new();
+        for reference in references {
+            printer.detail(format!("resolving {reference}"));
+            let inspected = client
+                .inspect(&reference)
+                .await
+                .with_context(|| format!("cannot resolve the release image {reference}"))?;
+            resolved.push(ManifestImage {
+                digest: inspected.digest,
+                media_type: inspected.media_type,
+                reference: reference.to_string(),
+                size: inspected.bytes.len() as u64,
+            });
+        }
+        anyhow::Ok(resolved)
+    })??;
     resolved.sort_by(|a, b| a.reference.cmp(&b.reference));
     Ok(resolved)
 }
