@@ -44,6 +44,8 @@ command -v lintian >/dev/null || packages+=(lintian)
 command -v openssl >/dev/null || packages+=(openssl)
 command -v gpg >/dev/null || packages+=(gnupg)
 command -v gpgv >/dev/null || packages+=(gpgv)
+# GNU time measures the peak memory of commands in the hostile-input tests.
+[ -x /usr/bin/time ] || packages+=(time)
 if [ ${#packages[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${packages[*]}"
   as_root apt-get update -qq

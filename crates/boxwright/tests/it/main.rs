@@ -5,6 +5,7 @@ mod ci;
 mod depends;
 mod distro_release;
 mod fetch;
+mod hostile;
 mod image;
 mod metadata;
 mod package;

@@ -4,6 +4,8 @@
 
 pub mod fake_api;
 pub mod http;
+pub mod rss;
+pub mod serve;
 
 use std::path::{Path, PathBuf};
 
@@ -59,7 +61,13 @@ impl TestProject {
 
 /// The boxwright binary with a clean, reproducible environment.
 pub fn boxwright() -> Command {
-    let mut cmd = Command::cargo_bin("boxwright").expect("binary built");
+    Command::from_std(boxwright_std())
+}
+
+/// [`boxwright`] as a `std::process::Command` (for spawning, or measuring with
+/// [`rss::run_measured`]).
+pub fn boxwright_std() -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("boxwright"));
     cmd.env_remove("BUILD_OUTPUT_DEST");
     // CI variables of the machine running the tests must not change what the tests see.
     for name in [

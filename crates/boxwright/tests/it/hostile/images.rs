@@ -1,0 +1,1 @@
+//! Hostile images: see hostile/mod.rs.

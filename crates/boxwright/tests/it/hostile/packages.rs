@@ -1,0 +1,1 @@
+//! Hostile packages: see hostile/mod.rs.

@@ -1,0 +1,1 @@
+//! Hostile serve: see hostile/mod.rs.

@@ -1,0 +1,1 @@
+//! Hostile templates: see hostile/mod.rs.

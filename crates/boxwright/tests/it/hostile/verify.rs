@@ -1,0 +1,1 @@
+//! Hostile verify: see hostile/mod.rs.
