@@ -1,4 +1,6 @@
 //! The HTTP server: routes, shared state, the accept loop (plain or TLS).
+//!
+//! Request-controlled text in log lines and refusals goes through [`escape`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,6 +20,7 @@ use tower::Service as _;
 
 use crate::auth::Authoriser;
 use crate::config::{Limits, ServeConfig};
+use crate::log::escape;
 use crate::upload::Refusal;
 use crate::{Error, Log, publish, tls, upload};
 
@@ -151,7 +154,10 @@ impl Server {
                         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                         {
                             Ok(Ok(stream)) => serve_connection(stream, peer, router).await,
-                            Ok(Err(e)) => log(&format!("TLS handshake with {peer} failed: {e}")),
+                            Ok(Err(e)) => log(&format!(
+                                "TLS handshake with {peer} failed: {}",
+                                escape(&e.to_string())
+                            )),
                             Err(_) => log(&format!("TLS handshake with {peer} timed out")),
                         }
                     }
@@ -222,9 +228,9 @@ async fn upload_handler(
             for package in &published {
                 (state.log)(&format!(
                     "upload from {peer}: {} {} ({}) {}",
-                    package.name,
-                    package.version,
-                    package.arch,
+                    escape(&package.name),
+                    escape(&package.version),
+                    escape(&package.arch),
                     if package.added {
                         "added"
                     } else {
@@ -241,12 +247,14 @@ async fn upload_handler(
                 .into_response()
         }
         Err(refusal) => {
+            // Reasons quote what the client sent (header fields, form fields, file names,
+            // package metadata): escaped once, here, for the log and the answer alike.
+            let reason = escape(&refusal.reason);
             (state.log)(&format!(
-                "upload from {peer} refused: {} {}",
+                "upload from {peer} refused: {} {reason}",
                 refusal.status.as_u16(),
-                refusal.reason
             ));
-            let body = serde_json::json!({ "error": refusal.reason });
+            let body = serde_json::json!({ "error": reason });
             (
                 refusal.status,
                 [(header::CONTENT_TYPE, "application/json")],
