@@ -9,6 +9,7 @@
 //! - [`log`]: the log callback and [`log::escape`], the one escaping of request-controlled
 //!   text in log lines and refusals.
 
+mod accept;
 pub mod auth;
 pub mod client;
 pub mod config;

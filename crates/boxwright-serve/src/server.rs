@@ -1,5 +1,10 @@
 //! The HTTP server: routes, shared state, the accept loop (plain or TLS).
 //!
+//! At most `limits.max_connections` connections are served at once: the loop takes a slot
+//! before it accepts, so further clients wait in the kernel's listen queue without holding a
+//! descriptor of ours. A connection has [`HEADER_TIMEOUT`] for each request head (idle
+//! keep-alive time included), [`HANDSHAKE_TIMEOUT`] for TLS, and an upload body
+//! `limits.body_timeout` between reads ([`upload`]). Failed accepts back off ([`accept`]).
 //! Request-controlled text in log lines and refusals goes through [`escape`].
 
 use std::collections::HashMap;
@@ -16,8 +21,10 @@ use axum::routing::post;
 use boxwright_package::repo::{RepoConfig, Repository};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::Service as _;
 
+use crate::accept::AcceptBackoff;
 use crate::auth::Authoriser;
 use crate::config::{Limits, ServeConfig};
 use crate::log::escape;
@@ -51,6 +58,7 @@ pub struct Server {
     tls: Option<tokio_rustls::TlsAcceptor>,
     router: Router,
     log: Log,
+    max_connections: usize,
 }
 
 impl Server {
@@ -113,6 +121,7 @@ impl Server {
             tls,
             router,
             log,
+            max_connections: config.limits.max_connections,
         })
     }
 
@@ -131,14 +140,29 @@ impl Server {
     pub async fn run(self) -> Result<(), Error> {
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
+        let slots = Arc::new(Semaphore::new(self.max_connections));
+        let mut backoff = AcceptBackoff::default();
         loop {
+            let slot = tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => return Ok(()),
+                },
+                () = &mut shutdown => return Ok(()),
+            };
             let (stream, peer) = tokio::select! {
                 accepted = self.listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
+                    Ok(accepted) => {
+                        backoff.succeeded(&self.log);
+                        accepted
+                    }
                     Err(e) => {
-                        (self.log)(&format!("accept failed: {e}"));
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
+                        drop(slot);
+                        let delay = backoff.failed(&e, &self.log);
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => continue,
+                            () = &mut shutdown => return Ok(()),
+                        }
                     }
                 },
                 () = &mut shutdown => return Ok(()),
@@ -148,6 +172,8 @@ impl Server {
             let tls = self.tls.clone();
             let log = Arc::clone(&self.log);
             tokio::spawn(async move {
+                // The slot is given back when the connection ends.
+                let _slot = slot;
                 match tls {
                     None => serve_connection(stream, peer, router).await,
                     Some(acceptor) => {
