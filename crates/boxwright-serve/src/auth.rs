@@ -4,13 +4,18 @@
 //! 1. a bearer token must be present (401);
 //! 2. its header's `alg` must be in the allow-list; `none` and HMAC never are (401);
 //! 3. the key is found by `kid` in the cached JWKS; an unknown `kid` refetches the set at
-//!    most once per kid and once per `refresh_interval` (401 when still unknown);
+//!    most once per kid and once per `refresh_interval` (401 when still unknown). Keys that
+//!    may not verify signatures (`use` other than `sig`, or `key_ops` without `verify`) are
+//!    dropped from the set when it is fetched, as if the issuer had not published them;
 //! 4. the signature, `exp` and `nbf` (60 s leeway), `iss` (the `iss` entry of the required
-//!    claims) and `aud` (when configured) are checked (401);
+//!    claims) and, when `audience` is configured, `aud`: required, and it must be the audience
+//!    or a list holding it (401);
 //! 5. every other required claim must be present and equal, compared as strings: a token's
 //!    `true` and `"true"` both match a configured `true` or `'true'` (403).
 //!
-//! Reasons never contain the token.
+//! Reasons never contain the token. They may quote header fields (cut to [`MAX_SHOWN`]
+//! characters) and claims, which the client controls: the server escapes every reason
+//! ([`crate::log::escape`]) before it logs or answers it.
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -28,6 +33,8 @@ pub const LEEWAY: Duration = Duration::from_secs(60);
 const MAX_JWKS: usize = 1 << 20;
 /// After this long the whole JWKS is fetched again on the next request.
 const JWKS_MAX_AGE: Duration = Duration::from_secs(3600);
+/// Most characters of a header field quoted in a reason.
+pub const MAX_SHOWN: usize = 64;
 
 /// Why a request is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +82,8 @@ struct KeyCache {
     fetches: u64,
     /// Key ids a refetch did not find; cleared when the set is fetched for its age.
     missed: HashSet<String>,
+    /// Key ids of the last fetched set whose `use` or `key_ops` forbid verifying signatures.
+    unusable: HashSet<String>,
 }
 
 impl Authoriser {
@@ -112,19 +121,24 @@ impl Authoriser {
             .iter()
             .copied()
             .find(|a| format!("{a:?}") == alg_name)
-            .ok_or_else(|| unauthorized(format!("algorithm {alg_name} is not allowed")))?;
+            .ok_or_else(|| {
+                unauthorized(format!("algorithm {} is not allowed", shown(&alg_name)))
+            })?;
         let jwk = self.key(kid.as_deref(), algorithm).await?;
         if let Some(key_algorithm) = jwk.common.key_algorithm
             && format!("{key_algorithm:?}") != alg_name
         {
             return Err(unauthorized(format!(
                 "key {} is for {key_algorithm:?}, token says {alg_name}",
-                kid.as_deref().unwrap_or("(no kid)")
+                kid.as_deref().map_or_else(|| "(no kid)".to_string(), shown)
             )));
         }
         let key = DecodingKey::from_jwk(&jwk)
             .map_err(|e| unauthorized(format!("unusable key in the JWKS: {e}")))?;
         let claims = self.decode(token, &key, algorithm)?;
+        if let Some(audience) = &self.config.audience {
+            audience_matches(&claims, audience)?;
+        }
         self.match_claims(&claims)?;
         Ok(claims)
     }
@@ -141,10 +155,12 @@ impl Authoriser {
         validation.leeway = LEEWAY.as_secs();
         validation.validate_exp = true;
         validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp"]);
-        match &self.config.audience {
-            Some(audience) => validation.set_audience(&[audience]),
-            None => validation.validate_aud = false,
+        if let Some(audience) = &self.config.audience {
+            validation.set_required_spec_claims(&["exp", "aud"]);
+            validation.set_audience(&[audience]);
+        } else {
+            validation.set_required_spec_claims(&["exp"]);
+            validation.validate_aud = false;
         }
         if let Some(issuer) = self.config.claims.get("iss") {
             validation.set_issuer(&[issuer]);
@@ -202,7 +218,7 @@ impl Authoriser {
         if let Some(jwk) = find(cache.set.as_ref(), kid, algorithm) {
             return Ok(jwk);
         }
-        let label = kid.unwrap_or("(none)").to_string();
+        let label = kid.map_or_else(|| "(none)".to_string(), shown);
         let may_refetch = !stale
             && !cache.missed.contains(&label)
             && cache
@@ -217,6 +233,11 @@ impl Authoriser {
                 cache.missed.clear();
             }
             cache.missed.insert(label.clone());
+        }
+        if kid.is_some_and(|kid| cache.unusable.contains(kid)) {
+            return Err(unauthorized(format!(
+                "unusable key id {label}: its use or key_ops do not allow verifying signatures"
+            )));
         }
         Err(unauthorized(format!("unknown key id {label}")))
     }
@@ -244,7 +265,14 @@ impl Authoriser {
                 return Err(unavailable(&format!("larger than {MAX_JWKS} bytes")));
             }
         }
-        let set: JwkSet = serde_json::from_slice(&bytes).map_err(|e| unavailable(&e))?;
+        let mut set: JwkSet = serde_json::from_slice(&bytes).map_err(|e| unavailable(&e))?;
+        let (usable, unusable): (Vec<Jwk>, Vec<Jwk>) =
+            set.keys.into_iter().partition(verifies_signatures);
+        set.keys = usable;
+        cache.unusable = unusable
+            .into_iter()
+            .filter_map(|jwk| jwk.common.key_id)
+            .collect();
         cache.set = Some(set);
         Ok(())
     }
@@ -252,6 +280,44 @@ impl Authoriser {
     /// JWKS fetches so far.
     pub async fn fetches(&self) -> u64 {
         self.jwks.lock().await.fetches
+    }
+}
+
+/// Whether `jwk` may verify signatures (RFC 7517 4.2, 4.3): `use` absent or `sig`, and
+/// `key_ops` absent or holding `verify`.
+fn verifies_signatures(jwk: &Jwk) -> bool {
+    use jsonwebtoken::jwk::{KeyOperations, PublicKeyUse};
+    let use_allows = jwk
+        .common
+        .public_key_use
+        .as_ref()
+        .is_none_or(|key_use| *key_use == PublicKeyUse::Signature);
+    let operations_allow = jwk
+        .common
+        .key_operations
+        .as_ref()
+        .is_none_or(|operations| operations.contains(&KeyOperations::Verify));
+    use_allows && operations_allow
+}
+
+/// With an `audience` configured, the token's `aud` must be it, or a list holding it.
+fn audience_matches(
+    claims: &serde_json::Map<String, Value>,
+    audience: &str,
+) -> Result<(), Rejection> {
+    match claims.get("aud") {
+        None | Some(Value::Null) => Err(unauthorized("claim aud missing")),
+        Some(Value::String(aud)) if aud == audience => Ok(()),
+        Some(Value::Array(items)) if items.iter().any(|i| i.as_str() == Some(audience)) => Ok(()),
+        Some(_) => Err(unauthorized("wrong audience")),
+    }
+}
+
+/// A header field as a reason quotes it: at most [`MAX_SHOWN`] characters.
+fn shown(field: &str) -> String {
+    match field.char_indices().nth(MAX_SHOWN) {
+        None => field.to_string(),
+        Some((end, _)) => format!("{}...", &field[..end]),
     }
 }
 
@@ -371,6 +437,88 @@ mod tests {
         assert_eq!(rejection.status(), 503, "{rejection:?}");
         assert!(rejection.reason().contains("cannot fetch the JWKS"));
         assert!(!rejection.reason().contains(&token));
+    }
+
+    #[test]
+    fn audience_is_required_and_must_be_held() {
+        let claims = |v: Value| v.as_object().unwrap().clone();
+        let aud = "https://packages.example.com";
+        for (token_claims, expected) in [
+            (serde_json::json!({}), Err("claim aud missing")),
+            (serde_json::json!({"aud": null}), Err("claim aud missing")),
+            (serde_json::json!({"aud": "other"}), Err("wrong audience")),
+            (serde_json::json!({"aud": []}), Err("wrong audience")),
+            (serde_json::json!({"aud": 1}), Err("wrong audience")),
+            (serde_json::json!({"aud": [null]}), Err("wrong audience")),
+            (serde_json::json!({"aud": aud}), Ok(())),
+            (serde_json::json!({"aud": ["other", aud]}), Ok(())),
+        ] {
+            let result = audience_matches(&claims(token_claims.clone()), aud);
+            assert_eq!(result, expected.map_err(unauthorized), "{token_claims}");
+        }
+    }
+
+    #[test]
+    fn only_keys_for_signatures_verify() {
+        let jwk = |extra: Value| {
+            let mut key = serde_json::json!({
+                "kty": "OKP", "crv": "Ed25519", "kid": "k",
+                "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo",
+            });
+            for (name, value) in extra.as_object().unwrap() {
+                key[name] = value.clone();
+            }
+            serde_json::from_value::<Jwk>(key).unwrap()
+        };
+        for (extra, usable) in [
+            (serde_json::json!({}), true),
+            (serde_json::json!({"use": "sig"}), true),
+            (serde_json::json!({"key_ops": ["verify"]}), true),
+            (
+                serde_json::json!({"use": "sig", "key_ops": ["sign", "verify"]}),
+                true,
+            ),
+            (serde_json::json!({"use": "enc"}), false),
+            (serde_json::json!({"use": "other"}), false),
+            (serde_json::json!({"key_ops": ["encrypt"]}), false),
+            (serde_json::json!({"key_ops": []}), false),
+            (serde_json::json!({"key_ops": ["sign"]}), false),
+            (
+                serde_json::json!({"use": "enc", "key_ops": ["verify"]}),
+                false,
+            ),
+            (
+                serde_json::json!({"use": "sig", "key_ops": ["wrapKey"]}),
+                false,
+            ),
+        ] {
+            assert_eq!(verifies_signatures(&jwk(extra.clone())), usable, "{extra}");
+        }
+    }
+
+    #[test]
+    fn header_fields_are_cut_in_reasons() {
+        assert_eq!(shown("rsa-1"), "rsa-1");
+        let long = "é".repeat(MAX_SHOWN + 10);
+        let cut = shown(&long);
+        assert_eq!(cut, format!("{}...", "é".repeat(MAX_SHOWN)));
+    }
+
+    #[tokio::test]
+    async fn a_long_alg_is_quoted_cut() {
+        let auth = authoriser(&[]);
+        let alg = format!("RS256\n{}", "x".repeat(500));
+        let header = b64(&serde_json::json!({ "alg": alg }).to_string());
+        let token = format!("{header}.{}.c2ln", b64("{}"));
+        let rejection = auth
+            .check(Some(&format!("Bearer {token}")))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            rejection.reason(),
+            format!("algorithm {} is not allowed", shown(&alg))
+        );
+        assert!(rejection.reason().len() < 100);
     }
 
     #[test]

@@ -13,7 +13,11 @@
 //!   refresh_interval: 10                       # seconds between JWKS fetches for unknown kids
 //! keys: { apk: keys/repo.rsa, apt: keys/repo.key }
 //! apt: { origin: Example, label: Example }
-//! limits: { max_body: 1G, max_files: 64 }
+//! limits:
+//!   max_body: 1G           # largest upload body (bytes, K, M, G)
+//!   max_files: 64          # files in one upload
+//!   max_connections: 256   # connections served at once; more wait in the listen queue
+//!   body_timeout: 60       # seconds an upload body may stall before it is answered 408
 //! ```
 //!
 //! Unknown keys are errors naming the key and the file; relative paths are resolved against
@@ -33,6 +37,11 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY: u64 = 1 << 30;
 /// Default most files in one upload.
 pub const DEFAULT_MAX_FILES: usize = 64;
+/// Default most connections served at once: with a socket and a staging file each, well
+/// within the usual 1024 open files.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+/// Default longest wait for the next bytes of an upload body.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default least time between two JWKS fetches caused by unknown key ids.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -85,6 +94,10 @@ pub struct Limits {
     pub max_body: u64,
     /// Most files in one request.
     pub max_files: usize,
+    /// Most connections served at once; further ones wait in the listen queue.
+    pub max_connections: usize,
+    /// Longest wait for the next bytes of an upload body (408 after it).
+    pub body_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -92,6 +105,8 @@ impl Default for Limits {
         Limits {
             max_body: DEFAULT_MAX_BODY,
             max_files: DEFAULT_MAX_FILES,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
         }
     }
 }
@@ -143,6 +158,8 @@ struct RawApt {
 struct RawLimits {
     max_body: Option<serde_norway::Value>,
     max_files: Option<usize>,
+    max_connections: Option<usize>,
+    body_timeout: Option<u64>,
 }
 
 impl ServeConfig {
@@ -195,7 +212,15 @@ impl ServeConfig {
                 .ok_or_else(|| config_error(format!("limits.max_body: not a size: {value:?}")))?,
         };
         let max_files = raw.limits.max_files.unwrap_or(DEFAULT_MAX_FILES);
-        if max_files == 0 || max_body == 0 {
+        let max_connections = raw
+            .limits
+            .max_connections
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let body_timeout = raw
+            .limits
+            .body_timeout
+            .map_or(DEFAULT_BODY_TIMEOUT, Duration::from_secs);
+        if max_files == 0 || max_body == 0 || max_connections == 0 || body_timeout.is_zero() {
             return Err(config_error("limits must be greater than zero".into()));
         }
         Ok(ServeConfig {
@@ -213,6 +238,8 @@ impl ServeConfig {
             limits: Limits {
                 max_body,
                 max_files,
+                max_connections,
+                body_timeout,
             },
         })
     }
@@ -396,5 +423,21 @@ jwt:
         assert_eq!(config.limits.max_body, 10 << 20);
         assert_eq!(config.limits.max_files, 3);
         assert!(parse("dir: d\nlimits: { max_body: lots }\n").is_err());
+    }
+
+    #[test]
+    fn connection_cap_and_body_timeout() {
+        let defaults = parse("dir: d\n").unwrap().limits;
+        assert_eq!(defaults.max_connections, DEFAULT_MAX_CONNECTIONS);
+        assert_eq!(defaults.body_timeout, DEFAULT_BODY_TIMEOUT);
+        let limits = parse("dir: d\nlimits: { max_connections: 8, body_timeout: 5 }\n")
+            .unwrap()
+            .limits;
+        assert_eq!(limits.max_connections, 8);
+        assert_eq!(limits.body_timeout, Duration::from_secs(5));
+        for zero in ["max_connections: 0", "body_timeout: 0"] {
+            let error = parse(&format!("dir: d\nlimits: {{ {zero} }}\n")).unwrap_err();
+            assert!(error.to_string().contains("greater than zero"), "{error}");
+        }
     }
 }

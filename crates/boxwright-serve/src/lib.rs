@@ -6,22 +6,22 @@
 //!   validation, per-index serialisation, placement, re-indexing with rollback), guarded by
 //!   [`auth`] (JWT against a JWKS) when configured; optional TLS ([`tls`]).
 //! - [`client`]: `repo upload`, the same protocol from the other side.
+//! - [`log`]: the log callback and [`log::escape`], the one escaping of request-controlled
+//!   text in log lines and refusals.
 
+mod accept;
 pub mod auth;
 pub mod client;
 pub mod config;
 mod error;
 pub mod files;
+pub mod log;
 pub mod publish;
 pub mod server;
 mod tls;
 pub mod upload;
 
-use std::sync::Arc;
-
 pub use config::ServeConfig;
 pub use error::Error;
+pub use log::Log;
 pub use server::Server;
-
-/// Where the server's log lines go (one line each, no trailing newline).
-pub type Log = Arc<dyn Fn(&str) + Send + Sync>;

@@ -1,4 +1,11 @@
 //! The HTTP server: routes, shared state, the accept loop (plain or TLS).
+//!
+//! At most `limits.max_connections` connections are served at once: the loop takes a slot
+//! before it accepts, so further clients wait in the kernel's listen queue without holding a
+//! descriptor of ours. A connection has [`HEADER_TIMEOUT`] for each request head (idle
+//! keep-alive time included), [`HANDSHAKE_TIMEOUT`] for TLS, and an upload body
+//! `limits.body_timeout` between reads ([`upload`]). Failed accepts back off ([`accept`]).
+//! Request-controlled text in log lines and refusals goes through [`escape`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,10 +21,13 @@ use axum::routing::post;
 use boxwright_package::repo::{RepoConfig, Repository};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::Service as _;
 
+use crate::accept::AcceptBackoff;
 use crate::auth::Authoriser;
 use crate::config::{Limits, ServeConfig};
+use crate::log::escape;
 use crate::upload::Refusal;
 use crate::{Error, Log, publish, tls, upload};
 
@@ -48,6 +58,7 @@ pub struct Server {
     tls: Option<tokio_rustls::TlsAcceptor>,
     router: Router,
     log: Log,
+    max_connections: usize,
 }
 
 impl Server {
@@ -110,6 +121,7 @@ impl Server {
             tls,
             router,
             log,
+            max_connections: config.limits.max_connections,
         })
     }
 
@@ -128,14 +140,29 @@ impl Server {
     pub async fn run(self) -> Result<(), Error> {
         let shutdown = shutdown_signal();
         tokio::pin!(shutdown);
+        let slots = Arc::new(Semaphore::new(self.max_connections));
+        let mut backoff = AcceptBackoff::default();
         loop {
+            let slot = tokio::select! {
+                slot = Arc::clone(&slots).acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => return Ok(()),
+                },
+                () = &mut shutdown => return Ok(()),
+            };
             let (stream, peer) = tokio::select! {
                 accepted = self.listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
+                    Ok(accepted) => {
+                        backoff.succeeded(&self.log);
+                        accepted
+                    }
                     Err(e) => {
-                        (self.log)(&format!("accept failed: {e}"));
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
+                        drop(slot);
+                        let delay = backoff.failed(&e, &self.log);
+                        tokio::select! {
+                            () = tokio::time::sleep(delay) => continue,
+                            () = &mut shutdown => return Ok(()),
+                        }
                     }
                 },
                 () = &mut shutdown => return Ok(()),
@@ -145,13 +172,18 @@ impl Server {
             let tls = self.tls.clone();
             let log = Arc::clone(&self.log);
             tokio::spawn(async move {
+                // The slot is given back when the connection ends.
+                let _slot = slot;
                 match tls {
                     None => serve_connection(stream, peer, router).await,
                     Some(acceptor) => {
                         match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                         {
                             Ok(Ok(stream)) => serve_connection(stream, peer, router).await,
-                            Ok(Err(e)) => log(&format!("TLS handshake with {peer} failed: {e}")),
+                            Ok(Err(e)) => log(&format!(
+                                "TLS handshake with {peer} failed: {}",
+                                escape(&e.to_string())
+                            )),
                             Err(_) => log(&format!("TLS handshake with {peer} timed out")),
                         }
                     }
@@ -222,9 +254,9 @@ async fn upload_handler(
             for package in &published {
                 (state.log)(&format!(
                     "upload from {peer}: {} {} ({}) {}",
-                    package.name,
-                    package.version,
-                    package.arch,
+                    escape(&package.name),
+                    escape(&package.version),
+                    escape(&package.arch),
                     if package.added {
                         "added"
                     } else {
@@ -241,12 +273,14 @@ async fn upload_handler(
                 .into_response()
         }
         Err(refusal) => {
+            // Reasons quote what the client sent (header fields, form fields, file names,
+            // package metadata): escaped once, here, for the log and the answer alike.
+            let reason = escape(&refusal.reason);
             (state.log)(&format!(
-                "upload from {peer} refused: {} {}",
+                "upload from {peer} refused: {} {reason}",
                 refusal.status.as_u16(),
-                refusal.reason
             ));
-            let body = serde_json::json!({ "error": refusal.reason });
+            let body = serde_json::json!({ "error": reason });
             (
                 refusal.status,
                 [(header::CONTENT_TYPE, "application/json")],

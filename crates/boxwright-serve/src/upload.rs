@@ -1,10 +1,13 @@
 //! `POST /upload`: the multipart body reposerve takes (`version`, `repo`, `arch`, one or more
 //! `file`), streamed into a staging directory inside the repository root (same file system,
-//! so files are later moved into place by rename), within the configured limits.
+//! so files are later moved into place by rename), within the configured limits. Every read
+//! of the body waits at most `limits.body_timeout`: a stalled upload is answered 408, and its
+//! staging directory is removed with everything in it.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use axum::extract::multipart::{Field, Multipart};
+use axum::extract::multipart::{Field, Multipart, MultipartError};
 use axum::http::StatusCode;
 use tokio::io::AsyncWriteExt as _;
 
@@ -77,16 +80,14 @@ pub async fn receive(
     let mut files = Vec::new();
     let mut total: u64 = 0;
     loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(field)) => field,
-            Ok(None) => break,
-            Err(e) => return Err(Refusal::new(e.status(), e.body_text())),
+        let Some(field) = within(limits.body_timeout, multipart.next_field()).await? else {
+            break;
         };
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
-            "version" => version = Some(text(field, &name).await?),
-            "repo" => repo = Some(text(field, &name).await?),
-            "arch" => arch = Some(text(field, &name).await?),
+            "version" => version = Some(text(field, &name, limits).await?),
+            "repo" => repo = Some(text(field, &name, limits).await?),
+            "arch" => arch = Some(text(field, &name, limits).await?),
             "file" => {
                 if files.len() >= limits.max_files {
                     return Err(Refusal::new(
@@ -96,7 +97,7 @@ pub async fn receive(
                 }
                 let client_name = field.file_name().unwrap_or("(unnamed)").to_string();
                 let path = dir.path().join(format!("{}.pkg", files.len()));
-                let size = store(field, &path, &mut total, limits.max_body).await?;
+                let size = store(field, &path, &mut total, limits).await?;
                 files.push(StagedFile {
                     name: client_name,
                     path,
@@ -128,13 +129,27 @@ pub async fn receive(
     })
 }
 
-async fn text(mut field: Field<'_>, name: &str) -> Result<String, Refusal> {
+/// The next piece of the body, or 408 when it does not come within `timeout`.
+async fn within<T>(
+    timeout: Duration,
+    read: impl Future<Output = Result<T, MultipartError>>,
+) -> Result<T, Refusal> {
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Refusal::new(e.status(), e.body_text())),
+        Err(_) => Err(Refusal::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request body stalled for more than {} s",
+                timeout.as_secs()
+            ),
+        )),
+    }
+}
+
+async fn text(mut field: Field<'_>, name: &str, limits: Limits) -> Result<String, Refusal> {
     let mut bytes = Vec::new();
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|e| Refusal::new(e.status(), e.body_text()))?
-    {
+    while let Some(chunk) = within(limits.body_timeout, field.chunk()).await? {
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_FIELD {
             return Err(Refusal::new(
@@ -157,8 +172,9 @@ async fn store(
     mut field: Field<'_>,
     path: &Path,
     total: &mut u64,
-    max_body: u64,
+    limits: Limits,
 ) -> Result<u64, Refusal> {
+    let max_body = limits.max_body;
     let internal = |e: std::io::Error| {
         Refusal::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -167,11 +183,7 @@ async fn store(
     };
     let mut file = tokio::fs::File::create(path).await.map_err(internal)?;
     let mut size = 0u64;
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|e| Refusal::new(e.status(), e.body_text()))?
-    {
+    while let Some(chunk) = within(limits.body_timeout, field.chunk()).await? {
         size += chunk.len() as u64;
         *total += chunk.len() as u64;
         if *total > max_body {
