@@ -26,9 +26,8 @@ enum Trip {
     Unpacked,
     Ratio,
     Header {
-        member: String,
+        location: String,
         record: &'static str,
-        after: Option<String>,
     },
 }
 
@@ -90,15 +89,10 @@ impl Budget {
                 file_size: self.file_size,
                 limit: self.allowance,
             },
-            Trip::Header {
-                member,
-                record,
-                after,
-            } => PackageError::HeaderTooLarge {
+            Trip::Header { location, record } => PackageError::HeaderTooLarge {
                 path,
-                member,
+                location,
                 record,
-                after,
                 limit: limits::HEADER,
             },
         })
@@ -137,7 +131,7 @@ pub(crate) struct Item {
     pub link: Option<Vec<u8>>,
     pub kind: EntryType,
     /// The records of its pax extended header, in order.
-    pub pax: Vec<(Vec<u8>, Vec<u8>)>,
+    pub pax: PaxRecords,
     /// Where its data ends in the tar stream, padding included.
     pub end: u64,
 }
@@ -162,7 +156,7 @@ impl Item {
 struct Pending {
     long_name: Option<Vec<u8>>,
     long_link: Option<Vec<u8>>,
-    pax: Option<Vec<(Vec<u8>, Vec<u8>)>>,
+    pax: Option<PaxRecords>,
     bytes: u64,
 }
 
@@ -196,11 +190,11 @@ pub(crate) fn for_each_entry<R: Read>(
                 pending.bytes
             };
             if before.saturating_add(size) > limits::HEADER {
-                budget.trip(Trip::Header {
-                    member: member.to_string(),
-                    record,
-                    after: previous,
-                });
+                let location = match previous {
+                    Some(name) => format!("{member}, after entry `{name}`"),
+                    None => format!("{member}, before its first entry"),
+                };
+                budget.trip(Trip::Header { location, record });
                 return Err(format!("{record} over the header limit"));
             }
             let mut data = Vec::new();
@@ -264,7 +258,10 @@ fn until_nul(mut data: Vec<u8>) -> Vec<u8> {
     data
 }
 
-fn pax_records(data: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, String> {
+/// Pax records: (key, value) pairs in order.
+type PaxRecords = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn pax_records(data: &[u8]) -> Result<PaxRecords, String> {
     tar::PaxExtensions::new(data)
         .map(|record| {
             record

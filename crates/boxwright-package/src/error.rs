@@ -33,18 +33,13 @@ pub enum PackageError {
         limit: u64,
     },
     /// A tar entry whose GNU long name or link or pax records exceed the header limit.
-    #[error(
-        "{path}: {member}: the {record} {} is larger than {limit} bytes",
-        after.as_ref().map_or_else(|| "of the first entry".to_string(), |a| format!("after entry `{a}`"))
-    )]
+    #[error("{path}: {location}: the {record} is larger than {limit} bytes")]
     HeaderTooLarge {
         path: PathBuf,
-        /// The tar member (`data.tar.gz`, `the control tar` ...).
-        member: String,
+        /// The tar member and the entry before the record (`data.tar.gz, after entry ...`).
+        location: String,
         /// `GNU long name`, `GNU long link`, `pax extended header`, `pax global header`.
         record: &'static str,
-        /// The last entry read before it.
-        after: Option<String>,
         limit: u64,
     },
     /// A package whose structure or content is not as its format requires.

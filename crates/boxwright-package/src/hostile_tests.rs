@@ -171,7 +171,7 @@ fn pax_records_over_the_header_limit_are_refused() {
         let path = deb(dir.path(), "pax.deb", CONTROL, &with_end(data));
         let error = inspect(&path).unwrap_err();
         assert!(
-            matches!(&error, PackageError::HeaderTooLarge { after: Some(after), .. } if after == "./"),
+            matches!(&error, PackageError::HeaderTooLarge { location, .. } if location == "data.tar.gz, after entry `./`"),
             "{error}"
         );
         assert!(error.to_string().contains("pax"), "{error}");

@@ -150,6 +150,8 @@ struct RawApt {
     label: Option<String>,
 }
 
+// The names are the keys of `repo.yaml`.
+#[allow(clippy::struct_field_names)]
 #[derive(Deserialize, Default)]
 struct RawLimits {
     max_body: Option<serde_norway::Value>,

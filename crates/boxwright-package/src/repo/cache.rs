@@ -41,7 +41,10 @@ impl IndexCache {
         if info.sha256.is_empty() {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
@@ -61,7 +64,7 @@ impl IndexCache {
         let known = self
             .entries
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(&sha256)
             .filter(|info| info.format == format)
             .cloned();

@@ -179,7 +179,7 @@ fn write_apk(out: &Path, pkginfo: &str, data: &Path) {
     let data_bytes_hash = {
         let mut hasher = sha2::Sha256::new();
         hasher.update(std::fs::read(data).unwrap());
-        hex(&hasher.finalize())
+        boxwright_archive::hex(&hasher.finalize())
     };
     let pkginfo = format!("{pkginfo}datahash = {data_bytes_hash}\n");
     // Cut tars: no end-of-archive blocks.
@@ -189,10 +189,6 @@ fn write_apk(out: &Path, pkginfo: &str, data: &Path) {
     file.write_all(&signature).unwrap();
     file.write_all(&control).unwrap();
     std::io::copy(&mut std::fs::File::open(data).unwrap(), &mut file).unwrap();
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `.PKGINFO` lines (without `datahash`).
@@ -220,6 +216,7 @@ fn assert_refused_as_too_large_or_invalid(status: u16, body: &str, served: &Serv
         "status {status} (peak RSS {peak} KiB): {body}; log: {}",
         served.log()
     );
+    eprintln!("refused with {status}, the server's peak RSS {peak} KiB");
     assert!(
         peak < PEAK_LIMIT_KIB,
         "the server's peak RSS reached {peak} KiB refusing the package ({status}: {body})"
