@@ -10,8 +10,10 @@ use boxwright_archive::{AtomicFile, HashingWriter, ParallelGzip, hex};
 use boxwright_sign::rsa::RsaSigningKey;
 use sha1::Digest as _;
 
+use crate::bounded::{Budget, for_each_entry};
 use crate::error::PackageError;
 use crate::info::{PackageFormat, PackageInfo, format_arch};
+use crate::limits::ReadLimits;
 use crate::spec::{EntryKind, PackageSpec, with_parents};
 use crate::stream::{Limited, Sink, Tee};
 use crate::tarball::TarWriter;
@@ -233,6 +235,44 @@ impl Control {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The fields an index signs, checked as upload checks them: a signature entry, then
+    /// `pkgname`, `pkgver`, `arch` by the rules of `validate`, `size` above 0, a `datahash`.
+    fn facts(&self, path: &Path) -> Result<Facts, PackageError> {
+        let bad = |reason: String| PackageError::malformed(path, reason);
+        if self.signer.is_none() {
+            return Err(bad(
+                "no signature member (`.SIGN.RSA256.<key>`): the package is unsigned".into(),
+            ));
+        }
+        let required = |key: &str| {
+            self.get(key)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| bad(format!(".PKGINFO has no `{key}`")))
+        };
+        let name = required("pkgname")?;
+        let version = required("pkgver")?;
+        let arch = required("arch")?;
+        validate::apk_name(&name).map_err(|e| bad(e.to_string()))?;
+        validate::arch(&arch).map_err(|e| bad(e.to_string()))?;
+        validate::apk_full_version(&version).map_err(|e| bad(e.to_string()))?;
+        let installed_size: u64 = required("size")?
+            .parse()
+            .ok()
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                bad(".PKGINFO `size` is not a number above 0 (0 means a virtual package)".into())
+            })?;
+        let datahash = required("datahash")?;
+        Ok(Facts {
+            name,
+            version,
+            arch,
+            installed_size,
+            datahash,
+        })
+    }
+
     fn all(&self, key: &str) -> Vec<String> {
         self.fields
             .iter()
@@ -241,17 +281,15 @@ impl Control {
             .collect()
     }
 
-    /// The package's facts: `name`, `version`, `arch` and `installed_size` as the caller
-    /// checked them, the rest from `.PKGINFO` and the members.
-    fn into_info(
-        self,
-        name: String,
-        version: String,
-        arch: String,
-        installed_size: u64,
-        file_size: u64,
-        sha256: String,
-    ) -> PackageInfo {
+    /// The package's facts: the checked [`Facts`], the rest from `.PKGINFO` and the members.
+    fn into_info(self, facts: Facts, file_size: u64, sha256: String) -> PackageInfo {
+        let Facts {
+            name,
+            version,
+            arch,
+            installed_size,
+            ..
+        } = facts;
         PackageInfo {
             format: PackageFormat::Apk,
             description: self.get("pkgdesc").unwrap_or_default().to_string(),
@@ -275,20 +313,30 @@ impl Control {
     }
 }
 
+/// The `.PKGINFO` fields checked by [`Control::facts`].
+struct Facts {
+    name: String,
+    version: String,
+    arch: String,
+    installed_size: u64,
+    datahash: String,
+}
+
 /// Reads an apk's signature and control members (not the data), checking their structure.
 /// The reader is left at the start of the data member.
 pub(crate) fn read_control<R: Read>(
     path: &Path,
     tee: &mut Tee<R>,
+    budget: &Budget,
 ) -> Result<Control, PackageError> {
     let bad = |reason: String| PackageError::malformed(path, reason);
     // Member 1: the signature tar (a signed package) or the control tar (an unsigned one).
     tee.take_sink(Sink::Keep(Vec::new()));
-    let first = gunzip_member(path, tee, limits::CONTROL, "the first gzip member")?;
+    let first = gunzip_member(path, tee, budget, "the first gzip member")?;
     let Sink::Keep(first_member) = tee.take_sink(Sink::Keep(Vec::new())) else {
         unreachable!("set above")
     };
-    let first_entries = cut_tar_entries(path, &first, "first")?;
+    let first_entries = cut_tar_entries(path, &first, budget, "first")?;
     let is_signature = first_entries
         .first()
         .is_some_and(|(name, _)| name.starts_with(".SIGN."));
@@ -300,7 +348,7 @@ pub(crate) fn read_control<R: Read>(
             .or_else(|| name.strip_prefix(".SIGN.RSA."))
             .filter(|k| !k.is_empty())
             .ok_or_else(|| bad(format!("unknown signature entry `{name}`")))?;
-        let control = gunzip_member(path, tee, limits::CONTROL, "the control member")?;
+        let control = gunzip_member(path, tee, budget, "the control member")?;
         let Sink::Keep(member) = tee.take_sink(Sink::None) else {
             unreachable!("set above")
         };
@@ -309,7 +357,7 @@ pub(crate) fn read_control<R: Read>(
         tee.take_sink(Sink::None);
         (None, first, first_member)
     };
-    let entries = cut_tar_entries(path, &control, "control")?;
+    let entries = cut_tar_entries(path, &control, budget, "control")?;
     let (first_name, pkginfo) = entries
         .first()
         .ok_or_else(|| bad("the control tar is empty".into()))?;
@@ -337,16 +385,16 @@ pub(crate) fn read_control<R: Read>(
     })
 }
 
-/// Decompresses one gzip member from `tee`, at most `limit` bytes.
+/// Decompresses one gzip member from `tee`, at most [`limits::CONTROL`] bytes.
 fn gunzip_member<R: Read>(
     path: &Path,
     tee: &mut Tee<R>,
-    limit: u64,
+    budget: &Budget,
     what: &'static str,
 ) -> Result<Vec<u8>, PackageError> {
     let mut out = Vec::new();
-    let decoder = flate2::bufread::GzDecoder::new(&mut *tee);
-    Limited::new(decoder, limit, what)
+    let decoder = budget.count(flate2::bufread::GzDecoder::new(&mut *tee));
+    Limited::new(decoder, limits::CONTROL, what)
         .read_to_end(&mut out)
         .map_err(|e| PackageError::malformed(path, format!("{what}: {e}")))?;
     if out.is_empty() {
@@ -362,29 +410,28 @@ fn gunzip_member<R: Read>(
 fn cut_tar_entries(
     path: &Path,
     bytes: &[u8],
+    budget: &Budget,
     which: &str,
 ) -> Result<Vec<(String, Vec<u8>)>, PackageError> {
     let bad = |reason: String| PackageError::malformed(path, format!("{which} tar: {reason}"));
     let mut archive = tar::Archive::new(bytes);
     let mut entries = Vec::new();
     let mut end = 0u64;
-    for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
-        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
-        let name = entry
-            .path()
-            .map_err(|e| bad(e.to_string()))?
-            .to_string_lossy()
-            .into_owned();
-        let size = entry.size();
-        end = entry.raw_file_position() + size.div_ceil(512) * 512;
-        if entry.header().entry_type().is_file() {
-            let mut content = Vec::new();
-            entry
-                .read_to_end(&mut content)
-                .map_err(|e| bad(e.to_string()))?;
-            entries.push((name, content));
-        }
-    }
+    for_each_entry(
+        &mut archive,
+        budget,
+        &format!("the {which} tar"),
+        |item, data| {
+            end = item.end;
+            if item.kind.is_file() {
+                let mut content = Vec::new();
+                data.read_to_end(&mut content).map_err(|e| e.to_string())?;
+                entries.push((item.name(), content));
+            }
+            Ok(())
+        },
+    )
+    .map_err(bad)?;
     if end != bytes.len() as u64 {
         return Err(bad(
             "not cut: it has end-of-archive blocks or data after its last entry (apk stops reading there)".into(),
@@ -398,46 +445,34 @@ pub(crate) fn inspect(
     path: &Path,
     file: File,
     file_size: u64,
+    limits: &ReadLimits,
+) -> Result<PackageInfo, PackageError> {
+    let budget = Budget::new(limits, file_size);
+    let result = inspect_within(path, file, file_size, &budget);
+    budget.explain(path, result)
+}
+
+fn inspect_within(
+    path: &Path,
+    file: File,
+    file_size: u64,
+    budget: &Budget,
 ) -> Result<PackageInfo, PackageError> {
     let bad = |reason: String| PackageError::malformed(path, reason);
     let mut tee = Tee::new(sha256_reader(file));
-    let control = read_control(path, &mut tee)?;
-    if control.signer.is_none() {
-        return Err(bad(
-            "no signature member (`.SIGN.RSA256.<key>`): the package is unsigned".into(),
-        ));
-    }
-    let required = |key: &str| {
-        control
-            .get(key)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| bad(format!(".PKGINFO has no `{key}`")))
-    };
-    let name = required("pkgname")?;
-    let version = required("pkgver")?;
-    let arch = required("arch")?;
-    validate::apk_name(&name).map_err(|e| bad(e.to_string()))?;
-    validate::arch(&arch).map_err(|e| bad(e.to_string()))?;
-    validate::apk_full_version(&version).map_err(|e| bad(e.to_string()))?;
-    let installed_size: u64 = required("size")?
-        .parse()
-        .ok()
-        .filter(|s| *s > 0)
-        .ok_or_else(|| {
-            bad(".PKGINFO `size` is not a number above 0 (0 means a virtual package)".into())
-        })?;
-    let datahash = required("datahash")?;
+    let control = read_control(path, &mut tee, budget)?;
+    let facts = control.facts(path)?;
 
     tee.take_sink(Sink::Sha256(sha2::Sha256::default()));
-    check_data(path, &mut tee)?;
+    check_data(path, &mut tee, budget)?;
     let Sink::Sha256(hasher) = tee.take_sink(Sink::None) else {
         unreachable!("set above")
     };
     let actual = hex(&sha2::Digest::finalize(hasher));
-    if actual != datahash {
+    if actual != facts.datahash {
         return Err(bad(format!(
-            "the data member's SHA-256 is {actual}, .PKGINFO `datahash` says {datahash}"
+            "the data member's SHA-256 is {actual}, .PKGINFO `datahash` says {}",
+            facts.datahash
         )));
     }
     if !tee
@@ -447,78 +482,26 @@ pub(crate) fn inspect(
         return Err(bad("data after the third gzip member".into()));
     }
     let sha256 = tee.into_inner_sha256(path)?;
-    Ok(control.into_info(name, version, arch, installed_size, file_size, sha256))
+    Ok(control.into_info(facts, file_size, sha256))
 }
 
 /// Checks the data tar: directory entries before their contents, a per-file SHA-1 pax
 /// record matching each regular file and symbolic link, safe paths, end-of-archive blocks.
-fn check_data<R: Read>(path: &Path, tee: &mut Tee<R>) -> Result<(), PackageError> {
+fn check_data<R: Read>(path: &Path, tee: &mut Tee<R>, budget: &Budget) -> Result<(), PackageError> {
     let bad = |reason: String| PackageError::malformed(path, format!("data tar: {reason}"));
-    let mut decoder = Limited::new(
-        flate2::bufread::GzDecoder::new(&mut *tee),
-        limits::DATA,
-        "the data member",
-    );
+    let mut archive = tar::Archive::new(budget.count(flate2::bufread::GzDecoder::new(&mut *tee)));
     let mut dirs = BTreeSet::new();
     let mut count = 0usize;
-    {
-        let mut archive = tar::Archive::new(&mut decoder);
-        for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
-            let mut entry = entry.map_err(|e| bad(e.to_string()))?;
-            count += 1;
-            if count > limits::ENTRIES {
-                return Err(bad(format!("more than {} entries", limits::ENTRIES)));
-            }
-            let name = entry.path().map_err(|e| bad(e.to_string()))?;
-            let name = validate::entry_path(&name.to_string_lossy()).map_err(bad)?;
-            if let Some((parent, _)) = name.rsplit_once('/')
-                && !dirs.contains(parent)
-            {
-                return Err(bad(format!(
-                    "`{name}` comes before an entry for its directory `{parent}/` (apk: no dirent in archive)"
-                )));
-            }
-            let kind = entry.header().entry_type();
-            let expected = entry
-                .pax_extensions()
-                .map_err(|e| bad(e.to_string()))?
-                .into_iter()
-                .flatten()
-                .filter_map(Result::ok)
-                .find(|e| e.key() == Ok(CHECKSUM_RECORD))
-                .and_then(|e| e.value().ok().map(str::to_string));
-            if kind.is_dir() {
-                dirs.insert(name);
-            } else if kind.is_file() || kind.is_symlink() {
-                let expected = expected
-                    .ok_or_else(|| bad(format!("`{name}` has no {CHECKSUM_RECORD} pax record")))?;
-                let actual = if kind.is_symlink() {
-                    let target = entry
-                        .link_name_bytes()
-                        .map(std::borrow::Cow::into_owned)
-                        .unwrap_or_default();
-                    hex(&sha1::Sha1::digest(&target))
-                } else {
-                    let mut hasher = sha1::Sha1::new();
-                    crate::stream::digest_reader(&mut entry, |chunk| hasher.update(chunk))
-                        .map_err(|e| bad(e.to_string()))?;
-                    hex(&hasher.finalize())
-                };
-                if actual != expected {
-                    return Err(bad(format!(
-                        "`{name}` has SHA-1 {actual}, its pax record says {expected}"
-                    )));
-                }
-            } else if !kind.is_hard_link()
-                && !kind.is_character_special()
-                && !kind.is_block_special()
-                && !kind.is_fifo()
-            {
-                return Err(bad(format!("`{name}` has an unknown entry type")));
-            }
+    for_each_entry(&mut archive, budget, "the data tar", |item, data| {
+        count += 1;
+        if count > limits::ENTRIES {
+            return Err(format!("more than {} entries", limits::ENTRIES));
         }
-    }
+        check_data_entry(item, data, &mut dirs)
+    })
+    .map_err(bad)?;
     // What follows the last entry must be the end-of-archive zeros.
+    let mut decoder = archive.into_inner();
     let mut rest = [0u8; 8192];
     loop {
         let n = decoder.read(&mut rest).map_err(|e| bad(e.to_string()))?;
@@ -528,6 +511,53 @@ fn check_data<R: Read>(path: &Path, tee: &mut Tee<R>) -> Result<(), PackageError
         if rest[..n].iter().any(|b| *b != 0) {
             return Err(bad("data after the end-of-archive blocks".into()));
         }
+    }
+    Ok(())
+}
+
+/// One entry of the data tar (see [`check_data`]); `dirs` holds the directories seen.
+fn check_data_entry(
+    item: &crate::bounded::Item,
+    data: &mut dyn Read,
+    dirs: &mut BTreeSet<String>,
+) -> Result<(), String> {
+    let name = validate::entry_path(&item.name())?;
+    if let Some((parent, _)) = name.rsplit_once('/')
+        && !dirs.contains(parent)
+    {
+        return Err(format!(
+            "`{name}` comes before an entry for its directory `{parent}/` (apk: no dirent in archive)"
+        ));
+    }
+    let kind = item.kind;
+    if kind.is_dir() {
+        dirs.insert(name);
+    } else if kind.is_file() || kind.is_symlink() {
+        let expected = item
+            .pax_value(CHECKSUM_RECORD)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .ok_or_else(|| format!("`{name}` has no {CHECKSUM_RECORD} pax record"))?;
+        let actual = if kind.is_symlink() {
+            hex(&sha1::Sha1::digest(
+                item.link.as_deref().unwrap_or_default(),
+            ))
+        } else {
+            let mut hasher = sha1::Sha1::new();
+            crate::stream::digest_reader(data, |chunk| hasher.update(chunk))
+                .map_err(|e| e.to_string())?;
+            hex(&hasher.finalize())
+        };
+        if actual != expected {
+            return Err(format!(
+                "`{name}` has SHA-1 {actual}, its pax record says {expected}"
+            ));
+        }
+    } else if !kind.is_hard_link()
+        && !kind.is_character_special()
+        && !kind.is_block_special()
+        && !kind.is_fifo()
+    {
+        return Err(format!("`{name}` has an unknown entry type"));
     }
     Ok(())
 }
@@ -569,35 +599,24 @@ impl Tee<Sha256Reader> {
 }
 
 /// The index facts of an apk from its signature and control members only (the repository
-/// indexer's fast path: packages were checked fully with [`crate::inspect`] on upload).
-pub(crate) fn read_index_info(path: &Path) -> Result<PackageInfo, PackageError> {
+/// indexer's fast path), its fields checked as [`crate::inspect`] checks them; `sha256`
+/// is the file's digest, which the caller computed.
+pub(crate) fn read_index_info(
+    path: &Path,
+    limits: &ReadLimits,
+    sha256: String,
+) -> Result<PackageInfo, PackageError> {
     let file = File::open(path).map_err(|e| PackageError::io("open", path, e))?;
     let file_size = file
         .metadata()
         .map_err(|e| PackageError::io("read", path, e))?
         .len();
-    let bad = |reason: String| PackageError::malformed(path, reason);
-    let mut tee = Tee::new(file);
-    let control = read_control(path, &mut tee)?;
-    let required = |key: &str| {
-        control
-            .get(key)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| bad(format!(".PKGINFO has no `{key}`")))
-    };
-    let name = required("pkgname")?;
-    let version = required("pkgver")?;
-    let arch = required("arch")?;
-    let installed_size = required("size")?.parse().unwrap_or(0);
-    Ok(control.into_info(
-        name,
-        version,
-        arch,
-        installed_size,
-        file_size,
-        String::new(),
-    ))
+    let budget = Budget::new(limits, file_size);
+    let result = read_control(path, &mut Tee::new(file), &budget).and_then(|control| {
+        let facts = control.facts(path)?;
+        Ok(control.into_info(facts, file_size, sha256))
+    });
+    budget.explain(path, result)
 }
 
 /// Checks an apk's signature with the PEM public key `public_pem` (`BEGIN PUBLIC KEY`)
@@ -605,8 +624,13 @@ pub(crate) fn read_index_info(path: &Path) -> Result<PackageInfo, PackageError> 
 /// compressed control member.
 pub fn verify_signature(path: &Path, public_pem: &str, key_name: &str) -> Result<(), PackageError> {
     let file = File::open(path).map_err(|e| PackageError::io("open", path, e))?;
-    let mut tee = Tee::new(file);
-    let control = read_control(path, &mut tee)?;
+    let file_size = file
+        .metadata()
+        .map_err(|e| PackageError::io("read", path, e))?
+        .len();
+    let budget = Budget::new(&ReadLimits::default(), file_size);
+    let control = read_control(path, &mut Tee::new(file), &budget);
+    let control = budget.explain(path, control)?;
     let (signer, signature) = control
         .signer
         .ok_or_else(|| PackageError::malformed(path, "the package is unsigned"))?;

@@ -11,8 +11,10 @@ use boxwright_archive::{AtomicFile, ParallelGzip, hex};
 use md5::Digest as _;
 
 use crate::apk::{LEVEL, sha256_reader};
+use crate::bounded::{Budget, for_each_entry};
 use crate::error::PackageError;
 use crate::info::{PackageFormat, PackageInfo, format_arch};
+use crate::limits::ReadLimits;
 use crate::spec::{EntryKind, PackageSpec, Script, with_parents};
 use crate::stream::Limited;
 use crate::tarball::TarWriter;
@@ -317,12 +319,23 @@ fn control(spec: &PackageSpec, version: &str, arch: &str, installed_kib: u64) ->
     out
 }
 
-/// Parses a deb822 paragraph: fields in order, continuation lines joined with `\n`.
+/// Parses a deb822 paragraph: fields in order, continuation lines joined with `\n`. A field
+/// given twice (names compare without case) is refused: readers differ on which one counts
+/// (the server would check the first `Package:`, apt keeps the last). So is text after the
+/// paragraph's end.
 pub(crate) fn parse_paragraph(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut fields: Vec<(String, String)> = Vec::new();
+    let mut ended = false;
     for line in text.lines() {
-        if line.is_empty() {
-            break;
+        if line.trim().is_empty() {
+            ended = !fields.is_empty();
+            continue;
+        }
+        if ended {
+            return Err(format!(
+                "text after the paragraph's end: `{}`",
+                crate::bounded::shortened(line)
+            ));
         }
         if line.starts_with([' ', '\t']) {
             let (_, value) = fields
@@ -337,6 +350,11 @@ pub(crate) fn parse_paragraph(text: &str) -> Result<Vec<(String, String)>, Strin
             .ok_or_else(|| format!("control line `{line}` is not `Field: value`"))?;
         if key.is_empty() || key.contains(char::is_whitespace) {
             return Err(format!("bad control field name `{key}`"));
+        }
+        if let Some((first, _)) = fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return Err(format!(
+                "the field `{key}` is given twice (first as `{first}`)"
+            ));
         }
         fields.push((key.to_string(), value.trim().to_string()));
     }
@@ -364,6 +382,18 @@ pub(crate) fn inspect(
     path: &Path,
     file: File,
     file_size: u64,
+    limits: &ReadLimits,
+) -> Result<PackageInfo, PackageError> {
+    let budget = Budget::new(limits, file_size);
+    let result = inspect_within(path, file, file_size, &budget);
+    budget.explain(path, result)
+}
+
+fn inspect_within(
+    path: &Path,
+    file: File,
+    file_size: u64,
+    budget: &Budget,
 ) -> Result<PackageInfo, PackageError> {
     let bad = |reason: String| PackageError::malformed(path, reason);
     let mut input = BufReader::new(sha256_reader(file));
@@ -405,7 +435,7 @@ pub(crate) fn inspect(
 
     let header = expect("control.tar", &mut input)?;
     let mut member = (&mut input).take(header.size);
-    let (control_text, md5sums) = read_control_files(&header, &mut member).map_err(&bad)?;
+    let (control_text, md5sums) = read_control_files(&header, &mut member, budget).map_err(&bad)?;
     finish_member(member, &header).map_err(&bad)?;
 
     let control_text =
@@ -438,7 +468,7 @@ pub(crate) fn inspect(
 
     let header = expect("data.tar", &mut input)?;
     let mut member = (&mut input).take(header.size);
-    check_data(&header, &mut member, &mut expected).map_err(&bad)?;
+    check_data(&header, &mut member, &mut expected, budget).map_err(&bad)?;
     finish_member(member, &header).map_err(&bad)?;
     if let Some(missing) = expected.keys().next() {
         return Err(bad(format!(
@@ -542,29 +572,32 @@ fn package_info(
 fn read_control_files(
     header: &ar::Header,
     member: &mut impl Read,
+    budget: &Budget,
 ) -> Result<(Option<String>, Option<String>), String> {
     let mut control = None;
     let mut md5sums = None;
     let reader = decompressor(&header.name, member)
         .ok_or_else(|| format!("unsupported control member `{}`", header.name))?;
-    let mut archive =
-        tar::Archive::new(Limited::new(reader, limits::CONTROL, "the control member"));
-    for entry in archive.entries().map_err(|e| format!("control.tar: {e}"))? {
-        let mut entry = entry.map_err(|e| format!("control.tar: {e}"))?;
-        let name = entry.path().map_err(|e| format!("control.tar: {e}"))?;
-        let name = validate::entry_path(&name.to_string_lossy())?;
+    let mut archive = tar::Archive::new(Limited::new(
+        budget.count(reader),
+        limits::CONTROL,
+        "the control member",
+    ));
+    for_each_entry(&mut archive, budget, &header.name, |item, data| {
+        let name = validate::entry_path(&item.name())?;
         let slot = match name.as_str() {
             "control" => &mut control,
             "md5sums" => &mut md5sums,
-            _ => continue,
+            _ => return Ok(()),
         };
         let mut text = String::new();
-        entry
-            .read_to_string(&mut text)
-            .map_err(|_| format!("control.tar: `{name}` is not UTF-8 text"))?;
+        data.read_to_string(&mut text)
+            .map_err(|_| format!("`{name}` is not UTF-8 text"))?;
         *slot = Some(text);
-    }
-    drain(archive.into_inner(), "control.tar")?;
+        Ok(())
+    })
+    .map_err(|e| format!("{}: {e}", header.name))?;
+    drain(archive.into_inner(), &header.name)?;
     Ok((control, md5sums))
 }
 
@@ -583,36 +616,34 @@ fn check_data(
     header: &ar::Header,
     member: &mut impl Read,
     expected: &mut BTreeMap<String, String>,
+    budget: &Budget,
 ) -> Result<(), String> {
     let reader = decompressor(&header.name, member)
         .ok_or_else(|| format!("unsupported data member `{}`", header.name))?;
-    let mut archive = tar::Archive::new(Limited::new(reader, limits::DATA, "the data member"));
+    let mut archive = tar::Archive::new(budget.count(reader));
     let mut count = 0usize;
-    for entry in archive.entries().map_err(|e| format!("data.tar: {e}"))? {
-        let mut entry = entry.map_err(|e| format!("data.tar: {e}"))?;
+    for_each_entry(&mut archive, budget, &header.name, |item, data| {
         count += 1;
         if count > limits::ENTRIES {
-            return Err(format!(
-                "data.tar has more than {} entries",
-                limits::ENTRIES
-            ));
+            return Err(format!("more than {} entries", limits::ENTRIES));
         }
-        let name = entry.path().map_err(|e| format!("data.tar: {e}"))?;
-        let name = validate::entry_path(&name.to_string_lossy())?;
-        if !entry.header().entry_type().is_file() {
-            continue;
+        let name = validate::entry_path(&item.name())?;
+        if !item.kind.is_file() {
+            return Ok(());
         }
         if let Some(sum) = expected.remove(&name) {
             let mut hasher = md5::Md5::new();
-            crate::stream::digest_reader(&mut entry, |chunk| hasher.update(chunk))
-                .map_err(|e| format!("data.tar: {e}"))?;
+            crate::stream::digest_reader(data, |chunk| hasher.update(chunk))
+                .map_err(|e| e.to_string())?;
             let actual = hex(&hasher.finalize());
             if actual != sum {
                 return Err(format!("`{name}` has MD5 {actual}, md5sums says {sum}"));
             }
         }
-    }
-    drain(archive.into_inner(), "data.tar")
+        Ok(())
+    })
+    .map_err(|e| format!("{}: {e}", header.name))?;
+    drain(archive.into_inner(), &header.name)
 }
 
 /// Reads what the decoder left of a member (end blocks, trailing bytes) and its padding.

@@ -24,6 +24,24 @@ pub enum PackageError {
         what: &'static str,
         limit: u64,
     },
+    /// A package that unpacks to more than the ratio limit allows for its size.
+    #[error("{path}: unpacks to more than {limit} bytes, over {ratio} times its {file_size} bytes")]
+    Ratio {
+        path: PathBuf,
+        ratio: u64,
+        file_size: u64,
+        limit: u64,
+    },
+    /// A tar entry whose GNU long name or link or pax records exceed the header limit.
+    #[error("{path}: {location}: the {record} is larger than {limit} bytes")]
+    HeaderTooLarge {
+        path: PathBuf,
+        /// The tar member and the entry before the record (`data.tar.gz, after entry ...`).
+        location: String,
+        /// `GNU long name`, `GNU long link`, `pax extended header`, `pax global header`.
+        record: &'static str,
+        limit: u64,
+    },
     /// A package whose structure or content is not as its format requires.
     #[error("{path}: {reason}")]
     Malformed { path: PathBuf, reason: String },
@@ -47,6 +65,16 @@ pub enum PackageError {
 }
 
 impl PackageError {
+    /// Whether a size limit refused the package (rather than its content being invalid).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            PackageError::TooLarge { .. }
+                | PackageError::Ratio { .. }
+                | PackageError::HeaderTooLarge { .. }
+        )
+    }
+
     pub(crate) fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
         PackageError::Io {
             action,
@@ -81,6 +109,19 @@ pub enum RepoError {
         what: &'static str,
         value: String,
         reason: &'static str,
+    },
+    /// An apk version or repo name that belongs to the apt tree (`apt`, `dists`, `pool`).
+    #[error(
+        "invalid {what} `{value}`: the name belongs to the apt tree (`apt/dists`, `apt/pool`), which the apk tree must not overlap"
+    )]
+    ReservedName { what: &'static str, value: String },
+    /// Two package files of one index that claim the same name and version.
+    #[error("{first} and {second} both claim to be {name} {version}")]
+    Duplicate {
+        name: String,
+        version: String,
+        first: PathBuf,
+        second: PathBuf,
     },
     /// A repository index that needs a key that is not configured.
     #[error("no {kind} signing key is configured (needed to sign {index})")]

@@ -12,6 +12,7 @@
 
 pub mod apk;
 mod ar;
+mod bounded;
 mod build;
 pub mod deb;
 mod error;
@@ -28,14 +29,24 @@ use std::path::Path;
 pub use build::{ApkSigner, Built, build_all};
 pub use error::{PackageError, RepoError};
 pub use info::{PackageFormat, PackageInfo, arch_matches, format_arch};
+pub use limits::ReadLimits;
 pub use spec::{Entry, EntryKind, Glob, PackageSpec, Script, split_tree};
 
 /// Parses a package file fully and checks its structure and internal hashes: apk (three
 /// gzip members, cut signature and control tars, `.PKGINFO` fields, `datahash` against the
 /// data member, per-file SHA-1 records, directory entries, a signature entry present); deb
 /// (ar members in order, control fields, `md5sums` against the data). Sizes are bounded
-/// ([`limits`]); hostile input gives an error, never a panic.
+/// ([`limits`]); hostile input gives an error, never a panic. Reads within the default
+/// [`ReadLimits`]; see [`inspect_with`].
 pub fn inspect(path: &Path) -> Result<PackageInfo, PackageError> {
+    inspect_with(path, &ReadLimits::default())
+}
+
+/// [`inspect`] within `limits`: what the package's members unpack to, in all and per byte of
+/// the file. Tar header records (GNU long names and links, pax headers) are bounded by
+/// [`limits::HEADER`] whatever the limits. [`PackageError::is_limit`] tells a refusal by a
+/// limit from an invalid package.
+pub fn inspect_with(path: &Path, limits: &ReadLimits) -> Result<PackageInfo, PackageError> {
     use std::io::Read as _;
     let mut file = std::fs::File::open(path).map_err(|e| PackageError::io("open", path, e))?;
     let size = file
@@ -55,9 +66,9 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, PackageError> {
         .map_err(|e| PackageError::io("read", path, e))?;
     let file = std::fs::File::open(path).map_err(|e| PackageError::io("open", path, e))?;
     if n >= 8 && &magic == ar::MAGIC {
-        deb::inspect(path, file, size)
+        deb::inspect(path, file, size, limits)
     } else if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-        apk::inspect(path, file, size)
+        apk::inspect(path, file, size, limits)
     } else {
         Err(PackageError::UnknownFormat {
             path: path.to_path_buf(),
@@ -65,5 +76,7 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, PackageError> {
     }
 }
 
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod tests;

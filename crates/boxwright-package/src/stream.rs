@@ -108,7 +108,7 @@ impl<R: Read> Read for Limited<R> {
 
 /// Feeds everything `reader` yields to `hasher`; returns the byte count.
 pub(crate) fn digest_reader(
-    reader: &mut impl Read,
+    reader: &mut (impl Read + ?Sized),
     mut update: impl FnMut(&[u8]),
 ) -> io::Result<u64> {
     let mut buffer = vec![0u8; 64 * 1024];

@@ -96,6 +96,10 @@ pub fn plan(files: &[PathBuf], options: &GroupOptions) -> Result<Vec<UploadReque
                 ));
             }
         };
+        if info.format == PackageFormat::Apk {
+            boxwright_package::repo::apk_location(&version, &repo)
+                .map_err(|e| group_error(e.to_string()))?;
+        }
         groups
             .entry((version, repo, arch))
             .or_default()

@@ -18,7 +18,16 @@
 //!   max_files: 64          # files in one upload
 //!   max_connections: 256   # connections served at once; more wait in the listen queue
 //!   body_timeout: 60       # seconds an upload body may stall before it is answered 408
+//!   max_unpacked: 16G      # what one package unpacks to (see below)
+//!   max_ratio: 100         # unpacked bytes per byte of the package file
 //! ```
+//!
+//! `limits`: `max_body` bounds a request body, `max_files` the files of one upload;
+//! `max_unpacked` (a size like `max_body`, default 16 GiB) bounds what one package's
+//! compressed members unpack to, and `max_ratio` (default 100) what they unpack to per byte
+//! of the package file (checked past the first 16 MiB). Both also bound the server's reads of
+//! packages already in the tree when it reindexes. Tar header records (long names and links,
+//! pax headers) are bounded to 1 MiB per entry whatever the configuration.
 //!
 //! Unknown keys are errors naming the key and the file; relative paths are resolved against
 //! the file's directory.
@@ -27,6 +36,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use boxwright_package::ReadLimits;
 use serde::Deserialize;
 
 use crate::Error;
@@ -98,6 +108,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// Longest wait for the next bytes of an upload body (408 after it).
     pub body_timeout: Duration,
+    /// What one package may unpack to: in bytes, and per byte of the package file.
+    pub read: ReadLimits,
 }
 
 impl Default for Limits {
@@ -107,6 +119,7 @@ impl Default for Limits {
             max_files: DEFAULT_MAX_FILES,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             body_timeout: DEFAULT_BODY_TIMEOUT,
+            read: ReadLimits::default(),
         }
     }
 }
@@ -154,12 +167,16 @@ struct RawApt {
     label: Option<String>,
 }
 
+// The names are the keys of `repo.yaml`.
+#[allow(clippy::struct_field_names)]
 #[derive(Deserialize, Default)]
 struct RawLimits {
     max_body: Option<serde_norway::Value>,
     max_files: Option<usize>,
     max_connections: Option<usize>,
     body_timeout: Option<u64>,
+    max_unpacked: Option<serde_norway::Value>,
+    max_ratio: Option<u64>,
 }
 
 impl ServeConfig {
@@ -206,11 +223,21 @@ impl ServeConfig {
             .jwt
             .map(|jwt| jwt_config(jwt).map_err(config_error))
             .transpose()?;
-        let max_body = match raw.limits.max_body {
-            None => DEFAULT_MAX_BODY,
+        let size = |key: &str, value: Option<serde_norway::Value>, default: u64| match value {
+            None => Ok(default),
             Some(value) => parse_size(&value)
-                .ok_or_else(|| config_error(format!("limits.max_body: not a size: {value:?}")))?,
+                .ok_or_else(|| config_error(format!("limits.{key}: not a size: {value:?}"))),
         };
+        let max_body = size("max_body", raw.limits.max_body, DEFAULT_MAX_BODY)?;
+        let max_unpacked = size(
+            "max_unpacked",
+            raw.limits.max_unpacked,
+            ReadLimits::default().max_unpacked,
+        )?;
+        let max_ratio = raw
+            .limits
+            .max_ratio
+            .unwrap_or(ReadLimits::default().max_ratio);
         let max_files = raw.limits.max_files.unwrap_or(DEFAULT_MAX_FILES);
         let max_connections = raw
             .limits
@@ -220,7 +247,13 @@ impl ServeConfig {
             .limits
             .body_timeout
             .map_or(DEFAULT_BODY_TIMEOUT, Duration::from_secs);
-        if max_files == 0 || max_body == 0 || max_connections == 0 || body_timeout.is_zero() {
+        if max_files == 0
+            || max_body == 0
+            || max_connections == 0
+            || body_timeout.is_zero()
+            || max_unpacked == 0
+            || max_ratio == 0
+        {
             return Err(config_error("limits must be greater than zero".into()));
         }
         Ok(ServeConfig {
@@ -240,6 +273,10 @@ impl ServeConfig {
                 max_files,
                 max_connections,
                 body_timeout,
+                read: ReadLimits {
+                    max_unpacked,
+                    max_ratio,
+                },
             },
         })
     }
@@ -423,6 +460,13 @@ jwt:
         assert_eq!(config.limits.max_body, 10 << 20);
         assert_eq!(config.limits.max_files, 3);
         assert!(parse("dir: d\nlimits: { max_body: lots }\n").is_err());
+        assert_eq!(config.limits.read, ReadLimits::default());
+        let config = parse("dir: d\nlimits: { max_unpacked: 2G, max_ratio: 20 }\n").unwrap();
+        assert_eq!(config.limits.read.max_unpacked, 2 << 30);
+        assert_eq!(config.limits.read.max_ratio, 20);
+        let error = parse("dir: d\nlimits: { max_unpacked: lots }\n").unwrap_err();
+        assert!(error.to_string().contains("limits.max_unpacked"), "{error}");
+        assert!(parse("dir: d\nlimits: { max_ratio: 0 }\n").is_err());
     }
 
     #[test]

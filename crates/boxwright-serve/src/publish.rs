@@ -1,7 +1,7 @@
 //! From a staged upload to packages in the tree and a re-signed index.
 //!
 //! 1. [`check`] (blocking, before any lock): every file is inspected (full structural
-//!    validation), its architecture must fit the `arch` field, the field values must be safe
+//!    validation within the read limits: 413 past them), its architecture must fit the `arch` field, the field values must be safe
 //!    path components, and all files must belong to one index. Any failure refuses the whole
 //!    upload (400/422) and nothing changes.
 //! 2. The server takes the index's lock (uploads to one index run one at a time).
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use axum::http::StatusCode;
 use boxwright_package::repo::Repository;
-use boxwright_package::{PackageInfo, arch_matches, inspect};
+use boxwright_package::{PackageInfo, ReadLimits, RepoError, arch_matches, inspect_with};
 use serde::Serialize;
 
 use crate::upload::{Refusal, Staged};
@@ -51,14 +51,25 @@ pub struct Published {
 }
 
 /// Step 1: validate every file; nothing is written.
-pub fn check(repository: &Repository, staged: &Staged) -> Result<Plan, Refusal> {
+/// Packages are read within `read_limits`.
+pub fn check(
+    repository: &Repository,
+    staged: &Staged,
+    read_limits: &ReadLimits,
+) -> Result<Plan, Refusal> {
     let mut packages: Vec<Checked> = Vec::new();
     let mut scope: Option<String> = None;
     for file in &staged.files {
         let describe = |message: String| message.replace(&file.staged_display(), &file.name);
-        let info = inspect(&file.path).map_err(|e| {
+        let info = inspect_with(&file.path, read_limits).map_err(|e| {
+            // A limit that refused the package is 413, an invalid package 422.
+            let status = if e.is_limit() {
+                StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
             Refusal::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
                 format!("{}: {}", file.name, describe(error_chain(&e))),
             )
         })?;
@@ -73,7 +84,15 @@ pub fn check(repository: &Repository, staged: &Staged) -> Result<Plan, Refusal> 
         }
         let destination = repository
             .destination_for_arch(&info, &staged.version, &staged.repo, &staged.arch)
-            .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, error_chain(&e)))?;
+            .map_err(|e| {
+                // Names of the apt tree are valid words, wrong for this package: 422.
+                let status = if matches!(e, RepoError::ReservedName { .. }) {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                Refusal::new(status, format!("{}: {}", file.name, error_chain(&e)))
+            })?;
         let this_scope =
             repository.index_scope_for_arch(&info, &staged.version, &staged.repo, &staged.arch);
         match &scope {
@@ -163,6 +182,10 @@ pub fn commit(
             path: relative(root, &package.destination),
             added: !exists,
         });
+    }
+    // The index write finds these by digest instead of reading them again.
+    for package in &plan.packages {
+        repository.remember(&package.info);
     }
     let first = &plan.packages[0].info;
     if let Err(e) = repository.reindex_for_arch(first, &staged.version, &staged.repo, &staged.arch)

@@ -90,7 +90,8 @@ impl Server {
             apt_key: config.apt_key.clone(),
             apt_origin: config.apt_origin.clone(),
             apt_label: config.apt_label.clone(),
-        });
+        })
+        .with_read_limits(config.limits.read);
         let state = Arc::new(AppState {
             root,
             staging,
@@ -328,7 +329,7 @@ async fn upload(
     let staged = Arc::new(staged);
     let plan = {
         let (state, staged) = (Arc::clone(state), Arc::clone(&staged));
-        blocking(move || publish::check(&state.repository, &staged)).await?
+        blocking(move || publish::check(&state.repository, &staged, &state.limits.read)).await?
     };
     let lock = {
         let mut scopes = state

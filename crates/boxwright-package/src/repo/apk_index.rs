@@ -7,10 +7,10 @@ use std::path::Path;
 use base64::Engine as _;
 use boxwright_sign::rsa::RsaSigningKey;
 
-use super::{RepoConfig, index_time, package_files, write_atomic};
+use super::{RepoConfig, Repository, index_time, package_files, write_atomic};
 use crate::apk;
 use crate::error::RepoError;
-use crate::info::PackageInfo;
+use crate::info::{PackageFormat, PackageInfo};
 use crate::tarball::TarWriter;
 
 /// The file name clients trust for the key at `path`: abuild's `NAME.rsa` → `NAME.rsa.pub`.
@@ -36,19 +36,35 @@ pub(crate) fn load_key(
     Ok((key, apk_key_name(path)))
 }
 
-/// Indexes the `.apk` files of `dir` into `dir/APKINDEX.tar.gz`; returns how many.
-pub(crate) fn write(config: &RepoConfig, dir: &Path, scope: &str) -> Result<usize, RepoError> {
+/// Indexes the `.apk` files of `dir` into `dir/APKINDEX.tar.gz`; returns how many. Every
+/// signed field is checked as an upload's is; two files claiming one name and version are
+/// an error naming both. Nothing is written on any error.
+pub(crate) fn write(repository: &Repository, dir: &Path, scope: &str) -> Result<usize, RepoError> {
+    let config = repository.config();
     let index_path = dir.join("APKINDEX.tar.gz");
     let (key, key_name) = load_key(config, &index_path.display().to_string())?;
     let mut packages = Vec::new();
     for path in package_files(dir, "apk")? {
-        let info = apk::read_index_info(&path).map_err(|source| RepoError::Package {
-            path: path.clone(),
-            source,
-        })?;
-        packages.push(info);
+        let read = repository
+            .cache
+            .read(&path, PackageFormat::Apk, &repository.limits)?;
+        packages.push((read.info, path));
     }
-    packages.sort_by(|a, b| (&a.name, &a.version).cmp(&(&b.name, &b.version)));
+    packages.sort_by(|(a, a_path), (b, b_path)| {
+        (&a.name, &a.version, a_path).cmp(&(&b.name, &b.version, b_path))
+    });
+    if let Some(pair) = packages
+        .windows(2)
+        .find(|pair| (&pair[0].0.name, &pair[0].0.version) == (&pair[1].0.name, &pair[1].0.version))
+    {
+        return Err(RepoError::Duplicate {
+            name: pair[0].0.name.clone(),
+            version: pair[0].0.version.clone(),
+            first: pair[0].1.clone(),
+            second: pair[1].1.clone(),
+        });
+    }
+    let packages: Vec<PackageInfo> = packages.into_iter().map(|(info, _)| info).collect();
     let newest = packages
         .iter()
         .filter_map(|p| p.build_date)

@@ -3,15 +3,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use boxwright_archive::hex;
 use boxwright_sign::openpgp::OpenPgpSigningKey;
 use md5::Digest as _;
 
-use super::{RepoConfig, date, index_time, package_files, safe_component, subdirs, write_atomic};
+use super::{
+    RepoConfig, Repository, date, index_time, package_files, safe_component, subdirs, write_atomic,
+};
 use crate::error::RepoError;
-use crate::info::PackageInfo;
+use crate::info::{PackageFormat, PackageInfo};
 
 /// Architectures listed when a suite holds only `Architecture: all` packages.
 const DEFAULT_ARCHITECTURES: [&str; 2] = ["amd64", "arm64"];
@@ -34,16 +36,9 @@ fn load_key(config: &RepoConfig, index: &str) -> Result<OpenPgpSigningKey, RepoE
     .map(|(key, _)| key)
 }
 
-fn md5_file(path: &Path) -> Result<String, RepoError> {
-    let mut file = std::fs::File::open(path).map_err(|e| RepoError::io("read", path, e))?;
-    let mut hasher = md5::Md5::new();
-    crate::stream::digest_reader(&mut file, |chunk| hasher.update(chunk))
-        .map_err(|e| RepoError::io("read", path, e))?;
-    Ok(hex(&hasher.finalize()))
-}
-
 /// Rewrites the indexes of `suite`; returns how many packages it holds.
-pub(crate) fn write_suite(config: &RepoConfig, suite: &str) -> Result<usize, RepoError> {
+pub(crate) fn write_suite(repository: &Repository, suite: &str) -> Result<usize, RepoError> {
+    let config = repository.config();
     safe_component("suite", suite)?;
     let apt = config.root.join("apt");
     let dists = apt.join("dists").join(suite);
@@ -52,23 +47,22 @@ pub(crate) fn write_suite(config: &RepoConfig, suite: &str) -> Result<usize, Rep
     let mut packages = Vec::new();
     for component in subdirs(&pool)? {
         for path in package_files(&pool.join(&component), "deb")? {
-            let info = crate::inspect(&path).map_err(|source| RepoError::Package {
-                path: path.clone(),
-                source,
-            })?;
+            let read = repository
+                .cache
+                .read(&path, PackageFormat::Deb, &repository.limits)?;
             let mtime = std::fs::metadata(&path)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map_or(0, |d| d.as_secs());
             packages.push(Indexed {
-                md5: md5_file(&path)?,
+                md5: read.md5,
                 file_name: path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 component: component.clone(),
-                info,
+                info: read.info,
                 mtime,
             });
         }

@@ -10,12 +10,15 @@
 
 mod apk_index;
 mod apt;
+mod cache;
 pub(crate) mod date;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::RepoError;
 use crate::info::{PackageFormat, PackageInfo, format_arch};
+use crate::limits::ReadLimits;
 
 /// Reads the `kind` signing key configured at `path` (at each call, so a key rotated on disk
 /// is picked up) and parses it with `parse`; errors name the key and the index it signs.
@@ -58,10 +61,31 @@ pub struct RepoConfig {
 }
 
 /// A repository tree: package destinations and index writing. Keys are read from disk at
-/// each index write, so a key rotated on disk is used without a restart.
+/// each index write, so a key rotated on disk is used without a restart. Packages are read
+/// within its [`ReadLimits`], and each package file only once: its facts are kept by the
+/// file's SHA-256, shared by the clones of one repository (see `cache.rs`).
 #[derive(Debug, Clone)]
 pub struct Repository {
     config: RepoConfig,
+    limits: ReadLimits,
+    pub(crate) cache: Arc<cache::IndexCache>,
+}
+
+/// The apk tree's places that would be the apt tree's: `apt` as an apk version (the apt
+/// tree's root), `dists` and `pool` as apk repo names. Refused for uploads, `repo upload`
+/// and `repo index` alike, so the two trees never overlap.
+pub fn apk_location(version: &str, repo: &str) -> Result<(), RepoError> {
+    let reserved = |what, value: &str| RepoError::ReservedName {
+        what,
+        value: value.to_string(),
+    };
+    if version == "apt" {
+        return Err(reserved("apk version", version));
+    }
+    if repo == "dists" || repo == "pool" {
+        return Err(reserved("apk repo", repo));
+    }
+    Ok(())
 }
 
 /// What [`Repository::reindex_all`] indexed.
@@ -106,8 +130,26 @@ pub fn safe_component(what: &'static str, value: &str) -> Result<(), RepoError> 
 }
 
 impl Repository {
+    /// A repository reading packages within the default [`ReadLimits`].
     pub fn new(config: RepoConfig) -> Self {
-        Repository { config }
+        Repository {
+            config,
+            limits: ReadLimits::default(),
+            cache: Arc::default(),
+        }
+    }
+
+    /// The same repository reading packages within `limits`.
+    #[must_use]
+    pub fn with_read_limits(mut self, limits: ReadLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Keeps the facts of a package checked elsewhere (an upload's [`crate::inspect`]), so
+    /// the next index write does not read the file again.
+    pub fn remember(&self, info: &PackageInfo) {
+        self.cache.remember(info);
     }
 
     pub fn config(&self) -> &RepoConfig {
@@ -161,6 +203,7 @@ impl Repository {
         safe_component("package architecture", &info.arch)?;
         match info.format {
             PackageFormat::Apk => {
+                apk_location(version, repo)?;
                 safe_component("package version", &info.version)?;
                 let dir = Self::apk_arch_dir(info, arch);
                 safe_component("arch", &dir)?;
@@ -241,13 +284,13 @@ impl Repository {
         safe_component("repo", repo)?;
         match info.format {
             PackageFormat::Apk => {
+                apk_location(version, repo)?;
                 let dir = Self::apk_arch_dir(info, arch);
                 safe_component("arch", &dir)?;
                 let path = self.config.root.join(version).join(repo).join(&dir);
-                apk_index::write(&self.config, &path, &format!("{version}/{repo}/{dir}"))
-                    .map(|_| ())
+                apk_index::write(self, &path, &format!("{version}/{repo}/{dir}")).map(|_| ())
             }
-            PackageFormat::Deb => apt::write_suite(&self.config, version).map(|_| ()),
+            PackageFormat::Deb => apt::write_suite(self, version).map(|_| ()),
         }
     }
 
@@ -266,8 +309,9 @@ impl Repository {
                     if !has_packages(&dir, "apk")? {
                         continue;
                     }
+                    apk_location(&version, &repo)?;
                     let scope = format!("{version}/{repo}/{arch}");
-                    let packages = apk_index::write(&self.config, &dir, &scope)?;
+                    let packages = apk_index::write(self, &dir, &scope)?;
                     summary.indexes.push(IndexedScope {
                         format: PackageFormat::Apk,
                         scope,
@@ -277,7 +321,7 @@ impl Repository {
             }
         }
         for suite in subdirs(&root.join("apt/pool"))? {
-            let packages = apt::write_suite(&self.config, &suite)?;
+            let packages = apt::write_suite(self, &suite)?;
             summary.indexes.push(IndexedScope {
                 format: PackageFormat::Deb,
                 scope: format!("apt/{suite}"),
