@@ -63,6 +63,15 @@ pub enum Error {
         variable: String,
         chain: String,
     },
+
+    /// Templates nest too deep or expand too far (`template::MAX_DEPTH`,
+    /// `template::MAX_VALUE_BYTES`); the message names the variable chain.
+    #[error("{path}: at {pointer}: {message}")]
+    TemplateLimit {
+        path: PathBuf,
+        pointer: String,
+        message: String,
+    },
 }
 
 impl Error {

@@ -202,6 +202,13 @@ fn template_error(path: &Path, pointer: String, value: &str, err: TemplateError)
             variable,
             chain,
         },
+        limit @ (TemplateError::TooDeep { .. } | TemplateError::TooLarge { .. }) => {
+            Error::TemplateLimit {
+                path: path.to_path_buf(),
+                pointer,
+                message: limit.to_string(),
+            }
+        }
     }
 }
 

@@ -6,6 +6,14 @@
 
 use std::collections::BTreeMap;
 
+/// How deep `env` variables may refer to each other: `A = "{B}"`, `B = "{C}"`, `C = "x"` is
+/// 3 deep. No real project comes near it; it keeps hostile chains cheap to refuse.
+pub const MAX_DEPTH: usize = 32;
+/// The largest expanded value, in bytes (1 MiB): an `env` entry or any other string.
+pub const MAX_VALUE_BYTES: usize = 1 << 20;
+/// The most names an error's chain shows in full; longer ones keep their ends around `…`.
+const CHAIN_SHOWN: usize = 8;
+
 /// Why a template could not be expanded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
@@ -13,24 +21,43 @@ pub enum TemplateError {
     UnknownVariable(String),
     #[error("variable `{variable}` refers to itself through {chain}")]
     Cycle { variable: String, chain: String },
+    /// More than [`MAX_DEPTH`] variables refer to each other in a row.
+    #[error("variables nest more than {MAX_DEPTH} deep: {chain}")]
+    TooDeep { chain: String },
+    /// A value would expand to more than [`MAX_VALUE_BYTES`].
+    #[error("value expands to more than 1 MiB: {chain}")]
+    TooLarge { chain: String },
 }
 
-/// Expands every placeholder in `input` with `lookup`.
+/// Expands every placeholder in `input` with `lookup`; the result is at most
+/// [`MAX_VALUE_BYTES`].
 pub fn expand(
     input: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<String, TemplateError> {
     let mut out = String::with_capacity(input.len());
     for piece in pieces(input) {
-        match piece {
-            Piece::Literal(text) => out.push_str(text),
+        let (text, from) = match piece {
+            Piece::Literal(text) => (std::borrow::Cow::Borrowed(text), None),
             Piece::Variable(name) => match lookup(name) {
-                Some(value) => out.push_str(&value),
+                Some(value) => (std::borrow::Cow::Owned(value), Some(name)),
                 None => return Err(TemplateError::UnknownVariable(name.to_string())),
             },
-        }
+        };
+        push_bounded(&mut out, &text).map_err(|()| TemplateError::TooLarge {
+            chain: from.map_or_else(|| "the text itself".into(), str::to_string),
+        })?;
     }
     Ok(out)
+}
+
+/// Appends `text` unless that makes `out` longer than [`MAX_VALUE_BYTES`].
+fn push_bounded(out: &mut String, text: &str) -> Result<(), ()> {
+    if out.len() + text.len() > MAX_VALUE_BYTES {
+        return Err(());
+    }
+    out.push_str(text);
+    Ok(())
 }
 
 /// The names of the variables `input` refers to, in order.
@@ -46,56 +73,146 @@ pub fn variables(input: &str) -> Vec<&str> {
 
 /// Expands an `env` map whose values may refer to each other, then to `process`.
 ///
-/// Returns the first unknown variable or loop, with the env key it was found in.
+/// Iterative (an explicit stack, never recursion), at most [`MAX_DEPTH`] deep, every value at
+/// most [`MAX_VALUE_BYTES`]. Returns the first unknown variable, loop or limit, with the env
+/// key it was found in.
 pub fn resolve_env(
     env: &BTreeMap<String, String>,
     process: &dyn Fn(&str) -> Option<String>,
 ) -> Result<BTreeMap<String, String>, (String, TemplateError)> {
     let mut resolved = BTreeMap::new();
     for key in env.keys() {
-        let mut stack = Vec::new();
-        resolve_one(key, env, process, &mut resolved, &mut stack).map_err(|e| (key.clone(), e))?;
-    }
-    Ok(resolved)
-}
-
-fn resolve_one(
-    key: &str,
-    env: &BTreeMap<String, String>,
-    process: &dyn Fn(&str) -> Option<String>,
-    resolved: &mut BTreeMap<String, String>,
-    stack: &mut Vec<String>,
-) -> Result<String, TemplateError> {
-    if let Some(done) = resolved.get(key) {
-        return Ok(done.clone());
-    }
-    if stack.iter().any(|k| k == key) {
-        stack.push(key.to_string());
-        return Err(TemplateError::Cycle {
-            variable: key.to_string(),
-            chain: stack.join(" -> "),
-        });
-    }
-    let raw = &env[key];
-    stack.push(key.to_string());
-    let mut out = String::with_capacity(raw.len());
-    for piece in pieces(raw) {
-        match piece {
-            Piece::Literal(text) => out.push_str(text),
-            Piece::Variable(name) if env.contains_key(name) => {
-                out.push_str(&resolve_one(name, env, process, resolved, stack)?);
-            }
-            Piece::Variable(name) => match process(name) {
-                Some(value) => out.push_str(&value),
-                None => return Err(TemplateError::UnknownVariable(name.to_string())),
-            },
+        if !resolved.contains_key(key.as_str()) {
+            resolve_one(key, env, process, &mut resolved).map_err(|e| (key.clone(), e))?;
         }
     }
-    stack.pop();
-    resolved.insert(key.to_string(), out.clone());
-    Ok(out)
+    Ok(resolved
+        .into_iter()
+        .map(|(key, done)| (key.to_string(), done.value))
+        .collect())
 }
 
+/// An expanded `env` entry and its depth (1 when it refers to no other entry).
+struct Resolved {
+    value: String,
+    depth: usize,
+}
+
+/// An `env` entry being expanded: its pieces, how far along, and the text so far.
+struct Frame<'a> {
+    key: &'a str,
+    pieces: Vec<Piece<'a>>,
+    next: usize,
+    out: String,
+    /// The deepest entry it refers to so far.
+    below: usize,
+}
+
+impl<'a> Frame<'a> {
+    fn new(key: &'a str, raw: &'a str) -> Frame<'a> {
+        Frame {
+            key,
+            pieces: pieces(raw),
+            next: 0,
+            out: String::with_capacity(raw.len()),
+            below: 0,
+        }
+    }
+}
+
+/// Expands `key` and every entry it refers to that is not yet in `resolved`.
+fn resolve_one<'a>(
+    key: &'a str,
+    env: &'a BTreeMap<String, String>,
+    process: &dyn Fn(&str) -> Option<String>,
+    resolved: &mut BTreeMap<&'a str, Resolved>,
+) -> Result<(), TemplateError> {
+    let mut stack = vec![Frame::new(key, &env[key])];
+    while let Some(top) = stack.last() {
+        let Some(piece) = top.pieces.get(top.next).copied() else {
+            let frame = stack.pop().expect("a frame is on the stack");
+            let done = Resolved {
+                value: frame.out,
+                depth: frame.below + 1,
+            };
+            if !stack.is_empty() {
+                add(&mut stack, &done, frame.key)?;
+                stack.last_mut().expect("a parent frame").next += 1;
+            }
+            resolved.insert(frame.key, done);
+            continue;
+        };
+        match piece {
+            Piece::Literal(text) => append(&mut stack, text, None)?,
+            Piece::Variable(name) => {
+                if let Some(done) = resolved.get(name) {
+                    add(&mut stack, done, name)?;
+                } else if let Some((name, raw)) = env.get_key_value(name) {
+                    if stack.iter().any(|frame| frame.key == name) {
+                        return Err(TemplateError::Cycle {
+                            variable: name.clone(),
+                            chain: chain(&stack, Some(name)),
+                        });
+                    }
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(TemplateError::TooDeep {
+                            chain: chain(&stack, Some(name)),
+                        });
+                    }
+                    stack.push(Frame::new(name, raw));
+                    continue;
+                } else {
+                    let value = process(name)
+                        .ok_or_else(|| TemplateError::UnknownVariable(name.to_string()))?;
+                    append(&mut stack, &value, Some(name))?;
+                }
+            }
+        }
+        stack.last_mut().expect("a frame is on the stack").next += 1;
+    }
+    Ok(())
+}
+
+/// Adds the expanded entry `name` to the frame on top, which refers to it.
+fn add(stack: &mut [Frame<'_>], done: &Resolved, name: &str) -> Result<(), TemplateError> {
+    if stack.len() + done.depth > MAX_DEPTH {
+        return Err(TemplateError::TooDeep {
+            chain: chain(stack, Some(name)),
+        });
+    }
+    append(stack, &done.value, Some(name))?;
+    let top = stack.last_mut().expect("a frame is on the stack");
+    top.below = top.below.max(done.depth);
+    Ok(())
+}
+
+/// Appends `text` (the value of `via`, if a variable) to the frame on top, within
+/// [`MAX_VALUE_BYTES`].
+fn append(stack: &mut [Frame<'_>], text: &str, via: Option<&str>) -> Result<(), TemplateError> {
+    let top = stack.last_mut().expect("a frame is on the stack");
+    if push_bounded(&mut top.out, text).is_err() {
+        return Err(TemplateError::TooLarge {
+            chain: chain(stack, via),
+        });
+    }
+    Ok(())
+}
+
+/// `A → B → C`: the entries on `stack`, then `last`; long chains keep their ends around `…`.
+fn chain(stack: &[Frame<'_>], last: Option<&str>) -> String {
+    let names: Vec<&str> = stack.iter().map(|frame| frame.key).chain(last).collect();
+    if names.len() <= CHAIN_SHOWN {
+        return names.join(" → ");
+    }
+    let head = CHAIN_SHOWN / 2;
+    let tail = CHAIN_SHOWN - head - 1;
+    let mut shown = names[..head].to_vec();
+    shown.push("…");
+    shown.extend_from_slice(&names[names.len() - tail..]);
+    shown.join(" → ")
+}
+
+#[derive(Clone, Copy)]
 enum Piece<'a> {
     Literal(&'a str),
     Variable(&'a str),
@@ -200,8 +317,95 @@ mod tests {
             err,
             TemplateError::Cycle {
                 variable: "A".into(),
-                chain: "A -> B -> A".into()
+                chain: "A → B → A".into()
             }
+        );
+    }
+
+    /// `C00000 = {C00001}`, ... the last `end`: a chain of `count` entries.
+    fn chain_env(count: usize) -> BTreeMap<String, String> {
+        (0..count)
+            .map(|i| {
+                let value = if i + 1 == count {
+                    "end".to_string()
+                } else {
+                    format!("{{C{:05}}}", i + 1)
+                };
+                (format!("C{i:05}"), value)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn chains_up_to_the_depth_limit_resolve() {
+        let resolved = resolve_env(&chain_env(MAX_DEPTH), &vars).unwrap();
+        assert_eq!(resolved["C00000"], "end");
+    }
+
+    #[test]
+    fn deeper_chains_are_refused_naming_a_shortened_chain() {
+        let (key, err) = resolve_env(&chain_env(MAX_DEPTH + 1), &vars).unwrap_err();
+        assert_eq!(key, "C00000");
+        assert_eq!(
+            err.to_string(),
+            "variables nest more than 32 deep: C00000 → C00001 → C00002 → C00003 → … → \
+             C00030 → C00031 → C00032"
+        );
+    }
+
+    #[test]
+    fn depth_counts_entries_resolved_earlier() {
+        // Z refers to the 32-deep chain, which the key order resolves first.
+        let mut env = chain_env(MAX_DEPTH);
+        env.insert("Z".into(), "{C00000}".into());
+        let (key, err) = resolve_env(&env, &vars).unwrap_err();
+        assert_eq!(key, "Z");
+        assert!(
+            matches!(&err, TemplateError::TooDeep { chain } if chain == "Z → C00000"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_chain_of_fifty_thousand_is_refused_without_recursion() {
+        // Recursion this deep would overflow the test thread's stack.
+        let (key, err) = resolve_env(&chain_env(50_000), &vars).unwrap_err();
+        assert_eq!(key, "C00000");
+        assert!(matches!(err, TemplateError::TooDeep { .. }), "{err}");
+    }
+
+    #[test]
+    fn doubling_values_are_refused_at_one_mebibyte() {
+        // L00 = {L01}{L01}, ... L24 = 32 bytes: L08 would be 2 MiB.
+        let mut env: BTreeMap<String, String> = (0..24)
+            .map(|i| (format!("L{i:02}"), format!("{{L{0:02}}}{{L{0:02}}}", i + 1)))
+            .collect();
+        env.insert("L24".into(), "x".repeat(32));
+        let (key, err) = resolve_env(&env, &vars).unwrap_err();
+        assert_eq!(key, "L00");
+        assert_eq!(
+            err.to_string(),
+            "value expands to more than 1 MiB: L00 → L01 → L02 → L03 → … → L07 → L08 → L09"
+        );
+        // 1 MiB exactly is allowed.
+        env.retain(|k, _| k.as_str() >= "L09");
+        let resolved = resolve_env(&env, &vars).unwrap();
+        assert_eq!(resolved["L09"].len(), MAX_VALUE_BYTES);
+    }
+
+    #[test]
+    fn expanded_strings_are_bounded_too() {
+        let big = |name: &str| (name == "B").then(|| "b".repeat(MAX_VALUE_BYTES / 2));
+        assert_eq!(expand("{B}{B}", &big).unwrap().len(), MAX_VALUE_BYTES);
+        assert_eq!(
+            expand("{B}{B}x", &big).unwrap_err(),
+            TemplateError::TooLarge {
+                chain: "the text itself".into()
+            }
+        );
+        assert_eq!(
+            expand("x{B}{B}", &big).unwrap_err(),
+            TemplateError::TooLarge { chain: "B".into() }
         );
     }
 }

@@ -56,13 +56,15 @@ pub fn open_with(path: &Path, platform: Option<&PlatformSpec>) -> Result<BaseIma
     };
     let blobs = root.join("blobs").join("sha256");
     let index: ImageIndex = read_json(&root.join("index.json"), "image index")?;
-    let manifest_descriptor = match platform {
-        Some(platform) => choose(&blobs, index.manifests(), platform, path)?,
-        None => only_manifest(&blobs, index.manifests(), path)?,
-    };
-    let ref_name = ref_name_of(&blobs, index.manifests(), &manifest_descriptor);
-    let manifest_path = blob_path(&blobs, &manifest_descriptor);
-    verify_blob(&manifest_path, &manifest_descriptor)?;
+    let leaves = leaves(&blobs, index.manifests(), path)?;
+    let chosen = &leaves[match platform {
+        Some(platform) => choose(&leaves, platform, path)?,
+        None => only_manifest(&leaves, path)?,
+    }];
+    let ref_name = ref_name_of(index.manifests(), chosen);
+    let manifest_descriptor = &chosen.descriptor;
+    let manifest_path = blob_path(&blobs, manifest_descriptor);
+    verify_blob(&manifest_path, manifest_descriptor)?;
     let manifest: ImageManifest = read_json(&manifest_path, "image manifest")?;
     let config_path = blob_path(&blobs, manifest.config());
     verify_blob(&config_path, manifest.config())?;
@@ -99,31 +101,79 @@ fn blob_path(blobs: &Path, descriptor: &Descriptor) -> PathBuf {
     blobs.join(descriptor.digest().digest())
 }
 
-/// Picks the manifest for `platform`, following nested indexes.
-fn choose(
-    blobs: &Path,
-    manifests: &[Descriptor],
-    platform: &PlatformSpec,
-    shown: &Path,
-) -> Result<Descriptor, Error> {
+/// How deep image indexes may nest below `index.json`. Real images use one level (an index
+/// of platform manifests); `image build` refuses deeper ones rather than walk them.
+pub const MAX_INDEX_DEPTH: usize = 8;
+
+/// An image manifest reached from `index.json`: its descriptor, which top-level entry it
+/// was reached through, and how many entries its own list has.
+struct Leaf {
+    descriptor: Descriptor,
+    top: usize,
+    siblings: usize,
+}
+
+/// Every image manifest below `top`, in order, following nested indexes: each index at most
+/// once (by digest) and at most [`MAX_INDEX_DEPTH`] deep, else an error naming the digest or
+/// the depth. Iterative, so a hostile layout costs one read per index blob.
+fn leaves(blobs: &Path, top: &[Descriptor], shown: &Path) -> Result<Vec<Leaf>, Error> {
+    let refused = |message: String| Error::Invalid {
+        path: shown.to_path_buf(),
+        what: "image",
+        message,
+    };
+    let mut visited = std::collections::HashSet::new();
+    let mut leaves = Vec::new();
+    // (descriptor, top-level entry, depth, length of the list it is in), next on top.
+    let mut pending: Vec<(Descriptor, usize, usize, usize)> = top
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, d)| (d.clone(), i, 1, top.len()))
+        .collect();
+    while let Some((descriptor, entry, depth, siblings)) = pending.pop() {
+        if *descriptor.media_type() != MediaType::ImageIndex {
+            leaves.push(Leaf {
+                descriptor,
+                top: entry,
+                siblings,
+            });
+            continue;
+        }
+        let digest = descriptor.digest().to_string();
+        if depth > MAX_INDEX_DEPTH {
+            return Err(refused(format!(
+                "image indexes nested more than {MAX_INDEX_DEPTH} deep (at {digest})"
+            )));
+        }
+        if !visited.insert(digest.clone()) {
+            return Err(refused(format!("image index {digest} is listed twice")));
+        }
+        let nested_path = blob_path(blobs, &descriptor);
+        verify_blob(&nested_path, &descriptor)?;
+        let nested: ImageIndex = read_json(&nested_path, "image index")?;
+        let count = nested.manifests().len();
+        pending.extend(
+            nested
+                .manifests()
+                .iter()
+                .rev()
+                .map(|d| (d.clone(), entry, depth + 1, count)),
+        );
+    }
+    Ok(leaves)
+}
+
+/// Picks the manifest for `platform` among `leaves`.
+fn choose(leaves: &[Leaf], platform: &PlatformSpec, shown: &Path) -> Result<usize, Error> {
     let mut available = Vec::new();
-    for descriptor in manifests {
-        match descriptor.media_type() {
-            MediaType::ImageIndex => {
-                let nested_path = blob_path(blobs, descriptor);
-                verify_blob(&nested_path, descriptor)?;
-                let nested: ImageIndex = read_json(&nested_path, "image index")?;
-                if let Ok(found) = choose(blobs, nested.manifests(), platform, shown) {
-                    return Ok(found);
-                }
-            }
-            _ => match descriptor.platform() {
-                Some(p) if platform.matches(p) => return Ok(descriptor.clone()),
-                Some(p) => available.push(format!("{}/{}", p.os(), p.architecture())),
-                // A single manifest without a platform: its config says (checked in `open`).
-                None if manifests.len() == 1 => return Ok(descriptor.clone()),
-                None => available.push("(no platform)".into()),
-            },
+    for (i, leaf) in leaves.iter().enumerate() {
+        match leaf.descriptor.platform() {
+            Some(p) if platform.matches(p) => return Ok(i),
+            Some(p) => available.push(format!("{}/{}", p.os(), p.architecture())),
+            // A single manifest without a platform: its config says (checked in `open`).
+            None if leaf.siblings == 1 => return Ok(i),
+            None => available.push("(no platform)".into()),
         }
     }
     Err(Error::NoPlatform {
@@ -137,35 +187,21 @@ fn choose(
     })
 }
 
-/// The one image manifest below `manifests` (nested indexes followed); an error naming the
-/// platforms when there are several.
-fn only_manifest(
-    blobs: &Path,
-    manifests: &[Descriptor],
-    shown: &Path,
-) -> Result<Descriptor, Error> {
-    fn collect(
-        blobs: &Path,
-        manifests: &[Descriptor],
-        found: &mut Vec<Descriptor>,
-    ) -> Result<(), Error> {
-        for descriptor in manifests {
-            if *descriptor.media_type() == MediaType::ImageIndex {
-                let nested_path = blob_path(blobs, descriptor);
-                verify_blob(&nested_path, descriptor)?;
-                let nested: ImageIndex = read_json(&nested_path, "image index")?;
-                collect(blobs, nested.manifests(), found)?;
-            } else if !found.iter().any(|d| d.digest() == descriptor.digest()) {
-                found.push(descriptor.clone());
-            }
+/// The one image manifest among `leaves` (the same digest reached twice counts once); an
+/// error naming the platforms when there are several.
+fn only_manifest(leaves: &[Leaf], shown: &Path) -> Result<usize, Error> {
+    let mut found: Vec<usize> = Vec::new();
+    for (i, leaf) in leaves.iter().enumerate() {
+        if !found
+            .iter()
+            .any(|&f| leaves[f].descriptor.digest() == leaf.descriptor.digest())
+        {
+            found.push(i);
         }
-        Ok(())
     }
-    let mut found = Vec::new();
-    collect(blobs, manifests, &mut found)?;
-    match found.len() {
-        1 => Ok(found.remove(0)),
-        0 => Err(Error::Invalid {
+    match found.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Error::Invalid {
             path: shown.to_path_buf(),
             what: "image",
             message: "index.json names no image manifest".into(),
@@ -177,7 +213,7 @@ fn only_manifest(
                 "it holds several platforms ({}): choose one",
                 found
                     .iter()
-                    .map(|d| d.platform().as_ref().map_or_else(
+                    .map(|&i| leaves[i].descriptor.platform().as_ref().map_or_else(
                         || "(no platform)".to_string(),
                         |p| format!("{}/{}", p.os(), p.architecture())
                     ))
@@ -188,30 +224,14 @@ fn only_manifest(
     }
 }
 
-/// The `org.opencontainers.image.ref.name` of the top-level entry that is `chosen` or an index
-/// holding it (directly or nested); with one entry only, that entry's.
-fn ref_name_of(blobs: &Path, top: &[Descriptor], chosen: &Descriptor) -> Option<String> {
-    fn holds(blobs: &Path, descriptor: &Descriptor, chosen: &Descriptor, depth: usize) -> bool {
-        if descriptor.digest() == chosen.digest() {
-            return true;
-        }
-        if depth > 8 || *descriptor.media_type() != MediaType::ImageIndex {
-            return false;
-        }
-        let Ok(nested) = read_json::<ImageIndex>(&blob_path(blobs, descriptor), "image index")
-        else {
-            return false;
-        };
-        nested
-            .manifests()
-            .iter()
-            .any(|d| holds(blobs, d, chosen, depth + 1))
-    }
+/// The `org.opencontainers.image.ref.name` of the top-level entry `chosen` was reached
+/// through; with one entry only, that entry's.
+fn ref_name_of(top: &[Descriptor], chosen: &Leaf) -> Option<String> {
     let entry = if let [single] = top {
-        Some(single)
+        single
     } else {
-        top.iter().find(|d| holds(blobs, d, chosen, 0))
-    }?;
+        top.get(chosen.top)?
+    };
     entry
         .annotations()
         .as_ref()?
@@ -336,5 +356,64 @@ mod tests {
         );
         // Reached through the nested index that index.json names.
         assert_eq!(image.ref_name.as_deref(), Some("1.0"));
+    }
+
+    /// Wraps the top entry of `dir`'s index.json in `levels` more indexes, each listing the
+    /// one below `copies` times.
+    fn nest(dir: &Path, levels: usize, copies: usize) {
+        let index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+        let mut below = index["manifests"][0].clone();
+        for _ in 0..levels {
+            below = blob(
+                dir,
+                "application/vnd.oci.image.index.v1+json",
+                &json!({"schemaVersion": 2,
+                        "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": vec![below; copies]}),
+            );
+        }
+        let index = json!({"schemaVersion": 2, "manifests": [below]});
+        std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn indexes_nested_up_to_the_limit_are_followed() {
+        let dir = layout(&["arm64"]);
+        nest(dir.path(), MAX_INDEX_DEPTH, 1);
+        let arm: PlatformSpec = "linux/arm64".parse().unwrap();
+        let image = open_with(dir.path(), Some(&arm)).unwrap();
+        assert_eq!(image.config.architecture().to_string(), "arm64");
+    }
+
+    #[test]
+    fn indexes_nested_too_deep_are_refused_naming_the_depth() {
+        let dir = layout(&["arm64"]);
+        nest(dir.path(), MAX_INDEX_DEPTH + 1, 1);
+        let amd: PlatformSpec = "linux/amd64".parse().unwrap();
+        let Err(err) = open_with(dir.path(), Some(&amd)) else {
+            panic!("nested too deep");
+        };
+        assert!(
+            err.to_string()
+                .contains(&format!("nested more than {MAX_INDEX_DEPTH} deep")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_index_listed_twice_is_refused_naming_its_digest() {
+        // Each level lists the one below twice: walked naively, 2^levels paths.
+        let dir = layout(&["amd64", "arm64"]);
+        nest(dir.path(), 3, 2);
+        let s390x: PlatformSpec = "linux/s390x".parse().unwrap();
+        for platform in [Some(&s390x), None] {
+            let Err(err) = open_with(dir.path(), platform) else {
+                panic!("an index listed twice");
+            };
+            let err = err.to_string();
+            assert!(err.contains("is listed twice"), "{err}");
+            assert!(err.contains("image index sha256:"), "{err}");
+        }
     }
 }

@@ -622,6 +622,18 @@ fn add_manifest(
     mount: (Option<&str>, bool),
     depth: usize,
 ) -> Result<(), Error> {
+    // Each digest is added once: a manifest reached again is skipped, an index reached again
+    // refused (each level listing the one below many times would multiply the walk).
+    let digest = descriptor_digest(descriptor, &store.path(""))?;
+    if manifests.iter().any(|m| m.digest == digest) {
+        if INDEX_TYPES.contains(&descriptor["mediaType"].as_str().unwrap_or_default()) {
+            return Err(Error::Source {
+                path: store.path(&digest["sha256:".len()..]),
+                message: format!("image index {digest} is listed twice"),
+            });
+        }
+        return Ok(());
+    }
     let (blob, bytes, value) = load_blob(store, descriptor)?;
     let media_type = value["mediaType"]
         .as_str()
@@ -783,5 +795,62 @@ impl Client {
             platforms,
             tags: tags.to_vec(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Writes `value` as a blob of `root`; returns its descriptor.
+    fn put(root: &Path, media_type: &str, value: &Value) -> Value {
+        let bytes = serde_json::to_vec(value).unwrap();
+        let hex = hex(&Sha256::digest(&bytes));
+        std::fs::write(root.join("blobs/sha256").join(&hex), &bytes).unwrap();
+        json!({"mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len()})
+    }
+
+    #[test]
+    fn an_index_listed_twice_is_refused_and_a_manifest_added_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("blobs/sha256")).unwrap();
+        let config = put(root, "application/vnd.oci.image.config.v1+json", &json!({}));
+        let manifest = put(
+            root,
+            "application/vnd.oci.image.manifest.v1+json",
+            &json!({"schemaVersion": 2, "config": config, "layers": []}),
+        );
+        let index_of = |entries: Vec<Value>| {
+            put(
+                root,
+                INDEX_TYPES[0],
+                &json!({"schemaVersion": 2, "mediaType": INDEX_TYPES[0], "manifests": entries}),
+            )
+        };
+        let source = PushSource::parse(root.to_str().unwrap());
+        let write_top = |top: &Value| {
+            let index = json!({"schemaVersion": 2, "manifests": [top]});
+            std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        };
+        let store = BlobStore::create(root).unwrap();
+
+        let twice = index_of(vec![manifest.clone(), manifest.clone()]);
+        write_top(&twice);
+        let (blobs, manifests) = collect(&store, root, &source).unwrap();
+        assert_eq!((blobs.len(), manifests.len()), (1, 2));
+
+        let nested = index_of(vec![twice.clone(), twice.clone()]);
+        write_top(&nested);
+        let Err(err) = collect(&store, root, &source) else {
+            panic!("an index listed twice");
+        };
+        let inner = twice["digest"].as_str().unwrap();
+        assert!(
+            err.to_string()
+                .contains(&format!("image index {inner} is listed twice")),
+            "{err}"
+        );
     }
 }

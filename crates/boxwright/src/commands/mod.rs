@@ -13,6 +13,7 @@ mod provenance;
 mod publish;
 mod registry;
 mod release;
+mod release_verify;
 mod repo;
 mod sbom;
 mod schema;
@@ -77,7 +78,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
             publish::manifest(global, printer, &args)
         }
         Command::Release(ReleaseCommand::Publish(args)) => publish::publish(global, printer, &args),
-        Command::Release(ReleaseCommand::Verify(args)) => publish::verify(printer, &args),
+        Command::Release(ReleaseCommand::Verify(args)) => release_verify::verify(printer, &args),
         Command::Verify(args) => verify::run(printer, &args),
         Command::Plan(args) => mirror::plan(global, printer, &args),
         Command::Mirror(MirrorCommand::Run(args)) => mirror::run(global, printer, &args),

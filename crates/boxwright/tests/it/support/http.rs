@@ -32,6 +32,12 @@ pub enum Reply {
     /// 200 announcing `declared` bytes, sending `body`, then holding the connection open
     /// (about 30 s, or until the server is dropped) before closing.
     Stall { declared: usize, body: Vec<u8> },
+    /// 200 with `length` bytes of `b'x'`, generated while sending (never held in memory);
+    /// with `Content-Length` when `content_length`, else ended by closing the connection.
+    /// Sending stops early when the client goes away.
+    Stream { length: u64, content_length: bool },
+    /// 302 to `location`.
+    Redirect(String),
 }
 
 #[derive(Default)]
@@ -200,6 +206,19 @@ fn serve(mut stream: TcpStream, state: &State) {
                 std::thread::sleep(Duration::from_millis(100));
             }
         }
+        Reply::Stream {
+            length,
+            content_length,
+        } => {
+            let _ = write_stream(&mut stream, length, content_length);
+        }
+        Reply::Redirect(location) => {
+            let head = format!(
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\n\
+                 Connection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(head.as_bytes());
+        }
     }
     close(stream);
 }
@@ -266,6 +285,28 @@ fn write_head(stream: &mut TcpStream, status: u16, content_length: usize) -> std
         reason = reason(status)
     );
     stream.write_all(head.as_bytes())
+}
+
+/// A 200 whose `length` bytes are written from one reused buffer.
+fn write_stream(stream: &mut TcpStream, length: u64, content_length: bool) -> std::io::Result<()> {
+    let length_line = if content_length {
+        format!("Content-Length: {length}\r\n")
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "HTTP/1.1 200 OK\r\n{length_line}Content-Type: application/octet-stream\r\n\
+         Connection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes())?;
+    let buffer = vec![b'x'; 64 * 1024];
+    let mut left = length;
+    while left > 0 {
+        let n = usize::try_from(left.min(buffer.len() as u64)).expect("at most 64 KiB");
+        stream.write_all(&buffer[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
 }
 
 fn write_status(stream: &mut TcpStream, status: u16) -> std::io::Result<()> {
