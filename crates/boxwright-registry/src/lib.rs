@@ -14,6 +14,7 @@ mod error;
 mod push;
 mod reference;
 mod signatures;
+pub mod subject;
 mod summary;
 
 pub use base_cache::{BaseCache, CachedBase};
@@ -25,6 +26,7 @@ pub use push::{
 };
 pub use reference::{Reference, ReferenceError};
 pub use signatures::{AttachReport, Attachment, FoundLayer, SignatureLayer, TagScheme};
+pub use subject::{Subject, SubjectError};
 pub use summary::{ConfigSummary, Entry, Summary, local_summary};
 
 /// Environment variable holding the registry user name.
