@@ -131,19 +131,19 @@ fn select_entries(
         }
     }
     if let Some(wanted) = ref_name {
-        let named: Vec<Descriptor> = top
+        let matching: Vec<Descriptor> = top
             .iter()
             .filter(|d| entry_name(d) == Some(wanted))
             .cloned()
             .collect();
-        if named.is_empty() {
+        if matching.is_empty() {
             return Err(Error::NoSuchImage {
                 path: shown.to_path_buf(),
                 name: wanted.to_string(),
                 names,
             });
         }
-        return Ok(named);
+        return Ok(matching);
     }
     let mut digests: Vec<&str> = top.iter().map(|d| d.digest().as_ref()).collect();
     digests.sort_unstable();

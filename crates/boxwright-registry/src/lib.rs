@@ -7,6 +7,7 @@
 //! put by digest, the index last, and the tag only at the very end, so a tag never names an
 //! incomplete image.
 
+pub mod attest;
 mod base_cache;
 mod client;
 mod credentials;
@@ -17,6 +18,7 @@ mod signatures;
 pub mod subject;
 mod summary;
 
+pub use attest::{Attached, Predicates, SigningTarget};
 pub use base_cache::{BaseCache, CachedBase};
 pub use client::{Client, ClientOptions, Credentials, Inspected, PullFormat, PullReport};
 pub use credentials::AuthFile;

@@ -103,13 +103,19 @@ pub enum SubjectError {
         text: String,
         reason: ReferenceError,
     },
-    #[error("{subject} is {}, and {command} works on an image in a registry (push it first)", kind)]
+    #[error(
+        "{subject} is {}, and {command} works on an image in a registry (push it first)",
+        kind
+    )]
     NotInRegistry {
         subject: String,
         kind: &'static str,
         command: &'static str,
     },
-    #[error("{subject} is {}, and {command} reads OCI layouts and oci-archives", kind)]
+    #[error(
+        "{subject} is {}, and {command} reads OCI layouts and oci-archives",
+        kind
+    )]
     NotAnImage {
         subject: String,
         kind: &'static str,
@@ -367,7 +373,9 @@ mod tests {
     #[case::host_repo_tag("registry.example/a/b:2", reference("registry.example/a/b:2"))]
     #[case::digest(
         "localhost:5000/app@sha256:0000000000000000000000000000000000000000000000000000000000000000",
-        reference("localhost:5000/app@sha256:0000000000000000000000000000000000000000000000000000000000000000")
+        reference(
+            "localhost:5000/app@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+        )
     )]
     fn forms(#[case] text: &str, #[case] expected: Subject) {
         assert_eq!(Subject::parse(text, &Fake).unwrap(), expected);
@@ -393,12 +401,17 @@ mod tests {
     fn a_target_name_with_a_tag_is_no_target() {
         // Targets carry no tags; without a directory of that name, `hello:1.0` is nothing.
         let error = Subject::parse("hello:1.0", &Fake).unwrap_err();
-        assert!(matches!(error, SubjectError::Unrecognised { .. }), "{error}");
+        assert!(
+            matches!(error, SubjectError::Unrecognised { .. }),
+            "{error}"
+        );
     }
 
     #[test]
     fn registry_commands_refuse_local_subjects_and_local_ones_references() {
-        let error = layout("layout", "1.0").into_reference("image sign").unwrap_err();
+        let error = layout("layout", "1.0")
+            .into_reference("image sign")
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             "layout:1.0 is an image in an OCI layout, and image sign works on an image in a \
