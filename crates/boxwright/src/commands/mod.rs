@@ -5,11 +5,9 @@ mod build;
 mod ci;
 mod fetch;
 mod image;
-mod layers;
 mod metadata;
 mod mirror;
 mod package;
-mod provenance;
 mod publish;
 mod registry;
 mod release;
@@ -18,7 +16,6 @@ mod sbom;
 mod schema;
 mod serve;
 mod sign;
-mod subject;
 mod targets;
 mod verify;
 
@@ -88,10 +85,10 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Key(KeyCommand::Generate(args)) => sign::generate(printer, &args),
         Command::SignBlob(args) => sign::sign_blob(printer, &args),
         Command::VerifyBlob(args) => sign::verify_blob(printer, &args),
-        Command::Sbom(args) => sbom::run(global, printer, &args),
+        Command::Sbom(args) => sbom::sbom(global, printer, &args),
         Command::Package(args) => package::run(global, printer, &args),
         Command::Repo(RepoCommand::Index(args)) => repo::index(printer, &args),
-        Command::Provenance(args) => provenance::run(global, printer, &args),
+        Command::Provenance(args) => sbom::provenance(global, printer, &args),
         Command::Serve(args) => serve::run(printer, &args),
         Command::Repo(RepoCommand::Upload(args)) => repo::upload(printer, &args),
     }
@@ -161,14 +158,12 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
                 boxwright_metadata::env_vars::COSIGN_PASSWORD
             ));
         }
-        if let Some(boxwright_sbom::Error::Image(boxwright_oci::Error::Invalid {
-            what: "image",
-            message,
-            ..
-        })) = cause.downcast_ref()
-            && message.contains("several platforms")
-        {
-            return Some("choose one with --platform OS/ARCH[/VARIANT]".into());
+        let image_error = cause
+            .downcast_ref::<boxwright_sbom::Error>()
+            .and_then(boxwright_sbom::Error::image_error)
+            .or_else(|| cause.downcast_ref::<boxwright_oci::Error>());
+        if let Some(hint) = image_error.and_then(image_hint) {
+            return Some(hint);
         }
         if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = cause.downcast_ref() {
             return Some(
@@ -177,4 +172,22 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         }
     }
     None
+}
+
+/// How to choose an image when a layout holds several.
+fn image_hint(error: &boxwright_oci::Error) -> Option<String> {
+    match error {
+        boxwright_oci::Error::SeveralPlatforms { .. } => {
+            Some("choose one with --platform OS/ARCH[/VARIANT]".into())
+        }
+        boxwright_oci::Error::SeveralImages { path, names } => Some(format!(
+            "name one as DIR:TAG: {}",
+            names
+                .iter()
+                .map(|name| format!("{}:{name}", path.display()))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )),
+        _ => None,
+    }
 }
