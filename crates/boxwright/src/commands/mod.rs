@@ -94,28 +94,36 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// `cause` as a `T`, also when a library boxed it (a boxed source is a `Box<T>` in the chain).
+fn find<'a, T: std::error::Error + 'static>(
+    cause: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    cause
+        .downcast_ref::<T>()
+        .or_else(|| cause.downcast_ref::<Box<T>>().map(AsRef::as_ref))
+}
+
 /// A failed check (an invalid release tag, a build's verification or smoke run) exits 1;
 /// every other error exits 2.
 pub fn classify(error: &anyhow::Error) -> ExitStatus {
     let tag_error = |cause: &(dyn std::error::Error + 'static)| {
-        cause.is::<TagError>()
-            || matches!(cause.downcast_ref(), Some(boxwright_release::Error::Tag(_)))
+        find::<TagError>(cause).is_some()
+            || matches!(find(cause), Some(boxwright_release::Error::Tag(_)))
             || matches!(
-                cause.downcast_ref(),
+                find(cause),
                 Some(
                     boxwright_build::Error::Verification { .. }
                         | boxwright_build::Error::SmokeFailed { .. }
                 )
             )
             || matches!(
-                cause.downcast_ref(),
+                find(cause),
                 Some(
                     boxwright_ci::Error::Drift { .. }
                         | boxwright_ci::Error::NothingGenerated { .. }
                 )
             )
-            || cause
-                .downcast_ref::<boxwright_sign::Error>()
+            || find::<boxwright_sign::Error>(cause)
                 .is_some_and(boxwright_sign::Error::is_verification_failure)
     };
     if error.chain().any(tag_error) {
@@ -128,10 +136,10 @@ pub fn classify(error: &anyhow::Error) -> ExitStatus {
 /// A known fix for an error, shown after it.
 pub fn hint(error: &anyhow::Error) -> Option<String> {
     for cause in error.chain() {
-        if let Some(boxwright_metadata::Error::NotFound { .. }) = cause.downcast_ref() {
+        if let Some(boxwright_metadata::Error::NotFound { .. }) = find(cause) {
             return Some("run inside a project, or pass --project DIR".into());
         }
-        if let Some(boxwright_ci::Error::Drift { providers, .. }) = cause.downcast_ref() {
+        if let Some(boxwright_ci::Error::Drift { providers, .. }) = find(cause) {
             let commands: Vec<String> = providers
                 .iter()
                 .map(|p| format!("`boxwright ci generate {p}`"))
@@ -141,31 +149,30 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
                 commands.join(" and ")
             ));
         }
-        if let Some(boxwright_ci::Error::NothingGenerated { .. }) = cause.downcast_ref() {
+        if let Some(boxwright_ci::Error::NothingGenerated { .. }) = find(cause) {
             return Some(
                 "run `boxwright ci generate github` or `boxwright ci generate gitlab`".into(),
             );
         }
-        if let Some(boxwright_fetch::Error::NotCached { .. }) = cause.downcast_ref() {
+        if let Some(boxwright_fetch::Error::NotCached { .. }) = find(cause) {
             return Some("run `boxwright fetch` once with network access".into());
         }
         if let Some(
             boxwright_sign::Error::WrongPassword | boxwright_sign::Error::PasswordRequired,
-        ) = cause.downcast_ref()
+        ) = find(cause)
         {
             return Some(format!(
                 "give the key's password with --password-stdin or {}",
                 boxwright_metadata::env_vars::COSIGN_PASSWORD
             ));
         }
-        let image_error = cause
-            .downcast_ref::<boxwright_sbom::Error>()
+        let image_error = find::<boxwright_sbom::Error>(cause)
             .and_then(boxwright_sbom::Error::image_error)
-            .or_else(|| cause.downcast_ref::<boxwright_oci::Error>());
+            .or_else(|| find::<boxwright_oci::Error>(cause));
         if let Some(hint) = image_error.and_then(image_hint) {
             return Some(hint);
         }
-        if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = cause.downcast_ref() {
+        if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = find(cause) {
             return Some(
                 "if the new file is the one you want, update the digest in metadata.json".into(),
             );
