@@ -9,9 +9,11 @@ mod error;
 mod lock;
 mod plan;
 mod progress;
+mod targets;
 
 pub use download::{FetchOptions, FetchReport, Outcome, fetch_all};
 pub use error::Error;
 pub use lock::{LOCK_FILE, LockFile, checksum_for};
 pub use plan::{FetchRequest, Source, plan};
 pub use progress::{NoProgress, Progress, ProgressItem};
+pub use targets::{Fetched, fetch_targets};

@@ -42,6 +42,18 @@ pub fn open(path: &Path, platform: &PlatformSpec) -> Result<BaseImage, Error> {
 /// Like [`open`]; without a platform, the image must hold exactly one manifest (directly or
 /// through nested indexes), which is taken whatever its platform.
 pub fn open_with(path: &Path, platform: Option<&PlatformSpec>) -> Result<BaseImage, Error> {
+    open_selected(path, None, platform)
+}
+
+/// Like [`open_with`], for the image named `ref_name` (its `org.opencontainers.image.ref.name`
+/// in `index.json`). Without a name, a layout whose `index.json` names several images (each
+/// with its own name) is an error listing the names: a platform does not choose between
+/// images.
+pub fn open_selected(
+    path: &Path,
+    ref_name: Option<&str>,
+    platform: Option<&PlatformSpec>,
+) -> Result<BaseImage, Error> {
     let (root, unpacked) = if path.is_dir() {
         (path.to_path_buf(), None)
     } else {
@@ -56,12 +68,13 @@ pub fn open_with(path: &Path, platform: Option<&PlatformSpec>) -> Result<BaseIma
     };
     let blobs = root.join("blobs").join("sha256");
     let index: ImageIndex = read_json(&root.join("index.json"), "image index")?;
-    let leaves = leaves(&blobs, index.manifests(), path)?;
+    let entries = select_entries(index.manifests(), ref_name, path)?;
+    let leaves = leaves(&blobs, &entries, path)?;
     let chosen = &leaves[match platform {
         Some(platform) => choose(&leaves, platform, path)?,
         None => only_manifest(&leaves, path)?,
     }];
-    let ref_name = ref_name_of(index.manifests(), chosen);
+    let ref_name = ref_name_of(&entries, chosen);
     let manifest_descriptor = &chosen.descriptor;
     let manifest_path = blob_path(&blobs, manifest_descriptor);
     verify_blob(&manifest_path, manifest_descriptor)?;
@@ -95,6 +108,56 @@ pub fn open_with(path: &Path, platform: Option<&PlatformSpec>) -> Result<BaseIma
         ref_name,
         _unpacked: unpacked,
     })
+}
+
+/// The `ref.name` annotation of an `index.json` entry.
+fn entry_name(descriptor: &Descriptor) -> Option<&str> {
+    descriptor
+        .annotations()
+        .as_ref()?
+        .get(crate::image::REF_NAME)
+        .map(String::as_str)
+}
+
+/// The `index.json` entries to choose a manifest from: those named `ref_name`, else all of
+/// them, unless they are several distinct images with names of their own.
+fn select_entries(
+    top: &[Descriptor],
+    ref_name: Option<&str>,
+    shown: &Path,
+) -> Result<Vec<Descriptor>, Error> {
+    let mut names: Vec<String> = Vec::new();
+    for name in top.iter().filter_map(entry_name) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
+    if let Some(wanted) = ref_name {
+        let matching: Vec<Descriptor> = top
+            .iter()
+            .filter(|d| entry_name(d) == Some(wanted))
+            .cloned()
+            .collect();
+        if matching.is_empty() {
+            return Err(Error::NoSuchImage {
+                path: shown.to_path_buf(),
+                name: wanted.to_string(),
+                names,
+            });
+        }
+        return Ok(matching);
+    }
+    let mut digests: Vec<&str> = top.iter().map(|d| d.digest().as_ref()).collect();
+    digests.sort_unstable();
+    digests.dedup();
+    let every_entry_named = top.iter().all(|d| entry_name(d).is_some());
+    if digests.len() > 1 && every_entry_named && names.len() > 1 {
+        return Err(Error::SeveralImages {
+            path: shown.to_path_buf(),
+            names,
+        });
+    }
+    Ok(top.to_vec())
 }
 
 fn blob_path(blobs: &Path, descriptor: &Descriptor) -> PathBuf {
@@ -206,20 +269,17 @@ fn only_manifest(leaves: &[Leaf], shown: &Path) -> Result<usize, Error> {
             what: "image",
             message: "index.json names no image manifest".into(),
         }),
-        _ => Err(Error::Invalid {
+        _ => Err(Error::SeveralPlatforms {
             path: shown.to_path_buf(),
-            what: "image",
-            message: format!(
-                "it holds several platforms ({}): choose one",
-                found
-                    .iter()
-                    .map(|&i| leaves[i].descriptor.platform().as_ref().map_or_else(
+            platforms: found
+                .iter()
+                .map(|&i| {
+                    leaves[i].descriptor.platform().as_ref().map_or_else(
                         || "(no platform)".to_string(),
-                        |p| format!("{}/{}", p.os(), p.architecture())
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+                        |p| format!("{}/{}", p.os(), p.architecture()),
+                    )
+                })
+                .collect(),
         }),
     }
 }
@@ -415,5 +475,61 @@ mod tests {
             assert!(err.contains("is listed twice"), "{err}");
             assert!(err.contains("image index sha256:"), "{err}");
         }
+    }
+
+    /// A layout whose `index.json` names two single-platform images, `1.0` and `moved`,
+    /// both linux/amd64.
+    fn two_images() -> tempfile::TempDir {
+        let first = layout(&["amd64"]);
+        let root = first.path();
+        let config = blob(
+            root,
+            "application/vnd.oci.image.config.v1+json",
+            &json!({"architecture": "amd64", "os": "linux",
+                    "rootfs": {"type": "layers", "diff_ids": []}}),
+        );
+        let mut second = blob(
+            root,
+            "application/vnd.oci.image.manifest.v1+json",
+            &json!({"schemaVersion": 2,
+                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                    "config": config, "layers": [],
+                    "annotations": {"org.opencontainers.image.version": "moved"}}),
+        );
+        second["annotations"] = json!({"org.opencontainers.image.ref.name": "moved"});
+        let index_path = root.join("index.json");
+        let mut index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+        index["manifests"].as_array_mut().unwrap().push(second);
+        std::fs::write(&index_path, serde_json::to_vec(&index).unwrap()).unwrap();
+        first
+    }
+
+    #[test]
+    fn several_named_images_need_a_name_not_a_platform() {
+        let dir = two_images();
+        let amd: PlatformSpec = "linux/amd64".parse().unwrap();
+        for platform in [None, Some(&amd)] {
+            let Err(Error::SeveralImages { names, .. }) = open_selected(dir.path(), None, platform)
+            else {
+                panic!("two images and none named");
+            };
+            assert_eq!(names, ["1.0", "moved"]);
+        }
+        let moved = open_selected(dir.path(), Some("moved"), None).unwrap();
+        assert_eq!(moved.ref_name.as_deref(), Some("moved"));
+        assert_eq!(
+            moved.annotations.get("org.opencontainers.image.version"),
+            Some(&"moved".to_string())
+        );
+        let first = open_selected(dir.path(), Some("1.0"), Some(&amd)).unwrap();
+        assert_eq!(first.ref_name.as_deref(), Some("1.0"));
+        assert_ne!(first.manifest_digest, moved.manifest_digest);
+        let Err(Error::NoSuchImage { name, names, .. }) =
+            open_selected(dir.path(), Some("2.0"), None)
+        else {
+            panic!("no image is named 2.0");
+        };
+        assert_eq!((name.as_str(), names.len()), ("2.0", 2));
     }
 }

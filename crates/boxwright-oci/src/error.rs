@@ -31,6 +31,35 @@ pub enum Error {
         available: String,
     },
 
+    #[error(
+        "{}: invalid image: it holds several platforms ({}): choose one",
+        path.display(),
+        platforms.join(", ")
+    )]
+    SeveralPlatforms {
+        path: PathBuf,
+        platforms: Vec<String>,
+    },
+
+    #[error(
+        "{}: it holds several images ({}): name one as {}:TAG",
+        path.display(),
+        names.join(", "),
+        path.display()
+    )]
+    SeveralImages { path: PathBuf, names: Vec<String> },
+
+    #[error(
+        "{}: no image named `{name}` in index.json (names: {})",
+        path.display(),
+        names.join(", ")
+    )]
+    NoSuchImage {
+        path: PathBuf,
+        name: String,
+        names: Vec<String>,
+    },
+
     #[error("image path `{path}` {reason}")]
     BadImagePath { path: String, reason: &'static str },
 

@@ -7,6 +7,7 @@
 //! put by digest, the index last, and the tag only at the very end, so a tag never names an
 //! incomplete image.
 
+pub mod attest;
 mod base_cache;
 mod client;
 mod credentials;
@@ -14,8 +15,10 @@ mod error;
 mod push;
 mod reference;
 mod signatures;
+pub mod subject;
 mod summary;
 
+pub use attest::{Attached, Predicates, SigningTarget};
 pub use base_cache::{BaseCache, CachedBase};
 pub use client::{Client, ClientOptions, Credentials, Inspected, PullFormat, PullReport};
 pub use credentials::AuthFile;
@@ -25,6 +28,7 @@ pub use push::{
 };
 pub use reference::{Reference, ReferenceError};
 pub use signatures::{AttachReport, Attachment, FoundLayer, SignatureLayer, TagScheme};
+pub use subject::{Subject, SubjectError};
 pub use summary::{ConfigSummary, Entry, Summary, local_summary};
 
 /// Environment variable holding the registry user name.

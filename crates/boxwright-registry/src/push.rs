@@ -45,27 +45,6 @@ pub struct PushSource {
     pub mount_from: Option<String>,
 }
 
-impl PushSource {
-    /// `PATH` or `PATH:REFNAME` (the second only when `PATH:REFNAME` is not itself a path).
-    pub fn parse(text: &str) -> PushSource {
-        if !Path::new(text).exists()
-            && let Some((path, name)) = text.rsplit_once(':')
-            && Path::new(path).exists()
-        {
-            return PushSource {
-                path: path.into(),
-                ref_name: Some(name.into()),
-                mount_from: None,
-            };
-        }
-        PushSource {
-            path: text.into(),
-            ref_name: None,
-            mount_from: None,
-        }
-    }
-}
-
 /// The result of a push.
 #[derive(Debug, Clone, Serialize)]
 pub struct PushReport {
@@ -829,7 +808,11 @@ mod tests {
                 &json!({"schemaVersion": 2, "mediaType": INDEX_TYPES[0], "manifests": entries}),
             )
         };
-        let source = PushSource::parse(root.to_str().unwrap());
+        let source = PushSource {
+            path: root.to_path_buf(),
+            ref_name: None,
+            mount_from: None,
+        };
         let write_top = |top: &Value| {
             let index = json!({"schemaVersion": 2, "manifests": [top]});
             std::fs::write(root.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();

@@ -100,13 +100,22 @@ pub fn is_oci_archive(path: &Path) -> Result<bool, Error> {
 /// directory), picks the manifest (of `platform`, or the only one), checks every layer's
 /// digest and hashes the files of the flattened layers.
 pub fn image(path: &Path, platform: Option<&str>) -> Result<ImageFacts, Error> {
+    image_named(path, None, platform)
+}
+
+/// Like [`image`], for the image named `ref_name` in `index.json` when given.
+pub fn image_named(
+    path: &Path,
+    ref_name: Option<&str>,
+    platform: Option<&str>,
+) -> Result<ImageFacts, Error> {
     let platform = platform
         .map(|p| {
             p.parse::<PlatformSpec>()
                 .map_err(|message| Error::Platform { message })
         })
         .transpose()?;
-    let base = boxwright_oci::base::open_with(path, platform.as_ref())?;
+    let base = boxwright_oci::base::open_selected(path, ref_name, platform.as_ref())?;
     let mut layers = Vec::new();
     for descriptor in &base.layers {
         let blob = base.blob(descriptor);

@@ -2,7 +2,8 @@
 //!
 //! A [`Subject`] (a target's output, an OCI image, a rootfs tarball or a release archive) is
 //! gathered once ([`gather`] reads files and layers, hashing every regular file with SHA-256
-//! and SHA-1 as it is read; the binary adds what metadata.json and the image annotations say)
+//! and SHA-1 as it is read; [`resolve`] turns SUBJECT into one and adds what metadata.json
+//! and the image annotations say)
 //! and then written as:
 //!
 //! - SPDX 2.3 JSON ([`spdx::write`]),
@@ -20,6 +21,7 @@ pub mod gather;
 pub mod hash;
 pub mod provenance;
 pub mod purl;
+pub mod resolve;
 pub mod spdx;
 mod subject;
 

@@ -260,10 +260,10 @@ pub struct VerifyBlobArgs {
 /// What `sbom` and `provenance` describe.
 #[derive(Debug, Args)]
 pub struct SubjectArgs {
-    /// A target of the project (its output directory), an OCI layout directory, an
-    /// oci-archive, a rootfs tarball (.tar, .tar.gz, .tar.zst), a release archive
-    /// (<tag>.tar.gz) or a registry reference HOST[:PORT]/REPOSITORY[:TAG][@DIGEST], tried
-    /// in that order.
+    /// A target of the project (its output directory), an OCI layout directory (DIR, or
+    /// DIR:TAG for one of several images), an oci-archive (FILE[:TAG] or
+    /// oci-archive:FILE[:TAG]), a rootfs tarball (.tar, .tar.gz, .tar.zst), a release archive
+    /// (<tag>.tar.gz) or a registry reference HOST[:PORT]/REPOSITORY[:TAG][@DIGEST].
     pub subject: String,
     /// The target the subject was built from, when the subject does not say (an image whose
     /// `ref.name` is not the target's, a rootfs tarball).
@@ -702,7 +702,8 @@ pub struct RegistryArgs {
 
 #[derive(Debug, Args)]
 pub struct ImagePushArgs {
-    /// An OCI layout directory (optionally DIR:REFNAME) or an oci-archive.
+    /// An OCI layout directory (DIR or DIR:TAG) or an oci-archive (FILE[:TAG] or
+    /// oci-archive:FILE[:TAG]).
     pub source: String,
     /// HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST].
     pub reference: String,
@@ -743,7 +744,7 @@ pub struct ImageTagsArgs {
 #[derive(Debug, Args)]
 pub struct ImageInspectArgs {
     /// HOST[:PORT]/REPOSITORY[:TAG][@sha256:DIGEST], or a local OCI layout (DIR or
-    /// DIR:REFNAME) or oci-archive.
+    /// DIR:TAG) or oci-archive ([oci-archive:]FILE[:TAG]).
     pub reference: String,
     /// Print the manifest or index exactly as received (or stored).
     #[arg(long)]

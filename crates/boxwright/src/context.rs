@@ -1,16 +1,42 @@
-//! What every project command needs: the loaded project and the reproducible timestamp.
+//! What commands share: the loaded project, the reproducible timestamp, the registry client
+//! and async runtime, and the host side of SUBJECT resolution.
 
 use std::path::Path;
+use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow, bail};
+use boxwright_fetch::{FetchOptions, FetchReport};
 use boxwright_metadata::{Project, SourceUrl, Target, env_vars};
+use boxwright_oci::{Compression, Format};
+use boxwright_registry::{AuthFile, Client, ClientOptions, Credentials, PullFormat, Reference};
+use boxwright_sbom::SourceInfo;
+use boxwright_sbom::resolve::{Host, HostError};
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, ImageBuildArgs, RegistryArgs};
+use crate::printer::Printer;
 
 /// Loads the project named by `--project`, or the nearest one upwards.
 pub fn project(global: &GlobalArgs) -> Result<Project> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     Ok(Project::discover(global.project.as_deref(), &cwd)?)
+}
+
+/// The project, when there is one: none is fine unless `--project` names one; one that is
+/// there but does not load is an error.
+pub fn optional_project(global: &GlobalArgs) -> Result<Option<Project>> {
+    match project(global) {
+        Ok(project) => Ok(Some(project)),
+        Err(error)
+            if global.project.is_none()
+                && matches!(
+                    error.downcast_ref(),
+                    Some(boxwright_metadata::Error::NotFound { .. })
+                ) =>
+        {
+            Ok(None)
+        }
+        Err(error) => Err(error),
+    }
 }
 
 /// The target called `name`; an error listing the known ones when there is none.
@@ -78,4 +104,254 @@ pub fn git(root: &Path, args: &[&str]) -> Option<String> {
         .ok()?;
     let text = String::from_utf8(output.stdout).ok()?.trim().to_string();
     (output.status.success() && !text.is_empty()).then_some(text)
+}
+
+/// A registry client for the command's registry arguments.
+pub fn registry_client(args: &RegistryArgs) -> anyhow::Result<Client> {
+    registry_client_with(args, &ClientOptions::default())
+}
+
+/// A client for the command's registry arguments, on top of `options`.
+pub fn registry_client_with(
+    args: &RegistryArgs,
+    options: &ClientOptions,
+) -> anyhow::Result<Client> {
+    let password = if args.password_stdin {
+        if args.username.is_none() {
+            bail!("--password-stdin needs --username (or BOXWRIGHT_REGISTRY_USERNAME)");
+        }
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("cannot read the password from standard input")?;
+        let password = line.trim_end_matches(['\n', '\r']).to_string();
+        if password.is_empty() {
+            bail!("--password-stdin: standard input holds no password");
+        }
+        Some(password)
+    } else {
+        std::env::var(boxwright_registry::PASSWORD_ENV).ok()
+    };
+    let credentials = match (&args.username, password) {
+        (Some(username), Some(password)) => Some(Credentials {
+            username: username.clone(),
+            password,
+        }),
+        (Some(username), None) => bail!(
+            "--username {username} needs a password: pass --password-stdin or set {}",
+            boxwright_registry::PASSWORD_ENV
+        ),
+        (None, _) => None,
+    };
+    let auth_file = if credentials.is_none() {
+        AuthFile::discover()?
+    } else {
+        None
+    };
+    let ca_pem = match &args.ca_file {
+        Some(path) => Some(
+            std::fs::read(path)
+                .with_context(|| format!("cannot read --ca-file {}", path.display()))?,
+        ),
+        None => None,
+    };
+    Client::new(ClientOptions {
+        insecure: args.insecure,
+        credentials,
+        auth_file,
+        ca_pem,
+        ..options.clone()
+    })
+    .with_context(|| match &args.ca_file {
+        Some(path) => format!("cannot use --ca-file {}", path.display()),
+        None => "cannot set up the registry client".into(),
+    })
+}
+
+/// Runs `future` to completion on a new runtime.
+pub fn block_on<T>(future: impl Future<Output = T>) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(runtime.block_on(future))
+}
+
+/// The host side of SUBJECT resolution: git and CI for the source, the process environment,
+/// and pulls through the registry client of the command's arguments (made on first use).
+pub struct SubjectHost<'a> {
+    pub printer: &'a Printer,
+    pub registry: &'a RegistryArgs,
+}
+
+impl Host for SubjectHost<'_> {
+    fn source(&self, project: &Project, target: &Target) -> Option<SourceInfo> {
+        let source = SourceInfo {
+            url: source_url(project, target).map(|s| s.url),
+            revision: revision(project),
+        };
+        (source.url.is_some() || source.revision.is_some()).then_some(source)
+    }
+
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+
+    fn pull(
+        &self,
+        reference: &Reference,
+        layout: &Path,
+        platform: Option<&str>,
+    ) -> std::result::Result<(), HostError> {
+        let client = registry_client(self.registry)?;
+        let report = block_on(client.pull(reference, layout, PullFormat::Oci, platform, 0))??;
+        self.printer.info(format!(
+            "pulled {} ({}): {} blobs, {} bytes",
+            report.reference, report.digest, report.blobs, report.bytes
+        ));
+        Ok(())
+    }
+}
+
+/// `image build`'s arguments resolved: format, compression and level.
+pub fn image_format(args: &ImageBuildArgs) -> Result<(Format, Compression)> {
+    let format: Format = args.format.parse().map_err(|e: String| anyhow!(e))?;
+    let compression = match (
+        args.compression.parse().map_err(|e: String| anyhow!(e))?,
+        args.level,
+    ) {
+        (Compression::Gzip { .. }, Some(level @ 1..=9)) => Compression::Gzip { level },
+        (Compression::Zstd { .. }, Some(level @ 1..=19)) => Compression::Zstd {
+            level: i32::try_from(level).expect("small"),
+        },
+        (Compression::None, Some(_)) => bail!("--level does not apply to --compression none"),
+        (_, Some(level)) => bail!("--level {level} is out of range (gzip 1-9, zstd 1-19)"),
+        (compression, None) => compression,
+    };
+    Ok((format, compression))
+}
+
+/// The image of `args.target` in `project` (which may hold a target resolved for one
+/// version), assembled by `boxwright-image` with this project's source, revision and time.
+pub fn build_image(
+    project: &Project,
+    printer: &Printer,
+    args: &ImageBuildArgs,
+) -> Result<boxwright_oci::Written> {
+    let target = target(project, &args.target)?;
+    let (format, compression) = image_format(args)?;
+    let request = boxwright_image::Request {
+        target: &args.target,
+        format,
+        output: &args.output,
+        tag: args.tag.as_deref(),
+        compression,
+        platforms: &args.platform,
+        offline: args.offline,
+        created: source_date_epoch(&project.root)?,
+        source_url: source_url(project, target).map(|s| s.url),
+        revision: revision(project),
+    };
+    let host = ImageHost {
+        printer,
+        registry: &args.registry,
+    };
+    Ok(boxwright_image::build(project, &request, &host)?)
+}
+
+/// The host side of image assembly: the registry client of the command's arguments, and
+/// notes on stderr.
+pub struct ImageHost<'a> {
+    pub printer: &'a Printer,
+    pub registry: &'a RegistryArgs,
+}
+
+impl boxwright_image::Host for ImageHost<'_> {
+    fn client(&self) -> std::result::Result<Client, boxwright_image::HostError> {
+        Ok(registry_client(self.registry)?)
+    }
+
+    fn pulled_base(&self, written: &str, resolved: &str, platform: &str) {
+        self.printer
+            .info(format!("pulled base {written} ({resolved}) for {platform}"));
+    }
+}
+
+/// The fetch options: `--offline`, `--jobs` or `BOXWRIGHT_FETCH_JOBS`, and the attempts and
+/// backoff of `BOXWRIGHT_FETCH_ATTEMPTS` and `BOXWRIGHT_FETCH_BACKOFF_MS`.
+pub fn fetch_options(offline: bool, jobs: Option<usize>) -> Result<FetchOptions> {
+    let defaults = FetchOptions::default();
+    Ok(FetchOptions {
+        offline,
+        jobs: match jobs {
+            Some(jobs) => jobs,
+            None => env_number(env_vars::BOXWRIGHT_FETCH_JOBS)?.unwrap_or(defaults.jobs),
+        },
+        attempts: env_number(env_vars::BOXWRIGHT_FETCH_ATTEMPTS)?.unwrap_or(defaults.attempts),
+        backoff: env_number(env_vars::BOXWRIGHT_FETCH_BACKOFF_MS)?
+            .map_or(defaults.backoff, Duration::from_millis),
+    })
+}
+
+/// Brings the downloads of `targets` (all when empty) into the cache. Returns the reports of
+/// the files that arrived and, separately, the failure of the others: notes for unpinned
+/// files (with `pin_notes`) and every failure but the last go to stderr, the last failure is
+/// the error.
+pub fn fetch(
+    project: &Project,
+    targets: &[String],
+    offline: bool,
+    jobs: Option<usize>,
+    printer: &Printer,
+    pin_notes: bool,
+) -> Result<(Vec<FetchReport>, Result<()>)> {
+    let options = fetch_options(offline, jobs)?;
+    let reporter = crate::progress::reporter(printer.quiet() || printer.json);
+    let fetched = block_on(boxwright_fetch::fetch_targets(
+        project,
+        targets,
+        &options,
+        reporter.as_ref(),
+    ))??;
+    if pin_notes {
+        for report in fetched.reports.iter().filter(|r| !r.pinned) {
+            printer.info(format!(
+                "note: `{}` of target `{}` has no digest in metadata.json; pin it with \"sha256\": \"{}\"",
+                report.name, report.target, report.sha256
+            ));
+        }
+    }
+    let count = fetched.failures.len();
+    let mut failures = fetched.failures.into_iter();
+    let Some((_, last)) = failures.next_back() else {
+        return Ok((fetched.reports, Ok(())));
+    };
+    for (name, error) in failures {
+        printer.error(&anyhow::Error::new(error).context(format!("cannot fetch `{name}`")));
+    }
+    Ok((
+        fetched.reports,
+        Err(anyhow::Error::new(last)
+            .context(format!("{count} of {} downloads failed", fetched.total))),
+    ))
+}
+
+fn env_number<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
+    match std::env::var(name) {
+        Ok(value) => match value.trim().parse() {
+            Ok(n) => Ok(Some(n)),
+            Err(_) => bail!("{name} must be a whole number, not {value:?}"),
+        },
+        Err(_) => Ok(None),
+    }
+}
+
+/// The private key of `--key` (a file or env://VAR) for signing; an encrypted key's password
+/// comes from COSIGN_PASSWORD.
+pub fn signing_key(key: &str) -> Result<boxwright_sign::SigningKey> {
+    let source = boxwright_sign::KeySource::parse(key);
+    let password = boxwright_sign::source::password(None);
+    source
+        .signing_key(password.as_deref().map(Vec::as_slice))
+        .with_context(|| format!("cannot load the private key {source}"))
 }

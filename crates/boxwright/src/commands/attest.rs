@@ -1,87 +1,40 @@
 //! `image sign`, `image attest`, `image verify`: cosign-compatible signatures and in-toto
-//! attestations of images in a registry (payloads from `boxwright-sign`, storage from
-//! `boxwright-registry`).
+//! attestations of images in a registry (made and attached by `boxwright-registry`'s
+//! `attest`, payloads from `boxwright-sign`); this module reads arguments and reports.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Context, anyhow};
-use boxwright_registry::{Attachment, Client, Reference, SignatureLayer, TagScheme};
+use boxwright_registry::{
+    Attached, Attachment, Client, SignatureLayer, SigningTarget, Subject, TagScheme,
+};
 use boxwright_sign::cosign::{self, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE};
-use boxwright_sign::dsse::{Envelope, KeyIdChoice};
-use boxwright_sign::intoto::{self, Statement, Subject};
+use boxwright_sign::dsse::Envelope;
+use boxwright_sign::intoto::{self, Statement};
 use boxwright_sign::{KeySource, Signature, SigningKey, VerifyingKey};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::ExitStatus;
-use super::registry::{block_on, client};
 use crate::cli::{ImageAttestArgs, ImageSignArgs, ImageVerifyArgs, SigningArgs};
+use crate::context::{block_on, registry_client as client};
 use crate::printer::Printer;
 
-/// The media type of a DSSE envelope layer (cosign's `.att` layers).
-const DSSE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
-/// The annotation cosign puts on attestation layers.
-const PREDICATE_ANNOTATION: &str = "predicateType";
-const INDEX_TYPES: [&str; 2] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
-
-/// The image a command works on: its repository and the digests to sign.
-struct Target {
-    repository: Reference,
-    /// What cosign records as `docker-reference`: `host/repository`.
-    name: String,
-    /// The manifest or index the reference names.
-    digest: String,
-    /// With `--recursive` on an index, its platform manifests too.
-    subjects: Vec<String>,
+/// The image a command works on: SUBJECT in the one grammar, which must be a reference.
+fn resolve(
+    client: &Client,
+    text: &str,
+    recursive: bool,
+    command: &'static str,
+) -> anyhow::Result<SigningTarget> {
+    let reference = text.parse::<Subject>()?.into_reference(command)?;
+    Ok(block_on(client.signing_target(&reference, recursive))??)
 }
 
-fn resolve(client: &Client, text: &str, recursive: bool) -> anyhow::Result<Target> {
-    let reference: Reference = text.parse()?;
-    let inspected = block_on(client.inspect(&reference))??;
-    let repository = Reference {
-        tag: None,
-        digest: None,
-        ..reference.clone()
-    };
-    let mut subjects = vec![inspected.digest.clone()];
-    if recursive && INDEX_TYPES.contains(&inspected.media_type.as_str()) {
-        let index: Value = serde_json::from_slice(&inspected.bytes)
-            .with_context(|| format!("the index of {text} is not JSON"))?;
-        for entry in index["manifests"].as_array().into_iter().flatten() {
-            if let Some(digest) = entry["digest"].as_str() {
-                subjects.push(digest.to_string());
-            }
-        }
-    }
-    Ok(Target {
-        name: repository.name(),
-        repository,
-        digest: inspected.digest,
-        subjects,
-    })
-}
-
+/// The key of `--key` for signing (password from COSIGN_PASSWORD) and the tag scheme.
 fn signing_key(args: &SigningArgs) -> anyhow::Result<(SigningKey, TagScheme)> {
     let scheme: TagScheme = args.tag_scheme.parse().map_err(|e: String| anyhow!(e))?;
-    let source = KeySource::parse(&args.key);
-    let password = boxwright_sign::source::password(None);
-    let key = source
-        .signing_key(password.as_deref().map(Vec::as_slice))
-        .with_context(|| format!("cannot load the private key {source}"))?;
-    Ok((key, scheme))
-}
-
-/// What a sign or attest put, per subject.
-#[derive(Serialize)]
-struct Attached {
-    reference: String,
-    subject: String,
-    legacy_tag: Option<String>,
-    referrer: Option<String>,
-    referrers_via: Option<&'static str>,
+    Ok((crate::context::signing_key(&args.key)?, scheme))
 }
 
 fn report(printer: &Printer, what: &str, attached: &[Attached]) {
@@ -116,62 +69,15 @@ pub fn sign(printer: &Printer, args: &ImageSignArgs) -> anyhow::Result<ExitStatu
         annotations.insert(k.to_string(), v.to_string());
     }
     let client = client(&args.registry)?;
-    let target = resolve(&client, &args.reference, args.signing.recursive)?;
-    let attached = sign_subjects(&client, &target, &key, scheme, &annotations)?;
+    let target = resolve(
+        &client,
+        &args.reference,
+        args.signing.recursive,
+        "image sign",
+    )?;
+    let attached = block_on(client.sign_subjects(&target, &key, scheme, &annotations))??;
     report(printer, "signed", &attached);
     Ok(ExitStatus::Success)
-}
-
-/// Attaches one layer to `subject` of `target`.
-fn attach(
-    client: &Client,
-    target: &Target,
-    subject: &str,
-    kind: Attachment,
-    layer: &SignatureLayer,
-    scheme: TagScheme,
-) -> anyhow::Result<Attached> {
-    let put = block_on(client.attach(&target.repository, subject, kind, layer, scheme))??;
-    Ok(Attached {
-        reference: target.name.clone(),
-        subject: subject.to_string(),
-        legacy_tag: put.legacy_tag,
-        referrer: put.referrer,
-        referrers_via: put.referrers_via,
-    })
-}
-
-/// Signs every subject of `target` (cosign simple signing) and attaches the signatures.
-fn sign_subjects(
-    client: &Client,
-    target: &Target,
-    key: &SigningKey,
-    scheme: TagScheme,
-    annotations: &BTreeMap<String, String>,
-) -> anyhow::Result<Vec<Attached>> {
-    let mut attached = Vec::new();
-    for subject in &target.subjects {
-        let mut payload = cosign::SimpleSigning::new(&target.name, subject);
-        if !annotations.is_empty() {
-            payload = payload.with_annotations(annotations);
-        }
-        let bytes = payload.to_bytes();
-        let signature = cosign::sign_payload(key, &bytes).to_base64();
-        let layer = SignatureLayer {
-            media_type: SIMPLE_SIGNING_MEDIA_TYPE.into(),
-            bytes,
-            annotations: [(SIGNATURE_ANNOTATION.to_string(), signature)].into(),
-        };
-        attached.push(attach(
-            client,
-            target,
-            subject,
-            Attachment::Signature,
-            &layer,
-            scheme,
-        )?);
-    }
-    Ok(attached)
 }
 
 pub fn attest(printer: &Printer, args: &ImageAttestArgs) -> anyhow::Result<ExitStatus> {
@@ -182,98 +88,16 @@ pub fn attest(printer: &Printer, args: &ImageAttestArgs) -> anyhow::Result<ExitS
     let predicate: Value = serde_json::from_slice(&text)
         .with_context(|| format!("the predicate {} is not JSON", args.predicate.display()))?;
     let client = client(&args.registry)?;
-    let target = resolve(&client, &args.reference, args.signing.recursive)?;
-    let attached = attest_subjects(&client, &target, &key, scheme, &predicate_type, &predicate)?;
+    let target = resolve(
+        &client,
+        &args.reference,
+        args.signing.recursive,
+        "image attest",
+    )?;
+    let attached =
+        block_on(client.attest_subjects(&target, &key, scheme, &predicate_type, &predicate))??;
     report(printer, "attested", &attached);
     Ok(ExitStatus::Success)
-}
-
-/// An in-toto statement of `predicate` for every subject of `target`, signed in a DSSE
-/// envelope and attached.
-fn attest_subjects(
-    client: &Client,
-    target: &Target,
-    key: &SigningKey,
-    scheme: TagScheme,
-    predicate_type: &str,
-    predicate: &Value,
-) -> anyhow::Result<Vec<Attached>> {
-    let mut attached = Vec::new();
-    for subject in &target.subjects {
-        let hex = subject.strip_prefix("sha256:").unwrap_or(subject);
-        let statement = Statement::new(
-            vec![Subject::sha256(&target.name, hex)],
-            predicate_type.to_string(),
-            predicate.clone(),
-        );
-        // cosign leaves the key id empty in its envelopes.
-        let envelope = statement.sign(key, KeyIdChoice::Empty);
-        let layer = SignatureLayer {
-            media_type: DSSE_MEDIA_TYPE.into(),
-            bytes: envelope.to_json(),
-            annotations: [(PREDICATE_ANNOTATION.to_string(), predicate_type.to_string())].into(),
-        };
-        attached.push(attach(
-            client,
-            target,
-            subject,
-            Attachment::Attestation,
-            &layer,
-            scheme,
-        )?);
-    }
-    Ok(attached)
-}
-
-/// The attest step of `mirror run`: for a merged version, an SPDX SBOM and SLSA provenance
-/// of each platform image (from `predicates`: platform manifest digest → (SBOM, provenance)),
-/// attested to that manifest, and cosign signatures of the index and its manifests. `latest`
-/// names the same index, so it is covered too.
-pub(super) fn attest_version(
-    client: &Client,
-    repository: &Reference,
-    index: &str,
-    predicates: &BTreeMap<String, (Value, Value)>,
-    key: &SigningKey,
-    scheme: TagScheme,
-) -> anyhow::Result<usize> {
-    let reference = Reference {
-        tag: None,
-        digest: Some(index.to_string()),
-        ..repository.clone()
-    };
-    let target = resolve(client, &reference.to_string(), true)?;
-    let mut count = 0;
-    for (digest, (sbom, provenance)) in predicates {
-        let one = Target {
-            repository: target.repository.clone(),
-            name: target.name.clone(),
-            digest: digest.clone(),
-            subjects: vec![digest.clone()],
-        };
-        count +=
-            attest_subjects(client, &one, key, scheme, "https://spdx.dev/Document", sbom)?.len();
-        count += attest_subjects(
-            client,
-            &one,
-            key,
-            scheme,
-            "https://slsa.dev/provenance/v1",
-            provenance,
-        )?
-        .len();
-    }
-    count += sign_subjects(client, &target, key, scheme, &BTreeMap::new())?.len();
-    Ok(count)
-}
-
-/// The key of `--key` for signing (password from COSIGN_PASSWORD) and the tag scheme.
-pub(super) fn key_and_scheme(key: &str, scheme: &str) -> anyhow::Result<(SigningKey, TagScheme)> {
-    signing_key(&SigningArgs {
-        key: key.to_string(),
-        tag_scheme: scheme.to_string(),
-        recursive: false,
-    })
 }
 
 /// One signature or attestation looked at by `verify`.
@@ -300,7 +124,7 @@ pub fn verify(printer: &Printer, args: &ImageVerifyArgs) -> anyhow::Result<ExitS
         .verifying_key()
         .with_context(|| format!("cannot load the public key {source}"))?;
     let client = client(&args.registry)?;
-    let target = resolve(&client, &args.reference, false)?;
+    let target = resolve(&client, &args.reference, false, "image verify")?;
     let (kind, found) = match &args.attestation {
         Some(_) => ("attestation", Attachment::Attestation),
         None => ("signature", Attachment::Signature),

@@ -46,7 +46,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
         printer.json(&plans);
         return Ok(ExitStatus::Success);
     }
-    super::fetch::fetch(&project, &names, args.offline, None, printer, true)?.1?;
+    crate::context::fetch(&project, &names, args.offline, None, printer, true)?.1?;
 
     let forced: Vec<&str> = if args.force {
         requested.iter().map(String::as_str).collect()

@@ -5,11 +5,9 @@ mod build;
 mod ci;
 mod fetch;
 mod image;
-mod layers;
 mod metadata;
 mod mirror;
 mod package;
-mod provenance;
 mod publish;
 mod registry;
 mod release;
@@ -19,7 +17,6 @@ mod sbom;
 mod schema;
 mod serve;
 mod sign;
-mod subject;
 mod targets;
 mod verify;
 
@@ -89,37 +86,45 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Key(KeyCommand::Generate(args)) => sign::generate(printer, &args),
         Command::SignBlob(args) => sign::sign_blob(printer, &args),
         Command::VerifyBlob(args) => sign::verify_blob(printer, &args),
-        Command::Sbom(args) => sbom::run(global, printer, &args),
+        Command::Sbom(args) => sbom::sbom(global, printer, &args),
         Command::Package(args) => package::run(global, printer, &args),
         Command::Repo(RepoCommand::Index(args)) => repo::index(printer, &args),
-        Command::Provenance(args) => provenance::run(global, printer, &args),
+        Command::Provenance(args) => sbom::provenance(global, printer, &args),
         Command::Serve(args) => serve::run(printer, &args),
         Command::Repo(RepoCommand::Upload(args)) => repo::upload(printer, &args),
     }
+}
+
+/// `cause` as a `T`, also when a library boxed it (a boxed source is a `Box<T>` in the chain).
+fn find<'a, T: std::error::Error + 'static>(
+    cause: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    cause
+        .downcast_ref::<T>()
+        .or_else(|| cause.downcast_ref::<Box<T>>().map(AsRef::as_ref))
 }
 
 /// A failed check (an invalid release tag, a build's verification or smoke run) exits 1;
 /// every other error exits 2.
 pub fn classify(error: &anyhow::Error) -> ExitStatus {
     let tag_error = |cause: &(dyn std::error::Error + 'static)| {
-        cause.is::<TagError>()
-            || matches!(cause.downcast_ref(), Some(boxwright_release::Error::Tag(_)))
+        find::<TagError>(cause).is_some()
+            || matches!(find(cause), Some(boxwright_release::Error::Tag(_)))
             || matches!(
-                cause.downcast_ref(),
+                find(cause),
                 Some(
                     boxwright_build::Error::Verification { .. }
                         | boxwright_build::Error::SmokeFailed { .. }
                 )
             )
             || matches!(
-                cause.downcast_ref(),
+                find(cause),
                 Some(
                     boxwright_ci::Error::Drift { .. }
                         | boxwright_ci::Error::NothingGenerated { .. }
                 )
             )
-            || cause
-                .downcast_ref::<boxwright_sign::Error>()
+            || find::<boxwright_sign::Error>(cause)
                 .is_some_and(boxwright_sign::Error::is_verification_failure)
     };
     if error.chain().any(tag_error) {
@@ -132,10 +137,10 @@ pub fn classify(error: &anyhow::Error) -> ExitStatus {
 /// A known fix for an error, shown after it.
 pub fn hint(error: &anyhow::Error) -> Option<String> {
     for cause in error.chain() {
-        if let Some(boxwright_metadata::Error::NotFound { .. }) = cause.downcast_ref() {
+        if let Some(boxwright_metadata::Error::NotFound { .. }) = find(cause) {
             return Some("run inside a project, or pass --project DIR".into());
         }
-        if let Some(boxwright_ci::Error::Drift { providers, .. }) = cause.downcast_ref() {
+        if let Some(boxwright_ci::Error::Drift { providers, .. }) = find(cause) {
             let commands: Vec<String> = providers
                 .iter()
                 .map(|p| format!("`boxwright ci generate {p}`"))
@@ -145,37 +150,52 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
                 commands.join(" and ")
             ));
         }
-        if let Some(boxwright_ci::Error::NothingGenerated { .. }) = cause.downcast_ref() {
+        if let Some(boxwright_ci::Error::NothingGenerated { .. }) = find(cause) {
             return Some(
                 "run `boxwright ci generate github` or `boxwright ci generate gitlab`".into(),
             );
         }
-        if let Some(boxwright_fetch::Error::NotCached { .. }) = cause.downcast_ref() {
+        if let Some(boxwright_fetch::Error::NotCached { .. }) = find(cause) {
             return Some("run `boxwright fetch` once with network access".into());
         }
         if let Some(
             boxwright_sign::Error::WrongPassword | boxwright_sign::Error::PasswordRequired,
-        ) = cause.downcast_ref()
+        ) = find(cause)
         {
             return Some(format!(
                 "give the key's password with --password-stdin or {}",
                 boxwright_metadata::env_vars::COSIGN_PASSWORD
             ));
         }
-        if let Some(boxwright_sbom::Error::Image(boxwright_oci::Error::Invalid {
-            what: "image",
-            message,
-            ..
-        })) = cause.downcast_ref()
-            && message.contains("several platforms")
-        {
-            return Some("choose one with --platform OS/ARCH[/VARIANT]".into());
+        let image_error = find::<boxwright_sbom::Error>(cause)
+            .and_then(boxwright_sbom::Error::image_error)
+            .or_else(|| find::<boxwright_oci::Error>(cause));
+        if let Some(hint) = image_error.and_then(image_hint) {
+            return Some(hint);
         }
-        if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = cause.downcast_ref() {
+        if let Some(boxwright_fetch::Error::ChecksumMismatch { .. }) = find(cause) {
             return Some(
                 "if the new file is the one you want, update the digest in metadata.json".into(),
             );
         }
     }
     None
+}
+
+/// How to choose an image when a layout holds several.
+fn image_hint(error: &boxwright_oci::Error) -> Option<String> {
+    match error {
+        boxwright_oci::Error::SeveralPlatforms { .. } => {
+            Some("choose one with --platform OS/ARCH[/VARIANT]".into())
+        }
+        boxwright_oci::Error::SeveralImages { path, names } => Some(format!(
+            "name one as DIR:TAG: {}",
+            names
+                .iter()
+                .map(|name| format!("{}:{name}", path.display()))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )),
+        _ => None,
+    }
 }

@@ -79,7 +79,7 @@ fn rootfs_artifact(
             ca_file: None,
         },
     };
-    super::image::build_in(project, printer, &args)
+    crate::context::build_image(project, printer, &args)
         .with_context(|| format!("cannot build the rootfs artifact {name} of `{target}`"))?;
     Ok(output)
 }
@@ -95,7 +95,7 @@ fn resolve_images(
     if images.is_empty() {
         return Ok(Vec::new());
     }
-    let client = super::registry::client(registry)?;
+    let client = crate::context::registry_client(registry)?;
     let mut references = Vec::new();
     for image in images {
         let mut reference: Reference = image
@@ -107,7 +107,7 @@ fn resolve_images(
         references.push(reference);
     }
     // One runtime for every lookup.
-    let mut resolved = super::registry::block_on(async {
+    let mut resolved = crate::context::block_on(async {
         let mut resolved = Vec::new();
         for reference in references {
             printer.detail(format!("resolving {reference}"));

@@ -4,86 +4,25 @@
 use std::io::Write;
 
 use anyhow::{Context, bail};
-use boxwright_registry::{
-    AuthFile, Client, ClientOptions, Credentials, PullFormat, PushSource, Reference, Summary,
-};
+use boxwright_registry::{ClientOptions, PullFormat, Reference, Subject, Summary};
 
 use super::ExitStatus;
 use crate::cli::{
     ImageExistsArgs, ImageInspectArgs, ImageMergeArgs, ImagePullArgs, ImagePushArgs, ImageTagsArgs,
-    RegistryArgs,
 };
+use crate::context::{block_on, registry_client as client, registry_client_with as client_with};
 use crate::printer::Printer;
-
-pub(crate) fn client(args: &RegistryArgs) -> anyhow::Result<Client> {
-    client_with(args, &ClientOptions::default())
-}
-
-/// A client for the command's registry arguments, on top of `options`.
-fn client_with(args: &RegistryArgs, options: &ClientOptions) -> anyhow::Result<Client> {
-    let password = if args.password_stdin {
-        if args.username.is_none() {
-            bail!("--password-stdin needs --username (or BOXWRIGHT_REGISTRY_USERNAME)");
-        }
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .context("cannot read the password from standard input")?;
-        let password = line.trim_end_matches(['\n', '\r']).to_string();
-        if password.is_empty() {
-            bail!("--password-stdin: standard input holds no password");
-        }
-        Some(password)
-    } else {
-        std::env::var(boxwright_registry::PASSWORD_ENV).ok()
-    };
-    let credentials = match (&args.username, password) {
-        (Some(username), Some(password)) => Some(Credentials {
-            username: username.clone(),
-            password,
-        }),
-        (Some(username), None) => bail!(
-            "--username {username} needs a password: pass --password-stdin or set {}",
-            boxwright_registry::PASSWORD_ENV
-        ),
-        (None, _) => None,
-    };
-    let auth_file = if credentials.is_none() {
-        AuthFile::discover()?
-    } else {
-        None
-    };
-    let ca_pem = match &args.ca_file {
-        Some(path) => Some(
-            std::fs::read(path)
-                .with_context(|| format!("cannot read --ca-file {}", path.display()))?,
-        ),
-        None => None,
-    };
-    Client::new(ClientOptions {
-        insecure: args.insecure,
-        credentials,
-        auth_file,
-        ca_pem,
-        ..options.clone()
-    })
-    .with_context(|| match &args.ca_file {
-        Some(path) => format!("cannot use --ca-file {}", path.display()),
-        None => "cannot set up the registry client".into(),
-    })
-}
-
-pub(crate) fn block_on<T>(future: impl Future<Output = T>) -> anyhow::Result<T> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(future))
-}
 
 pub fn push(printer: &Printer, args: &ImagePushArgs) -> anyhow::Result<ExitStatus> {
     let reference: Reference = args.reference.parse()?;
-    let mut source = PushSource::parse(&args.source);
+    let subject: Subject = args.source.parse()?;
+    let Some(mut source) = subject.local_image("image push")? else {
+        bail!(
+            "`{}` is an image reference: image push takes an OCI layout (DIR[:TAG]) or an \
+             oci-archive (oci-archive:FILE[:TAG]); copy between registries with image pull, then push",
+            args.source
+        );
+    };
     if let Some(from) = &args.mount_from {
         source.mount_from = Some(mount_source(from, &reference)?);
     }
@@ -175,20 +114,15 @@ pub fn tags(printer: &Printer, args: &ImageTagsArgs) -> anyhow::Result<ExitStatu
 }
 
 pub fn inspect(printer: &Printer, args: &ImageInspectArgs) -> anyhow::Result<ExitStatus> {
-    let local = PushSource::parse(&args.reference);
-    let summary = if local.path.exists() {
+    let subject: Subject = args.reference.parse()?;
+    let summary = if let Some(local) = subject.local_image("image inspect")? {
         let (summary, raw) = boxwright_registry::local_summary(&local)?;
         if args.raw {
             return write_raw(&raw);
         }
         summary
     } else {
-        let reference: Reference = args.reference.parse().with_context(|| {
-            format!(
-                "`{}` is neither an OCI layout or oci-archive nor an image reference",
-                args.reference
-            )
-        })?;
+        let reference = subject.into_reference("image inspect")?;
         let client = client(&args.registry)?;
         if args.raw {
             return write_raw(&block_on(client.inspect(&reference))??.bytes);

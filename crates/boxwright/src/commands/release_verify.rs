@@ -339,7 +339,7 @@ async fn check_images(
     if manifest.images.is_empty() {
         return Ok(Ok(()));
     }
-    let client = super::registry::client(registry)?;
+    let client = crate::context::registry_client(registry)?;
     for image in &manifest.images {
         let pinned = image.pinned();
         let reference: Reference = match pinned.parse() {

@@ -1,18 +1,29 @@
-//! `sbom SUBJECT --format spdx-json|cyclonedx-json [-o FILE]`.
+//! `sbom SUBJECT --format spdx-json|cyclonedx-json [-o FILE]` and `provenance SUBJECT [-o
+//! FILE]` (the SLSA v1 predicate, for `image attest --type slsaprovenance --predicate FILE`).
+//! SUBJECT is resolved and gathered by `boxwright-sbom`'s `resolve`.
 
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
-use boxwright_sbom::{DocumentOptions, Format};
+use boxwright_metadata::Project;
+use boxwright_registry::subject::FileSystem;
+use boxwright_sbom::resolve::{Request, gather_subject, metadata_sha256};
+use boxwright_sbom::{DocumentOptions, Format, Subject};
 
 use super::ExitStatus;
-use super::subject::{self, Gathered};
-use crate::cli::{GlobalArgs, SbomArgs};
+use crate::cli::{GlobalArgs, ProvenanceArgs, SbomArgs, SubjectArgs};
+use crate::context::{self, SubjectHost};
 use crate::printer::Printer;
 
-pub fn run(global: &GlobalArgs, printer: &Printer, args: &SbomArgs) -> anyhow::Result<ExitStatus> {
+/// A subject and the project it belongs to, when it belongs to one.
+struct Gathered {
+    subject: Subject,
+    project: Option<Project>,
+}
+
+pub fn sbom(global: &GlobalArgs, printer: &Printer, args: &SbomArgs) -> anyhow::Result<ExitStatus> {
     let format: Format = args.format.parse().map_err(|e: String| anyhow!(e))?;
-    let gathered = subject::gather(global, printer, &args.subject)?;
+    let gathered = gather(global, printer, &args.subject)?;
     let options = options(&gathered)?;
     let document = boxwright_sbom::sbom(&gathered.subject, format, &options);
     emit(
@@ -24,16 +35,81 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &SbomArgs) -> anyhow::R
     )
 }
 
-/// The documents' creation time and creator.
-pub(super) fn options(gathered: &Gathered) -> anyhow::Result<DocumentOptions> {
+pub fn provenance(
+    global: &GlobalArgs,
+    printer: &Printer,
+    args: &ProvenanceArgs,
+) -> anyhow::Result<ExitStatus> {
+    let gathered = gather(global, printer, &args.subject)?;
+    let options = options(&gathered)?;
+    let metadata = metadata_sha256(gathered.project.as_ref(), &gathered.subject)?;
+    let environment = std::env::vars().collect();
+    let document = boxwright_sbom::provenance::write(
+        &gathered.subject,
+        &options,
+        metadata.as_deref(),
+        &environment,
+    );
+    emit(
+        printer,
+        args.output.as_deref(),
+        &document,
+        &gathered,
+        "slsa-provenance-v1",
+    )
+}
+
+/// Parses SUBJECT against the project's targets and gathers its facts.
+fn gather(global: &GlobalArgs, printer: &Printer, args: &SubjectArgs) -> anyhow::Result<Gathered> {
+    let project = context::optional_project(global)?;
+    let targets: Vec<String> = project
+        .iter()
+        .flat_map(|p| p.metadata.targets.keys().cloned())
+        .collect();
+    let subject =
+        boxwright_registry::Subject::parse(&args.subject, &FileSystem { targets: &targets })?;
+    let host = SubjectHost {
+        printer,
+        registry: &args.registry,
+    };
+    let request = Request {
+        subject: &subject,
+        project: project.as_ref(),
+        target: args.target.as_deref(),
+        platform: args.platform.as_deref(),
+    };
+    let subject = gather_subject(&request, &host)?;
+    printer.detail(format!(
+        "{} {} ({}): {} files, {} packages",
+        subject.kind.as_str(),
+        subject.name,
+        subject.digest,
+        subject.files.len(),
+        subject.packages.len()
+    ));
+    Ok(Gathered { subject, project })
+}
+
+/// The documents' creation time (`SOURCE_DATE_EPOCH`, else the project's last commit time,
+/// else 0) and creator.
+fn options(gathered: &Gathered) -> anyhow::Result<DocumentOptions> {
+    let created = match &gathered.project {
+        Some(project) => context::source_date_epoch(&project.root)?,
+        None => match std::env::var(boxwright_metadata::env_vars::SOURCE_DATE_EPOCH) {
+            Ok(value) => value.trim().parse().with_context(|| {
+                format!("SOURCE_DATE_EPOCH must be a whole number of seconds, not {value:?}")
+            })?,
+            Err(_) => 0,
+        },
+    };
     Ok(DocumentOptions {
-        created: gathered.source_date_epoch()?,
+        created,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     })
 }
 
 /// Writes `document` to `output` atomically (and says so), or to stdout.
-pub(super) fn emit(
+fn emit(
     printer: &Printer,
     output: Option<&Path>,
     document: &[u8],

@@ -20,6 +20,7 @@ mod seed000;
 mod serve;
 mod sign;
 mod source;
+mod subject;
 mod support;
 mod vendor;
 mod verify;

@@ -2,9 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use boxwright_metadata::{Image, Project};
 use boxwright_oci::staging::{self, StagedSource};
+
+use crate::Error;
 
 /// Stages the layers of `image` under `.cache/<target>/layers/<machine>/` and returns the root
 /// to add to the new layer. `output_dir` only names the staging place per architecture.
@@ -13,7 +14,7 @@ pub fn stage(
     name: &str,
     image: &Image,
     output_dir: &Path,
-) -> anyhow::Result<PathBuf> {
+) -> Result<PathBuf, Error> {
     let downloads = project.download_dir();
     let mut sources = Vec::new();
     for layer in &image.layers {
@@ -22,10 +23,11 @@ pub fn stage(
             if path.is_file() {
                 Ok(path)
             } else {
-                Err(anyhow::anyhow!(
-                    "image.layers of `{name}`: `{file}` is not in {}; fetch it first",
-                    downloads.display()
-                ))
+                Err(Error::MissingDownload {
+                    target: name.to_string(),
+                    file: file.to_string(),
+                    dir: downloads.clone(),
+                })
             }
         };
         sources.push(match (&layer.archive, &layer.file) {
@@ -40,9 +42,13 @@ pub fn stage(
                 mode: layer
                     .mode
                     .as_deref()
-                    .map(|m| u32::from_str_radix(m, 8))
-                    .transpose()
-                    .context("mode checked at load time")?,
+                    .map(|m| {
+                        u32::from_str_radix(m, 8).map_err(|_| Error::Mode {
+                            target: name.to_string(),
+                            mode: m.to_string(),
+                        })
+                    })
+                    .transpose()?,
             },
             (None, None) => unreachable!("checked at load time"),
         });
@@ -56,6 +62,8 @@ pub fn stage(
         .join(name)
         .join("layers")
         .join(place);
-    staging::stage(&sources, &dir)
-        .with_context(|| format!("cannot stage the image layers of `{name}`"))
+    staging::stage(&sources, &dir).map_err(|source| Error::Stage {
+        target: name.to_string(),
+        source,
+    })
 }

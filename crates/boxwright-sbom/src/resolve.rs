@@ -1,29 +1,24 @@
-//! `sbom` and `provenance`: what SUBJECT names, and the facts about it. Files and layers are
-//! read by `boxwright-sbom`'s `gather`; this module adds what the project knows (targets,
-//! versions, downloads and their digests, the source and revision) and what an image's
-//! annotations say.
+//! SUBJECT (the grammar of `boxwright-registry`'s [`Subject`](RegistrySubject)) resolved and
+//! gathered: files and layers are read by [`gather`](crate::gather); this module adds what
+//! the project knows (targets, versions, downloads and their digests, the source and
+//! revision) and what an image's annotations say.
 //!
-//! SUBJECT is tried as, in order: a target of the project (`.out/<target>/`), an existing
-//! path (an OCI layout directory; an oci-archive; a release archive `<tag>.tar.gz` whose tag
-//! parses against metadata.json; any other tarball as a rootfs), then a registry reference
-//! (pulled into a temporary layout).
+//! Side effects that are not reading files (git and CI variables for the source, the process
+//! environment, pulling from a registry) go through [`Host`], which the caller implements.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, anyhow, bail};
 use boxwright_metadata::{
     Project, ReleaseTag, Target, publishable_download_url, publishable_revision,
     publishable_source_url,
 };
 use boxwright_oci::PlatformSpec;
-use boxwright_registry::{PullFormat, Reference};
-use boxwright_sbom::gather::{self, ImageFacts};
-use boxwright_sbom::{BaseInfo, DownloadInfo, PackageInfo, SourceInfo, Subject, SubjectKind, purl};
+use boxwright_registry::{Reference, Subject as RegistrySubject};
 
-use crate::cli::{GlobalArgs, SubjectArgs};
-use crate::context;
-use crate::printer::Printer;
+use crate::gather::{self, ImageFacts};
+use crate::{
+    BaseInfo, DownloadInfo, Error, FileEntry, PackageInfo, SourceInfo, Subject, SubjectKind, purl,
+};
 
 const VERSION: &str = "org.opencontainers.image.version";
 const SOURCE: &str = "org.opencontainers.image.source";
@@ -32,99 +27,107 @@ const BASE_NAME: &str = "org.opencontainers.image.base.name";
 const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
 const TITLE: &str = "org.opencontainers.image.title";
 
-/// A subject and the project it belongs to, when it belongs to one.
-pub struct Gathered {
-    pub subject: Subject,
-    pub project: Option<Project>,
+/// A boxed error from the caller's side of [`Host`].
+pub type HostError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What gathering needs from its caller.
+pub trait Host {
+    /// The publishable source URL and revision of `target` (git, CI variables), cleaned.
+    fn source(&self, project: &Project, target: &Target) -> Option<SourceInfo>;
+    /// An environment variable, for the templates of mirror targets.
+    fn var(&self, name: &str) -> Option<String>;
+    /// Pulls `reference` into the OCI layout `layout` (only `platform`, when given).
+    fn pull(
+        &self,
+        reference: &Reference,
+        layout: &Path,
+        platform: Option<&str>,
+    ) -> Result<(), HostError>;
 }
 
-impl Gathered {
-    /// `SOURCE_DATE_EPOCH`, else the project's last commit time, else 0.
-    pub fn source_date_epoch(&self) -> anyhow::Result<u64> {
-        match &self.project {
-            Some(project) => context::source_date_epoch(&project.root),
-            None => match std::env::var(boxwright_metadata::env_vars::SOURCE_DATE_EPOCH) {
-                Ok(value) => value.trim().parse().with_context(|| {
-                    format!("SOURCE_DATE_EPOCH must be a whole number of seconds, not {value:?}")
-                }),
-                Err(_) => Ok(0),
-            },
-        }
-    }
-
-    /// SHA-256 of metadata.json, when the subject was built from one of its targets.
-    pub fn metadata_sha256(&self) -> anyhow::Result<Option<String>> {
-        match (&self.project, &self.subject.target) {
-            (Some(project), Some(_)) => Ok(Some(gather::file_sha256(&project.metadata.path)?)),
-            _ => Ok(None),
-        }
-    }
+/// What to gather.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    pub subject: &'a RegistrySubject,
+    /// The project, when there is one.
+    pub project: Option<&'a Project>,
+    /// The target the subject was built from, when the subject does not say.
+    pub target: Option<&'a str>,
+    /// The platform of a multi-platform image.
+    pub platform: Option<&'a str>,
 }
 
-/// Resolves SUBJECT and gathers its facts.
-pub fn gather(
-    global: &GlobalArgs,
-    printer: &Printer,
-    args: &SubjectArgs,
-) -> anyhow::Result<Gathered> {
-    // A project is optional (an image pulled from anywhere has none), unless named; one that
-    // is there but does not load is an error.
-    let project = match context::project(global) {
-        Ok(project) => Some(project),
-        Err(error)
-            if global.project.is_none()
-                && matches!(
-                    error.downcast_ref(),
-                    Some(boxwright_metadata::Error::NotFound { .. })
-                ) =>
-        {
-            None
-        }
-        Err(error) => return Err(error),
-    };
-    if let Some(target) = &args.target {
-        let Some(project) = &project else {
-            bail!("--target {target} needs a project (run inside one, or pass --project DIR)");
+/// Resolves the request's subject and gathers its facts (normalised).
+pub fn gather_subject(request: &Request<'_>, host: &dyn Host) -> Result<Subject, Error> {
+    if let Some(target) = request.target {
+        let Some(project) = request.project else {
+            return Err(Error::NoProject {
+                target: target.to_string(),
+            });
         };
-        context::target(project, target)?;
+        target_of(project, target)?;
     }
-    let mut subject = if let Some(project) = project
-        .as_ref()
-        .filter(|p| p.metadata.target(&args.subject).is_some())
-    {
-        target_output(project, &args.subject)?
-    } else {
-        let path = PathBuf::from(&args.subject);
-        if path.exists() {
-            from_path(project.as_ref(), args, &path)?
-        } else {
-            from_registry(project.as_ref(), printer, args)?
+    let mut subject = match request.subject {
+        RegistrySubject::Target(name) => {
+            let project = request.project.ok_or_else(|| Error::NoProject {
+                target: name.clone(),
+            })?;
+            target_output(project, name, host)?
         }
+        RegistrySubject::Path(path) => from_path(request, host, path)?,
+        RegistrySubject::Layout { dir, tag } => from_image(request, host, dir, Some(tag))?,
+        RegistrySubject::OciArchive { file, tag } => {
+            from_image(request, host, file, tag.as_deref())?
+        }
+        RegistrySubject::DockerArchive(_) => {
+            return Err(Error::Unsupported {
+                subject: request.subject.to_string(),
+                kind: request.subject.kind(),
+            });
+        }
+        RegistrySubject::Reference(reference) => from_registry(request, host, reference)?,
     };
     subject.normalise();
-    printer.detail(format!(
-        "{} {} ({}): {} files, {} packages",
-        subject.kind.as_str(),
-        subject.name,
-        subject.digest,
-        subject.files.len(),
-        subject.packages.len()
-    ));
-    Ok(Gathered { subject, project })
+    Ok(subject)
+}
+
+/// SHA-256 of metadata.json, when `subject` was built from one of the project's targets.
+pub fn metadata_sha256(
+    project: Option<&Project>,
+    subject: &Subject,
+) -> Result<Option<String>, Error> {
+    match (project, &subject.target) {
+        (Some(project), Some(_)) => Ok(Some(gather::file_sha256(&project.metadata.path)?)),
+        _ => Ok(None),
+    }
+}
+
+/// The target called `name`; an error listing the known ones when there is none.
+fn target_of<'a>(project: &'a Project, name: &str) -> Result<&'a Target, Error> {
+    project
+        .metadata
+        .target(name)
+        .ok_or_else(|| Error::UnknownTarget {
+            name: name.to_string(),
+            known: project.metadata.targets.keys().cloned().collect(),
+        })
 }
 
 /// A target's output directory.
-fn target_output(project: &Project, name: &str) -> anyhow::Result<Subject> {
-    let target = context::target(project, name)?;
+fn target_output(project: &Project, name: &str, host: &dyn Host) -> Result<Subject, Error> {
+    let target = target_of(project, name)?;
     let dir = project.output_dir(name);
     if !dir.is_dir() {
-        bail!(
-            "target `{name}` has no output in {}: build it first (`boxwright build {name}`)",
-            dir.display()
-        );
+        return Err(Error::NoOutput {
+            target: name.to_string(),
+            dir,
+        });
     }
     let files = gather::directory(&dir)?;
-    let digest = boxwright_build::key::tree_digest(&dir)?;
+    let digest = boxwright_build::key::tree_digest(&dir).map_err(|source| Error::Tree {
+        dir: dir.clone(),
+        source: Box::new(source),
+    })?;
     Ok(Subject {
         name: name.to_string(),
         kind: SubjectKind::TargetOutput,
@@ -134,44 +137,37 @@ fn target_output(project: &Project, name: &str) -> anyhow::Result<Subject> {
         platform: tree_platform(&dir, &files),
         purl: None,
         files,
-        packages: packages(project, name, None)?,
+        packages: packages(project, name, None, host)?,
         base: None,
-        source: project_source(project, target),
+        source: host.source(project, target),
     })
 }
 
-fn from_path(
-    project: Option<&Project>,
-    args: &SubjectArgs,
-    path: &Path,
-) -> anyhow::Result<Subject> {
+/// An existing path: an OCI layout or oci-archive, a release archive, a rootfs tarball.
+fn from_path(request: &Request<'_>, host: &dyn Host, path: &Path) -> Result<Subject, Error> {
     let is_layout = path.is_dir() && path.join("oci-layout").is_file();
     if is_layout || (path.is_file() && gather::is_oci_archive(path)?) {
-        let facts = gather::image(path, args.platform.as_deref())
-            .with_context(|| format!("cannot read the image {}", path.display()))?;
-        let fallback = file_stem(path);
-        return image_subject(project, args, facts, &fallback, None);
+        return from_image(request, host, path, None);
     }
     if path.is_dir() {
-        bail!(
-            "{} is a directory but no OCI layout (no `oci-layout` file); for a target's output, \
-             name the target",
-            path.display()
-        );
+        return Err(Error::NotALayout {
+            path: path.to_path_buf(),
+        });
     }
     let digest = format!("sha256:{}", gather::file_sha256(path)?);
-    let files = gather::tarball(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let files = gather::tarball(path)?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let project = request.project;
     // `<tag>.tar.gz` of `release package`.
     let release = project.and_then(|p| {
         let tag = file_name.strip_suffix(".tar.gz")?;
         ReleaseTag::parse(&p.metadata, tag).ok()
     });
     if let (Some(project), Some(tag)) = (project, &release) {
-        let target = context::target(project, &tag.target)?;
+        let target = target_of(project, &tag.target)?;
         return Ok(Subject {
             name: tag.tag.clone(),
             kind: SubjectKind::Archive,
@@ -181,18 +177,18 @@ fn from_path(
             platform: output_platform(project, &tag.target),
             purl: None,
             files,
-            packages: packages(project, &tag.target, None)?,
+            packages: packages(project, &tag.target, None, host)?,
             base: None,
-            source: project_source(project, target),
+            source: host.source(project, target),
         });
     }
-    let (target, packages, source, version, platform) = match (project, &args.target) {
+    let (target, packages, source, version, platform) = match (project, request.target) {
         (Some(project), Some(name)) => {
-            let target = context::target(project, name)?;
+            let target = target_of(project, name)?;
             (
-                Some(name.clone()),
-                packages(project, name, None)?,
-                project_source(project, target),
+                Some(name.to_string()),
+                packages(project, name, None, host)?,
+                host.source(project, target),
                 non_empty(target.version()),
                 output_platform(project, name),
             )
@@ -214,53 +210,59 @@ fn from_path(
     })
 }
 
+/// The image named `tag` (or the only one) of a layout or oci-archive.
+fn from_image(
+    request: &Request<'_>,
+    host: &dyn Host,
+    path: &Path,
+    tag: Option<&str>,
+) -> Result<Subject, Error> {
+    let facts =
+        gather::image_named(path, tag, request.platform).map_err(|source| Error::ReadImage {
+            what: path.display().to_string(),
+            source: Box::new(source),
+        })?;
+    image_subject(request, host, facts, &file_stem(path), None)
+}
+
+/// An image pulled from a registry into a temporary layout.
 fn from_registry(
-    project: Option<&Project>,
-    printer: &Printer,
-    args: &SubjectArgs,
-) -> anyhow::Result<Subject> {
-    let reference: Reference = args.subject.parse().map_err(|e| {
-        anyhow!(
-            "`{}` is not a target of the project, a file or directory, or an image reference: {e}",
-            args.subject
-        )
-    })?;
-    let client = super::registry::client(&args.registry)?;
+    request: &Request<'_>,
+    host: &dyn Host,
+    reference: &Reference,
+) -> Result<Subject, Error> {
     let temp = tempfile::Builder::new()
         .prefix(".boxwright-sbom.")
         .tempdir()
-        .context("cannot create a temporary directory")?;
+        .map_err(Error::io(&std::env::temp_dir()))?;
     let layout = temp.path().join("layout");
-    let report = super::registry::block_on(client.pull(
-        &reference,
-        &layout,
-        PullFormat::Oci,
-        args.platform.as_deref(),
-        0,
-    ))??;
-    printer.info(format!(
-        "pulled {} ({}): {} blobs, {} bytes",
-        report.reference, report.digest, report.blobs, report.bytes
-    ));
-    let facts = gather::image(&layout, args.platform.as_deref())
-        .with_context(|| format!("cannot read the image pulled from {reference}"))?;
+    host.pull(reference, &layout, request.platform)
+        .map_err(|source| Error::Pull {
+            reference: reference.to_string(),
+            source,
+        })?;
+    let facts = gather::image(&layout, request.platform).map_err(|source| Error::ReadImage {
+        what: format!("the image pulled from {reference}"),
+        source: Box::new(source),
+    })?;
     let fallback = reference
         .repository
         .rsplit('/')
         .next()
         .unwrap_or(&reference.repository)
         .to_string();
-    image_subject(project, args, facts, &fallback, Some(&reference))
+    image_subject(request, host, facts, &fallback, Some(reference))
 }
 
 /// An image's facts with what its annotations and the project say about them.
 fn image_subject(
-    project: Option<&Project>,
-    args: &SubjectArgs,
+    request: &Request<'_>,
+    host: &dyn Host,
     facts: ImageFacts,
     fallback_name: &str,
     reference: Option<&Reference>,
-) -> anyhow::Result<Subject> {
+) -> Result<Subject, Error> {
+    let project = request.project;
     let annotation = |key: &str| {
         facts
             .annotations
@@ -269,8 +271,8 @@ fn image_subject(
             .cloned()
     };
     let version = annotation(VERSION);
-    let target_name = match (&args.target, project) {
-        (Some(name), _) => Some(name.clone()),
+    let target_name = match (request.target, project) {
+        (Some(name), _) => Some(name.to_string()),
         (None, Some(project)) => image_target(project, &facts, version.as_deref()),
         (None, None) => None,
     };
@@ -280,7 +282,7 @@ fn image_subject(
             let resolved = version
                 .as_deref()
                 .zip(arch.as_ref().map(|a| a.architecture.as_str()));
-            packages(project, name, resolved)?
+            packages(project, name, resolved, host)?
         }
         // An image from elsewhere: one package from what its annotations say.
         _ => version
@@ -371,19 +373,24 @@ fn packages(
     project: &Project,
     name: &str,
     resolved: Option<(&str, &str)>,
-) -> anyhow::Result<Vec<PackageInfo>> {
+    host: &dyn Host,
+) -> Result<Vec<PackageInfo>, Error> {
     let lock_path = project
         .metadata
         .path
         .with_file_name(boxwright_fetch::LOCK_FILE);
-    let lock = boxwright_fetch::LockFile::load(&lock_path)?;
+    let lock = boxwright_fetch::LockFile::load(&lock_path).map_err(Box::new)?;
     let mut packages = Vec::new();
     for member in project.metadata.build_order(&[name.to_string()]) {
-        let mut target = context::target(project, &member)?.clone();
+        let mut target = target_of(project, &member)?.clone();
         if let (Some(_), Some((version, arch))) = (&target.upstream, resolved) {
             target = target
-                .resolved(version, arch, &|n| std::env::var(n).ok())
-                .with_context(|| format!("cannot resolve `{member}` for version {version}"))?;
+                .resolved(version, arch, &|n| host.var(n))
+                .map_err(|source| Error::Resolve {
+                    target: member.clone(),
+                    version: version.to_string(),
+                    source: Box::new(source),
+                })?;
         }
         let mut downloads = Vec::new();
         for download in &target.downloads {
@@ -430,15 +437,6 @@ fn packages(
     Ok(packages)
 }
 
-/// The project's source URL and revision, cleaned (`context`).
-fn project_source(project: &Project, target: &Target) -> Option<SourceInfo> {
-    let source = SourceInfo {
-        url: context::source_url(project, target).map(|s| s.url),
-        revision: context::revision(project),
-    };
-    (source.url.is_some() || source.revision.is_some()).then_some(source)
-}
-
 /// `pkg:oci/…` of a base: with its repository when it is a registry reference.
 fn base_purl(name: &str, digest: &str) -> String {
     match name.parse::<Reference>() {
@@ -462,7 +460,7 @@ fn output_platform(project: &Project, name: &str) -> Option<String> {
     tree_platform(&dir, &files)
 }
 
-fn tree_platform(dir: &Path, files: &[boxwright_sbom::FileEntry]) -> Option<String> {
+fn tree_platform(dir: &Path, files: &[FileEntry]) -> Option<String> {
     files.iter().find_map(|file| {
         let report = boxwright_elf::inspect(&dir.join(&file.path)).ok()?;
         let elf = report
@@ -489,9 +487,4 @@ fn file_stem(path: &Path) -> String {
 
 fn non_empty(text: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
-}
-
-/// The process environment as a map, for CI detection.
-pub fn environment() -> BTreeMap<String, String> {
-    std::env::vars().collect()
 }

@@ -1,0 +1,120 @@
+use std::path::PathBuf;
+
+/// A boxed error from the caller's side of [`Host`](crate::Host).
+pub type HostError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a target's image could not be assembled.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("unknown target `{name}` (known: {})", known.join(", "))]
+    UnknownTarget { name: String, known: Vec<String> },
+
+    #[error("target `{target}` has no `image` in {}", metadata.display())]
+    NoImage { target: String, metadata: PathBuf },
+
+    #[error("{message}")]
+    Platform { message: String },
+
+    #[error("image.layers of `{target}`: `{file}` is not in {}; fetch it first", dir.display())]
+    MissingDownload {
+        target: String,
+        file: String,
+        dir: PathBuf,
+    },
+
+    #[error("image.layers of `{target}`: mode `{mode}` is not octal")]
+    Mode { target: String, mode: String },
+
+    #[error("cannot stage the image layers of `{target}`")]
+    Stage {
+        target: String,
+        #[source]
+        source: boxwright_oci::Error,
+    },
+
+    #[error("image.rootfs of `{target}` is not a directory: {}", path.display())]
+    RootfsNotDirectory { target: String, path: PathBuf },
+
+    #[error(
+        "image.files of `{target}`: `{relative}` (for {image_path}) is not in {}; build the target first",
+        dir.display()
+    )]
+    MissingFile {
+        target: String,
+        relative: String,
+        image_path: String,
+        dir: PathBuf,
+    },
+
+    #[error("cannot read {}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error(transparent)]
+    Elf(#[from] boxwright_elf::Error),
+
+    #[error("unknown host architecture")]
+    UnknownHost,
+
+    #[error("/{path} is built for {machine}, which has no OCI platform name")]
+    NoPlatformName { path: String, machine: String },
+
+    #[error(
+        "platform {platform} needs {needed} binaries, but /{path} is built for {machine} \
+         (build it with --arch {needed})"
+    )]
+    WrongMachine {
+        platform: String,
+        needed: String,
+        path: String,
+        machine: String,
+    },
+
+    #[error(
+        "image.base `{written}` is neither a path to an OCI layout or oci-archive ({} does not \
+         exist) nor a registry reference: {reason}",
+        path.display()
+    )]
+    BaseReference {
+        written: String,
+        path: PathBuf,
+        reason: boxwright_registry::ReferenceError,
+    },
+
+    #[error("base image {written}")]
+    Base {
+        written: String,
+        #[source]
+        source: boxwright_oci::Error,
+    },
+
+    #[error(transparent)]
+    Registry(#[from] boxwright_registry::Error),
+
+    #[error("cannot set up the registry client")]
+    Client(#[source] HostError),
+
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+
+    #[error(transparent)]
+    Oci(#[from] boxwright_oci::Error),
+
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: boxwright_oci::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> Error + use<> {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    }
+}
