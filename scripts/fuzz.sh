@@ -59,9 +59,10 @@ trap 'rm -rf "$scratch"' EXIT
 logs=fuzz/target/logs
 mkdir -p "$logs"
 
-# Per target: its seeds and dictionary, and the longest input libFuzzer makes. Packages may
-# be long enough for a compressed member to inflate past the RSS limit (deflate's ratio is
-# about 1000:1); 16 KiB of JSON is plenty for templates that multiply.
+# Per target: its seeds and regression inputs (both run before any fuzzing), its dictionary,
+# and the longest input libFuzzer makes. Packages may be long enough for a compressed member
+# to inflate past the RSS limit (deflate's ratio is about 1000:1); 16 KiB of JSON is plenty
+# for templates that multiply.
 seeds_of() { case $1 in package_*) echo packages ;; *) echo metadata ;; esac; }
 max_len_of() { case $1 in package_*) echo 262144 ;; *) echo 16384 ;; esac; }
 
@@ -85,7 +86,7 @@ for target in "${targets[@]}"; do
   # Leak checks stay on; ASan's quarantine of freed memory is kept small so that peak RSS
   # measures what the code holds, not what the sanitizer keeps back.
   TMPDIR=$scratch ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=16} \
-    "$binary" "$corpus" "fuzz/seeds/$seeds" \
+    "$binary" "$corpus" "fuzz/seeds/$seeds" "fuzz/regressions/$seeds" \
     -dict="fuzz/dict/$seeds.dict" -max_len="$(max_len_of "$target")" \
     -rss_limit_mb=200 -timeout=10 -max_total_time="$seconds" \
     -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1 || status=$?
@@ -94,10 +95,14 @@ for target in "${targets[@]}"; do
   rss=$(stat_of peak_rss_mb "$log")
   echo "$target: ${runs:-?} runs in $elapsed s, peak RSS ${rss:-?} MB, exit status $status"
   if [ "$status" -ne 0 ]; then
-    grep -E '^==[0-9]+== ERROR|^ERROR:|panicked at|out-of-memory|timeout after' "$log" | head -n 5 ||
+    if ! grep -m 5 -E '^==[0-9]+== ?ERROR|^ERROR:|panicked at|timeout after' "$log"; then
       tail -n 5 "$log"
+    fi
     artifact=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
     echo "$target FAILED: input ${artifact:-not saved (see $log)}"
+    for known in "fuzz/seeds/$seeds"/* "fuzz/regressions/$seeds"/*; do
+      if [ -n "$artifact" ] && cmp -s "$artifact" "$known"; then echo "  (the committed $known)"; fi
+    done
     echo "  reproduce: $binary ${artifact:-<input>} -rss_limit_mb=200 -timeout=10"
     failed+=("$target")
   fi
