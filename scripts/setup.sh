@@ -14,6 +14,8 @@ command -v python3 >/dev/null || packages+=(python3 python3-pip)
 command -v bwrap >/dev/null || packages+=(bubblewrap)
 command -v gcc >/dev/null || packages+=(gcc)
 command -v make >/dev/null || packages+=(make)
+# libFuzzer (C++, built by libfuzzer-sys) for scripts/fuzz.sh.
+command -v g++ >/dev/null || packages+=(g++)
 command -v musl-gcc >/dev/null || packages+=(musl-tools)
 command -v clang >/dev/null || packages+=(clang)
 command -v pkg-config >/dev/null || packages+=(pkg-config)

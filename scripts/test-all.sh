@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh Debian machine with Rust stable: installs what the tests
-# need (scripts/setup.sh), then checks formatting, lints and runs every test. CI runs exactly
-# this.
+# need (scripts/setup.sh), then checks formatting, lints, runs every test, and fuzzes each fuzz
+# target briefly (scripts/fuzz.sh; FUZZ_SECONDS, default 20, 0 skips it). CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,4 +17,8 @@ if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
+fi
+echo "== fuzzing"
+if [ "${FUZZ_SECONDS:-20}" -gt 0 ]; then
+  bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 fi
