@@ -8,10 +8,8 @@ mod image;
 mod metadata;
 mod mirror;
 mod package;
-mod publish;
 mod registry;
 mod release;
-mod release_verify;
 mod repo;
 mod sbom;
 mod schema;
@@ -72,10 +70,10 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Release(ReleaseCommand::Check { tag }) => release::check(global, printer, &tag),
         Command::Release(ReleaseCommand::Package(args)) => release::package(global, printer, &args),
         Command::Release(ReleaseCommand::Manifest(args)) => {
-            publish::manifest(global, printer, &args)
+            release::manifest(global, printer, &args)
         }
-        Command::Release(ReleaseCommand::Publish(args)) => publish::publish(global, printer, &args),
-        Command::Release(ReleaseCommand::Verify(args)) => release_verify::verify(printer, &args),
+        Command::Release(ReleaseCommand::Publish(args)) => release::publish(global, printer, &args),
+        Command::Release(ReleaseCommand::Verify(args)) => release::verify(printer, &args),
         Command::Verify(args) => verify::run(printer, &args),
         Command::Plan(args) => mirror::plan(global, printer, &args),
         Command::Mirror(MirrorCommand::Run(args)) => mirror::run(global, printer, &args),
