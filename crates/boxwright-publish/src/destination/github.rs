@@ -76,7 +76,7 @@ impl GitHubDestination {
                 || destination.find_or_create(tag),
                 Error::is_transient,
                 |attempt, error, wait| {
-                    observer.retrying(&format!("{tag} in {repo}"), attempt, error, wait)
+                    observer.retrying(&format!("{tag} in {repo}"), attempt, error, wait);
                 },
             )
             .await
