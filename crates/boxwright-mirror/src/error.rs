@@ -122,8 +122,4 @@ pub enum Error {
         digest: String,
         #[source]
         source: serde_json::Error,
-    },
-
-    #[error("cannot start the async runtime")]
-    Runtime(#[source] std::io::Error),
-}
+    },}

@@ -71,14 +71,14 @@ pub struct RunReport {
     pub attested: BTreeMap<String, usize>,
 }
 
-/// A mirror target with its repository, a registry client and a runtime.
+/// A mirror target with its repository, a registry client and the caller's runtime.
 pub struct Mirror<'a> {
     project: &'a Project,
     name: &'a str,
     target: &'a Target,
     repository: Reference,
     client: Client,
-    runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Handle,
     settings: Settings,
     host: &'a dyn Host,
 }
@@ -103,6 +103,7 @@ impl<'a> Mirror<'a> {
         client: Client,
         settings: Settings,
         host: &'a dyn Host,
+        runtime: tokio::runtime::Handle,
     ) -> Result<Mirror<'a>, Error> {
         let target = project
             .metadata
@@ -132,10 +133,6 @@ impl<'a> Mirror<'a> {
                 repository: repository.clone(),
                 source,
             })?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::Runtime)?;
         Ok(Mirror {
             project,
             name,
@@ -319,6 +316,7 @@ impl<'a> Mirror<'a> {
             created: self.settings.created,
             source_url: self.settings.source_url.clone(),
             revision: self.settings.revision.clone(),
+            runtime: self.runtime.clone(),
         };
         boxwright_image::build(&project, &request, self.host).map_err(|source| Error::Image {
             target: self.name.to_string(),

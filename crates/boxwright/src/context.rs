@@ -2,6 +2,7 @@
 //! and async runtime, and the host side of SUBJECT resolution.
 
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -168,13 +169,30 @@ pub fn registry_client_with(
     })
 }
 
-/// Runs `future` to completion on a new runtime.
+/// The process's one async runtime, started on first use; libraries take its handle or
+/// expose async functions, and never start their own.
+fn runtime() -> Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
+        OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))
+}
+
+/// A handle of the process's runtime, for libraries that run futures from sync code.
+pub fn runtime_handle() -> Result<tokio::runtime::Handle> {
+    Ok(runtime()?.handle().clone())
+}
+
+/// Runs `future` to completion on the process's runtime.
 pub fn block_on<T>(future: impl Future<Output = T>) -> anyhow::Result<T> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(future))
+    Ok(runtime()?.block_on(future))
 }
 
 /// The host side of SUBJECT resolution: git and CI for the source, the process environment,
@@ -251,6 +269,7 @@ pub fn build_image(
         created: source_date_epoch(&project.root)?,
         source_url: source_url(project, target).map(|s| s.url),
         revision: revision(project),
+        runtime: runtime_handle()?,
     };
     let host = ImageHost {
         printer,

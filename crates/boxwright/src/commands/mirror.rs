@@ -114,6 +114,7 @@ fn mirror<'a>(
         client,
         settings,
         host,
+        context::runtime_handle()?,
     )?)
 }
 

@@ -57,10 +57,6 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
         os_release: std::fs::read_to_string("/etc/os-release").ok(),
     };
     let requests = client::plan(&args.files, &options)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let mut all = Vec::new();
     for request in &requests {
         printer.info(format!(
@@ -71,9 +67,12 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
             request.repo,
             request.arch
         ));
-        let published = runtime
-            .block_on(client::upload(&args.url, request, token.as_deref()))
-            .with_context(|| {
+        let published = crate::context::block_on(client::upload(
+            &args.url,
+            request,
+            token.as_deref(),
+        ))?
+        .with_context(|| {
                 format!(
                     "upload of {} to {} failed",
                     request
