@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use boxwright_archive::hex;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LINK, WWW_AUTHENTICATE};
+use boxwright_http::{ClientConfig, RetryPolicy, link};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -296,22 +297,17 @@ fn error_detail(body: &[u8]) -> String {
 
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, Error> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120));
-        if let Some(pem) = &options.ca_pem {
-            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(Error::CaFile)?;
-            if certificates.is_empty() {
-                return Err(Error::NoCertificates);
-            }
-            builder = builder.tls_certs_merge(certificates);
-        }
-        if options.insecure {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        let http = builder.build().map_err(Error::Client)?;
+        let config = ClientConfig {
+            read_timeout: Some(Duration::from_secs(120)),
+            ca_pem: options.ca_pem.clone(),
+            accept_invalid_certs: options.insecure,
+            ..ClientConfig::default()
+        };
+        let http = boxwright_http::client(&config).map_err(|error| match error {
+            boxwright_http::Error::CaBundle(source) => Error::CaFile(source),
+            boxwright_http::Error::NoCertificates => Error::NoCertificates,
+            boxwright_http::Error::Client(source) => Error::Client(source),
+        })?;
         Ok(Client {
             http,
             options,
@@ -440,24 +436,24 @@ impl Client {
     where
         F: Future<Output = Result<T, Error>>,
     {
-        let mut tries = 1;
-        loop {
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(error) if error.is_retryable() && tries < self.options.attempts => {
-                    tokio::time::sleep(self.options.backoff * 2u32.saturating_pow(tries - 1)).await;
-                    tries += 1;
-                }
-                Err(error) if tries > 1 => {
-                    return Err(Error::GaveUp {
+        let policy = RetryPolicy {
+            attempts: self.options.attempts,
+            backoff: self.options.backoff,
+        };
+        policy
+            .run(&mut attempt, Error::is_retryable, |_, _, _| {})
+            .await
+            .map_err(|(error, attempts)| {
+                if attempts > 1 {
+                    Error::GaveUp {
                         what: what(),
-                        attempts: tries,
+                        attempts,
                         last: Box::new(error),
-                    });
+                    }
+                } else {
+                    error
                 }
-                Err(error) => return Err(error),
-            }
-        }
+            })
     }
 
     /// The token cache key and the scopes a token for the call needs.
@@ -637,7 +633,8 @@ impl Client {
             if !response.status().is_success() {
                 return Err(call.fail(response).await);
             }
-            let next = next_link(response.headers());
+            let next = link::next_url(&page, response.headers())
+                .map_err(|e| call.protocol(e.to_string()))?;
             let body = response.bytes().await.map_err(|e| call.http_error(e))?;
             let value: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| call.protocol(format!("answer is not JSON: {e}")))?;
@@ -649,11 +646,7 @@ impl Client {
                     .filter_map(|t| t.as_str().map(str::to_string)),
             );
             match next {
-                Some(link) => {
-                    url = url
-                        .join(&link)
-                        .map_err(|e| call.protocol(format!("bad Link `{link}`: {e}")))?;
-                }
+                Some(next) => url = next,
                 None => return Ok(tags),
             }
         }
@@ -757,29 +750,10 @@ fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
     })
 }
 
-/// The target of `Link: <url>; rel="next"`.
-fn next_link(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(LINK)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .find_map(|link| {
-            let (target, params) = link.split_once(';')?;
-            let is_next = params.split(';').any(|p| {
-                p.trim()
-                    .strip_prefix("rel=")
-                    .is_some_and(|r| r.trim_matches('"') == "next")
-            });
-            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-            is_next.then(|| target.to_string())
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderValue, LINK};
 
     #[test]
     fn challenges_and_links() {
@@ -799,10 +773,7 @@ mod tests {
         assert_eq!(challenge.param("realm"), Some("https://auth.example/token"));
         assert_eq!(challenge.param("service"), Some("registry.example"));
         assert_eq!(challenge.param("scope"), Some("repository:a/b:pull,push"));
-        assert_eq!(
-            next_link(&headers).as_deref(),
-            Some("/v2/a/tags/list?last=x&n=2")
-        );
+        assert_eq!(link::next(&headers), Some("/v2/a/tags/list?last=x&n=2"));
     }
 
     #[test]
