@@ -16,7 +16,9 @@ mod unpack;
 
 pub use atomic::AtomicFile;
 pub use gzip::{DEFAULT_LEVEL, ParallelGzip};
-pub use hash::{HashingWriter, hex};
+pub use hash::HashingWriter;
+/// Lower-case hex: the `hex` crate's `encode`, under the name older callers use.
+pub use hex::encode as hex;
 pub use tar_writer::{DeterministicTar, normalised_mode};
 pub use unpack::{
     Format, Limits, Refusal, UnpackError, Unpacked, after_entry, display_name, entry_prefix, unpack,

@@ -1,7 +1,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use boxwright_archive::hex;
 use boxwright_http::{ClientConfig, RetryPolicy};
 use boxwright_metadata::{Checksum, ChecksumAlgorithm};
 use futures_util::StreamExt;
@@ -211,8 +210,8 @@ impl Hashers {
     fn finish(self) -> Digests {
         Digests {
             size: self.size,
-            sha256: hex(&self.sha256.finalize()),
-            sha512: self.sha512.map(|h| hex(&h.finalize())),
+            sha256: hex::encode(&self.sha256.finalize()),
+            sha512: self.sha512.map(|h| hex::encode(&h.finalize())),
         }
     }
 }

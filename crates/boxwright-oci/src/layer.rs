@@ -318,7 +318,7 @@ mod tests {
             assert_eq!(
                 format!(
                     "sha256:{}",
-                    boxwright_archive::hex(&sha2::Sha256::digest(&bytes))
+                    hex::encode(&sha2::Sha256::digest(&bytes))
                 ),
                 reference.descriptor.digest().to_string(),
                 "writes of {write_size} bytes"

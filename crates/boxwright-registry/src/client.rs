@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use boxwright_archive::hex;
 use boxwright_http::{ClientConfig, RetryPolicy, link};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
@@ -669,7 +668,7 @@ impl Client {
             .await
             .map_err(|e| call.http_error(e))?
             .to_vec();
-        let digest = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
+        let digest = format!("sha256:{}", hex::encode(&Sha256::digest(&bytes)));
         if let Some(expected) = &reference.digest
             && *expected != digest
         {
@@ -842,7 +841,7 @@ impl Client {
             .await
             .map_err(|e| call.http_error(e))?
             .to_vec();
-        let actual = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
+        let actual = format!("sha256:{}", hex::encode(&Sha256::digest(&bytes)));
         if actual != digest {
             return Err(Error::DigestMismatch {
                 registry: reference.registry.clone(),

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use boxwright_archive::hex;
 use boxwright_oci::BlobStore;
 use futures_util::StreamExt;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
@@ -242,7 +241,7 @@ impl Client {
         };
         let last_body = if blob.size < CHUNKED_THRESHOLD {
             let bytes = tokio::fs::read(&blob.path).await.map_err(read_error)?;
-            check_digest(blob, &hex(&Sha256::digest(&bytes)))?;
+            check_digest(blob, &hex::encode(&Sha256::digest(&bytes)))?;
             bytes
         } else {
             // Each chunk streams straight from the file. The file is not hashed here: the
@@ -573,7 +572,7 @@ fn load_blob(store: &BlobStore, descriptor: &Value) -> Result<(Blob, Vec<u8>, Va
     let digest = descriptor_digest(descriptor, &path)?;
     let path = store.path(&digest["sha256:".len()..]);
     let (bytes, value) = read_json(&path)?;
-    let actual = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
+    let actual = format!("sha256:{}", hex::encode(&Sha256::digest(&bytes)));
     if actual != digest {
         return Err(Error::Source {
             path,
@@ -758,7 +757,7 @@ impl Client {
         // `Value` objects keep their keys sorted: these are canonical bytes.
         let bytes = serde_json::to_vec(&index).expect("a JSON value serialises");
         let manifest = Manifest {
-            digest: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+            digest: format!("sha256:{}", hex::encode(&Sha256::digest(&bytes))),
             media_type: media_type.to_string(),
             bytes,
         };
@@ -785,7 +784,7 @@ mod tests {
     /// Writes `value` as a blob of `root`; returns its descriptor.
     fn put(root: &Path, media_type: &str, value: &Value) -> Value {
         let bytes = serde_json::to_vec(value).unwrap();
-        let hex = hex(&Sha256::digest(&bytes));
+        let hex = hex::encode(&Sha256::digest(&bytes));
         std::fs::write(root.join("blobs/sha256").join(&hex), &bytes).unwrap();
         json!({"mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len()})
     }

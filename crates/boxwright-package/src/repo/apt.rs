@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use boxwright_archive::hex;
 use boxwright_sign::openpgp::OpenPgpSigningKey;
 use md5::Digest as _;
 
@@ -184,7 +183,7 @@ fn release_text(
         let _ = writeln!(
             out,
             " {} {:>16} {name}",
-            hex(&md5::Md5::digest(bytes)),
+            hex::encode(&md5::Md5::digest(bytes)),
             bytes.len()
         );
     }
@@ -193,7 +192,7 @@ fn release_text(
         let _ = writeln!(
             out,
             " {} {:>16} {name}",
-            hex(&sha2::Digest::finalize(sha2::Digest::chain_update(
+            hex::encode(&sha2::Digest::finalize(sha2::Digest::chain_update(
                 sha2::Sha256::default(),
                 bytes
             ))),
