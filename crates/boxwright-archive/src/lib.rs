@@ -17,9 +17,14 @@ mod unpack;
 pub use atomic::AtomicFile;
 pub use gzip::{DEFAULT_LEVEL, ParallelGzip};
 pub use hash::HashingWriter;
-/// Lower-case hex: the `hex` crate's `encode`, under the name older callers use.
-pub use hex::encode as hex;
+
 pub use tar_writer::{DeterministicTar, normalised_mode};
 pub use unpack::{
     Format, Limits, Refusal, UnpackError, Unpacked, after_entry, display_name, entry_prefix, unpack,
 };
+
+/// Lower-case hex of `bytes`: the `hex` crate's encoding, under the name the release
+/// commands use.
+pub fn hex(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}

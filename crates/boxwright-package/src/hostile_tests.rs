@@ -116,6 +116,7 @@ fn repository(root: &Path) -> Repository {
         apt_key: None,
         apt_origin: String::new(),
         apt_label: String::new(),
+        index_time: None,
     })
 }
 

@@ -21,7 +21,7 @@ mod summary;
 pub use attest::{Attached, Predicates, SigningTarget};
 pub use base_cache::{BaseCache, CachedBase};
 pub use client::{Client, ClientOptions, Credentials, Inspected, PullFormat, PullReport};
-pub use credentials::AuthFile;
+pub use credentials::{AuthFile, AuthLocations};
 pub use error::Error;
 pub use push::{
     CHUNK_SIZE, CHUNKED_THRESHOLD, MergeReport, PULLED_FROM_ANNOTATION, PushReport, PushSource,

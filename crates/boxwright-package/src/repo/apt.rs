@@ -9,7 +9,7 @@ use boxwright_sign::openpgp::OpenPgpSigningKey;
 use md5::Digest as _;
 
 use super::{
-    RepoConfig, Repository, date, index_time, package_files, safe_component, subdirs, write_atomic,
+    RepoConfig, Repository, date, package_files, safe_component, subdirs, write_atomic,
 };
 use crate::error::RepoError;
 use crate::info::{PackageFormat, PackageInfo};
@@ -108,7 +108,7 @@ pub(crate) fn write_suite(repository: &Repository, suite: &str) -> Result<usize,
         }
     }
     let newest = packages.iter().map(|p| p.mtime).max().unwrap_or(0);
-    let time = index_time(newest);
+    let time = config.index_time(newest);
     let release = release_text(config, suite, time, &architectures, &components, &files);
     let sign_error = |source| RepoError::Key {
         kind: "apt (OpenPGP)",

@@ -19,6 +19,7 @@ pub fn index(printer: &Printer, args: &RepoIndexArgs) -> anyhow::Result<ExitStat
         apt_key: args.apt_key.clone(),
         apt_origin: args.origin.clone(),
         apt_label: args.label.clone(),
+        index_time: crate::context::env_source_date_epoch_lenient(),
     });
     let summary = repository
         .reindex_all()
@@ -45,8 +46,7 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
     let token = match &args.token_env {
         None => None,
         Some(name) => Some(
-            std::env::var(name)
-                .ok()
+            crate::context::var(name)
                 .filter(|t| !t.trim().is_empty())
                 .with_context(|| format!("the token variable {name} is not set or empty"))?,
         ),

@@ -9,7 +9,10 @@ use crate::cli::ServeArgs;
 use crate::printer::Printer;
 
 pub fn run(printer: &Printer, args: &ServeArgs) -> anyhow::Result<ExitStatus> {
-    let config = boxwright_serve::ServeConfig::load(&args.config)?;
+    let config = boxwright_serve::ServeConfig {
+        index_time: crate::context::env_source_date_epoch_lenient(),
+        ..boxwright_serve::ServeConfig::load(&args.config)?
+    };
     crate::context::block_on(async {
         // Log lines (uploads, refusals) on stderr, one line each.
         let log: boxwright_serve::Log = Arc::new(|line: &str| eprintln!("{line}"));
