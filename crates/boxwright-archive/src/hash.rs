@@ -20,7 +20,11 @@ impl<W: Write> HashingWriter<W> {
 
     /// Returns the inner writer, the hex SHA-256 and the byte count of everything written.
     pub fn finish(self) -> (W, String, u64) {
-        (self.inner, hex::encode(&self.hasher.finalize()), self.written)
+        (
+            self.inner,
+            hex::encode(&self.hasher.finalize()),
+            self.written,
+        )
     }
 }
 

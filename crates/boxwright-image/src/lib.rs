@@ -337,7 +337,8 @@ impl Bases<'_> {
                 self.client = Some(self.host.client().map_err(Error::Client)?);
             }
             let client = self.client.as_ref().expect("just set");
-            self.runtime.block_on(cache.get(client, &reference, &platform_name))?
+            self.runtime
+                .block_on(cache.get(client, &reference, &platform_name))?
         };
         if cached.pulled {
             self.host

@@ -122,4 +122,5 @@ pub enum Error {
         digest: String,
         #[source]
         source: serde_json::Error,
-    },}
+    },
+}

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use boxwright_fetch::FetchOptions;
 use boxwright_metadata::{Project, Target};
 use boxwright_oci::{Compression, Format};
+use boxwright_platform::Arch;
 use boxwright_registry::subject::Subject as SubjectArg;
 use boxwright_registry::{Client, Predicates, PushSource, Reference, TagScheme};
 use boxwright_sbom::resolve::{Request, gather_subject, metadata_sha256};
@@ -83,13 +84,13 @@ pub struct Mirror<'a> {
     host: &'a dyn Host,
 }
 
-/// `amd64`/`arm64` from what users write.
+/// `amd64`/`arm64` from what users write (the OCI or the Rust name of an architecture
+/// mirrors are built for).
 pub fn oci_arch(arch: &str) -> Result<&'static str, Error> {
-    match arch {
-        "amd64" | "x86_64" => Ok("amd64"),
-        "arm64" | "aarch64" => Ok("arm64"),
-        other => Err(Error::Architecture {
-            arch: other.to_string(),
+    match Arch::from_oci(arch).or_else(|| Arch::from_name(arch)) {
+        Some(arch @ (Arch::X86_64 | Arch::Aarch64)) => Ok(arch.oci()),
+        _ => Err(Error::Architecture {
+            arch: arch.to_string(),
         }),
     }
 }

@@ -594,7 +594,9 @@ impl Tee<Sha256Reader> {
     pub(crate) fn into_inner_sha256(self, path: &Path) -> Result<String, PackageError> {
         let mut reader = self.into_reader();
         io::copy(&mut reader, &mut io::sink()).map_err(|e| PackageError::io("read", path, e))?;
-        Ok(hex::encode(&sha2::Digest::finalize(reader.into_inner().hasher)))
+        Ok(hex::encode(&sha2::Digest::finalize(
+            reader.into_inner().hasher,
+        )))
     }
 }
 

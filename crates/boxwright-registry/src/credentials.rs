@@ -70,8 +70,14 @@ impl AuthFile {
     pub fn discover(locations: &AuthLocations) -> Result<Option<AuthFile>, Error> {
         let candidates = [
             locations.registry_auth_file.clone(),
-            locations.docker_config.as_ref().map(|d| d.join("config.json")),
-            locations.home.as_ref().map(|h| h.join(".docker/config.json")),
+            locations
+                .docker_config
+                .as_ref()
+                .map(|d| d.join("config.json")),
+            locations
+                .home
+                .as_ref()
+                .map(|h| h.join(".docker/config.json")),
         ];
         for path in candidates.into_iter().flatten() {
             if path.is_file() {

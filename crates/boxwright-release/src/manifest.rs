@@ -95,7 +95,11 @@ pub fn digests(mut reader: impl Read) -> std::io::Result<(u64, String, String)> 
             Err(e) => return Err(e),
         }
     }
-    Ok((size, hex::encode(&sha256.finalize()), hex::encode(&sha512.finalize())))
+    Ok((
+        size,
+        hex::encode(&sha256.finalize()),
+        hex::encode(&sha512.finalize()),
+    ))
 }
 
 /// [`digests`] of the file at `path`.

@@ -12,7 +12,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use boxwright_fetch::{FetchOptions, FetchReport};
 use boxwright_metadata::{Project, SourceUrl, Target, env_vars};
 use boxwright_oci::{Compression, Format};
-use boxwright_registry::{AuthFile, AuthLocations, Client, ClientOptions, Credentials, PullFormat, Reference};
+use boxwright_registry::{
+    AuthFile, AuthLocations, Client, ClientOptions, Credentials, PullFormat, Reference,
+};
 use boxwright_sbom::SourceInfo;
 use boxwright_sbom::resolve::{Host, HostError};
 
@@ -112,11 +114,9 @@ pub fn source_date_epoch_at(root: &Path, revision: &str) -> Result<u64> {
 /// `source_url`, `BOXWRIGHT_SOURCE_URL`, CI variables or the `origin` remote, cleaned.
 /// Every output that records the project's source takes it from here.
 pub fn source_url(project: &Project, target: &Target) -> Option<SourceUrl> {
-    boxwright_metadata::source::resolve_source_url(
-        target.source_url.as_deref(),
-        &var,
-        &|| git(&project.root, &["remote", "get-url", "origin"]),
-    )
+    boxwright_metadata::source::resolve_source_url(target.source_url.as_deref(), &var, &|| {
+        git(&project.root, &["remote", "get-url", "origin"])
+    })
 }
 
 /// The commit being built: `git rev-parse HEAD`, else GitLab's `CI_COMMIT_SHA` or GitHub's

@@ -161,7 +161,10 @@ mod tests {
     #[test]
     fn ci_drift_names_each_provider_to_regenerate() {
         let error = boxwright_ci::Error::Drift {
-            providers: vec![boxwright_ci::Provider::Github, boxwright_ci::Provider::Gitlab],
+            providers: vec![
+                boxwright_ci::Provider::Github,
+                boxwright_ci::Provider::Gitlab,
+            ],
             paths: vec![".github/workflows/release.yml".into()],
         };
         assert_eq!(
@@ -254,8 +257,14 @@ mod tests {
 
     #[test]
     fn other_errors_have_no_hint_whatever_their_text() {
-        assert_eq!(hint(&anyhow!("run inside a project (metadata.json not found)")), None);
-        assert_eq!(hint_of(boxwright_sign::Error::EnvNotSet { name: "K".into() }), None);
+        assert_eq!(
+            hint(&anyhow!("run inside a project (metadata.json not found)")),
+            None
+        );
+        assert_eq!(
+            hint_of(boxwright_sign::Error::EnvNotSet { name: "K".into() }),
+            None
+        );
     }
 
     #[test]

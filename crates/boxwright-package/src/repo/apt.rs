@@ -8,9 +8,7 @@ use std::path::PathBuf;
 use boxwright_sign::openpgp::OpenPgpSigningKey;
 use md5::Digest as _;
 
-use super::{
-    RepoConfig, Repository, date, package_files, safe_component, subdirs, write_atomic,
-};
+use super::{RepoConfig, Repository, date, package_files, safe_component, subdirs, write_atomic};
 use crate::error::RepoError;
 use crate::info::{PackageFormat, PackageInfo};
 

@@ -98,5 +98,8 @@ fn digests(path: &Path) -> Result<(String, String), RepoError> {
         md5.update(chunk);
     })
     .map_err(|e| RepoError::io("read", path, e))?;
-    Ok((hex::encode(&sha2::Digest::finalize(sha256)), hex::encode(&md5.finalize())))
+    Ok((
+        hex::encode(&sha2::Digest::finalize(sha256)),
+        hex::encode(&md5.finalize()),
+    ))
 }

@@ -67,23 +67,20 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
             request.repo,
             request.arch
         ));
-        let published = crate::context::block_on(client::upload(
-            &args.url,
-            request,
-            token.as_deref(),
-        ))?
-        .with_context(|| {
-                format!(
-                    "upload of {} to {} failed",
-                    request
-                        .files
-                        .iter()
-                        .map(|f| f.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    args.url
-                )
-            })?;
+        let published =
+            crate::context::block_on(client::upload(&args.url, request, token.as_deref()))?
+                .with_context(|| {
+                    format!(
+                        "upload of {} to {} failed",
+                        request
+                            .files
+                            .iter()
+                            .map(|f| f.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        args.url
+                    )
+                })?;
         for package in &published {
             if !printer.json {
                 printer.line(format!(
