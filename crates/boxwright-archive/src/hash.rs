@@ -22,7 +22,7 @@ impl<W: Write> HashingWriter<W> {
     pub fn finish(self) -> (W, String, u64) {
         (
             self.inner,
-            hex::encode(&self.hasher.finalize()),
+            hex::encode(self.hasher.finalize()),
             self.written,
         )
     }

@@ -210,8 +210,8 @@ impl Hashers {
     fn finish(self) -> Digests {
         Digests {
             size: self.size,
-            sha256: hex::encode(&self.sha256.finalize()),
-            sha512: self.sha512.map(|h| hex::encode(&h.finalize())),
+            sha256: hex::encode(self.sha256.finalize()),
+            sha512: self.sha512.map(|h| hex::encode(h.finalize())),
         }
     }
 }

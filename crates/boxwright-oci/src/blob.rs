@@ -127,5 +127,5 @@ pub(crate) fn sha256_file(path: &Path) -> Result<String, Error> {
         }
         hasher.update(&buffer[..n]);
     }
-    Ok(hex::encode(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }

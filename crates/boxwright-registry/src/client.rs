@@ -661,7 +661,7 @@ impl Client {
             .await
             .map_err(|e| call.http_error(e))?
             .to_vec();
-        let digest = format!("sha256:{}", hex::encode(&Sha256::digest(&bytes)));
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
         if let Some(expected) = &reference.digest
             && *expected != digest
         {
@@ -742,6 +742,42 @@ fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
     })
 }
 
+impl Client {
+    pub(crate) fn blob_call<'a>(reference: &'a Reference, digest: &str) -> Call<'a> {
+        Call::new(reference, format!("blob {digest}"), false)
+    }
+
+    pub(crate) async fn get_blob(&self, call: &Call<'_>, digest: &str) -> Result<Response, Error> {
+        let url = self.url(call.reference, &format!("blobs/{digest}")).await?;
+        let response = self.send(call, &|http| http.get(url.clone())).await?;
+        if !response.status().is_success() {
+            return Err(call.fail(response).await);
+        }
+        Ok(response)
+    }
+
+    /// A whole (small) blob, its digest checked: configs and other JSON.
+    pub async fn blob_bytes(&self, reference: &Reference, digest: &str) -> Result<Vec<u8>, Error> {
+        let call = Self::blob_call(reference, digest);
+        let response = self.get_blob(&call, digest).await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| call.http_error(e))?
+            .to_vec();
+        let actual = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        if actual != digest {
+            return Err(Error::DigestMismatch {
+                registry: reference.registry.clone(),
+                repository: reference.repository.clone(),
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -777,41 +813,5 @@ mod tests {
             ": MANIFEST_UNKNOWN manifest unknown"
         );
         assert_eq!(error_detail(b"nope"), "");
-    }
-}
-
-impl Client {
-    pub(crate) fn blob_call<'a>(reference: &'a Reference, digest: &str) -> Call<'a> {
-        Call::new(reference, format!("blob {digest}"), false)
-    }
-
-    pub(crate) async fn get_blob(&self, call: &Call<'_>, digest: &str) -> Result<Response, Error> {
-        let url = self.url(call.reference, &format!("blobs/{digest}")).await?;
-        let response = self.send(call, &|http| http.get(url.clone())).await?;
-        if !response.status().is_success() {
-            return Err(call.fail(response).await);
-        }
-        Ok(response)
-    }
-
-    /// A whole (small) blob, its digest checked: configs and other JSON.
-    pub async fn blob_bytes(&self, reference: &Reference, digest: &str) -> Result<Vec<u8>, Error> {
-        let call = Self::blob_call(reference, digest);
-        let response = self.get_blob(&call, digest).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| call.http_error(e))?
-            .to_vec();
-        let actual = format!("sha256:{}", hex::encode(&Sha256::digest(&bytes)));
-        if actual != digest {
-            return Err(Error::DigestMismatch {
-                registry: reference.registry.clone(),
-                repository: reference.repository.clone(),
-                expected: digest.to_string(),
-                actual,
-            });
-        }
-        Ok(bytes)
     }
 }

@@ -174,7 +174,7 @@ pub(crate) fn load_blob(
     let digest = descriptor_digest(descriptor, &path)?;
     let path = store.path(&digest["sha256:".len()..]);
     let (bytes, value) = read_json(&path)?;
-    let actual = format!("sha256:{}", hex::encode(&Sha256::digest(&bytes)));
+    let actual = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
     if actual != digest {
         return Err(Error::Source {
             path,

@@ -212,7 +212,7 @@ impl Client {
         };
         let last_body = if blob.size < CHUNKED_THRESHOLD {
             let bytes = tokio::fs::read(&blob.path).await.map_err(read_error)?;
-            check_digest(blob, &hex::encode(&Sha256::digest(&bytes)))?;
+            check_digest(blob, &hex::encode(Sha256::digest(&bytes)))?;
             bytes
         } else {
             // Each chunk streams straight from the file. The file is not hashed here: the
@@ -573,7 +573,7 @@ impl Client {
         // `Value` objects keep their keys sorted: these are canonical bytes.
         let bytes = serde_json::to_vec(&index).expect("a JSON value serialises");
         let manifest = Manifest {
-            digest: format!("sha256:{}", hex::encode(&Sha256::digest(&bytes))),
+            digest: format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
             media_type: media_type.to_string(),
             bytes,
         };
@@ -600,7 +600,7 @@ mod tests {
     /// Writes `value` as a blob of `root`; returns its descriptor.
     fn put(root: &Path, media_type: &str, value: &Value) -> Value {
         let bytes = serde_json::to_vec(value).unwrap();
-        let hex = hex::encode(&Sha256::digest(&bytes));
+        let hex = hex::encode(Sha256::digest(&bytes));
         std::fs::write(root.join("blobs/sha256").join(&hex), &bytes).unwrap();
         json!({"mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len()})
     }

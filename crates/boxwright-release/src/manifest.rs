@@ -97,8 +97,8 @@ pub fn digests(mut reader: impl Read) -> std::io::Result<(u64, String, String)> 
     }
     Ok((
         size,
-        hex::encode(&sha256.finalize()),
-        hex::encode(&sha512.finalize()),
+        hex::encode(sha256.finalize()),
+        hex::encode(sha512.finalize()),
     ))
 }
 

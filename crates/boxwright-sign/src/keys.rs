@@ -194,7 +194,7 @@ impl VerifyingKey {
 
     /// The key's fingerprint (hex SHA-256 of the SPKI DER).
     pub fn key_id(&self) -> KeyId {
-        KeyId(hex::encode(&Sha256::digest(self.to_spki_der())))
+        KeyId(hex::encode(Sha256::digest(self.to_spki_der())))
     }
 
     /// Checks an ECDSA P-256 SHA-256 signature of `message`; `subject` names the message in

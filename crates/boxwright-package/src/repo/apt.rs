@@ -181,7 +181,7 @@ fn release_text(
         let _ = writeln!(
             out,
             " {} {:>16} {name}",
-            hex::encode(&md5::Md5::digest(bytes)),
+            hex::encode(md5::Md5::digest(bytes)),
             bytes.len()
         );
     }
@@ -190,7 +190,7 @@ fn release_text(
         let _ = writeln!(
             out,
             " {} {:>16} {name}",
-            hex::encode(&sha2::Digest::finalize(sha2::Digest::chain_update(
+            hex::encode(sha2::Digest::finalize(sha2::Digest::chain_update(
                 sha2::Sha256::default(),
                 bytes
             ))),

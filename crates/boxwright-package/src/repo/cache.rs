@@ -99,7 +99,7 @@ fn digests(path: &Path) -> Result<(String, String), RepoError> {
     })
     .map_err(|e| RepoError::io("read", path, e))?;
     Ok((
-        hex::encode(&sha2::Digest::finalize(sha256)),
-        hex::encode(&md5.finalize()),
+        hex::encode(sha2::Digest::finalize(sha256)),
+        hex::encode(md5.finalize()),
     ))
 }
