@@ -32,6 +32,7 @@ fn repository() -> &'static (Repository, PathBuf) {
             apt_key: Some(openpgp_path),
             apt_origin: "fuzz".into(),
             apt_label: "fuzz".into(),
+            index_time: None,
         });
         (repository, root)
     })

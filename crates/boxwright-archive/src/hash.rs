@@ -20,7 +20,11 @@ impl<W: Write> HashingWriter<W> {
 
     /// Returns the inner writer, the hex SHA-256 and the byte count of everything written.
     pub fn finish(self) -> (W, String, u64) {
-        (self.inner, hex(&self.hasher.finalize()), self.written)
+        (
+            self.inner,
+            hex::encode(self.hasher.finalize()),
+            self.written,
+        )
     }
 }
 
@@ -35,17 +39,6 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-/// Lower-case hex encoding.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 #[cfg(test)]

@@ -16,8 +16,15 @@ mod unpack;
 
 pub use atomic::AtomicFile;
 pub use gzip::{DEFAULT_LEVEL, ParallelGzip};
-pub use hash::{HashingWriter, hex};
+pub use hash::HashingWriter;
+
 pub use tar_writer::{DeterministicTar, normalised_mode};
 pub use unpack::{
     Format, Limits, Refusal, UnpackError, Unpacked, after_entry, display_name, entry_prefix, unpack,
 };
+
+/// Lower-case hex of `bytes`: the `hex` crate's encoding, under the name the release
+/// commands use.
+pub fn hex(bytes: &[u8]) -> String {
+    hex::encode(bytes)
+}

@@ -1,11 +1,14 @@
-//! Target architectures of static builds.
+//! Target architectures of static builds: the two of [`boxwright_platform::Arch`] boxwright
+//! builds for, with the toolchain facts of each. Every spelling comes from
+//! `boxwright-platform`.
 
 use std::fmt;
 use std::str::FromStr;
 
+use boxwright_platform::Arch as Platform;
 use serde::Serialize;
 
-/// A CPU architecture boxwright builds for.
+/// A CPU architecture boxwright builds for (a subset of [`Platform`], whose names it uses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Arch {
@@ -16,19 +19,29 @@ pub enum Arch {
 impl Arch {
     /// The architecture of this machine, when it is one boxwright builds for.
     pub fn host() -> Option<Arch> {
-        match std::env::consts::ARCH {
-            "x86_64" => Some(Arch::X86_64),
-            "aarch64" => Some(Arch::Aarch64),
+        Platform::host().and_then(Arch::buildable)
+    }
+
+    /// The architecture when boxwright builds for it.
+    pub fn buildable(arch: Platform) -> Option<Arch> {
+        match arch {
+            Platform::X86_64 => Some(Arch::X86_64),
+            Platform::Aarch64 => Some(Arch::Aarch64),
             _ => None,
         }
     }
 
-    /// The name used in `ARCH` and on the command line.
-    pub fn name(self) -> &'static str {
+    /// The architecture in `boxwright-platform`'s terms.
+    pub fn platform(self) -> Platform {
         match self {
-            Arch::X86_64 => "x86_64",
-            Arch::Aarch64 => "aarch64",
+            Arch::X86_64 => Platform::X86_64,
+            Arch::Aarch64 => Platform::Aarch64,
         }
+    }
+
+    /// The name used in `ARCH` and on the command line (Rust's).
+    pub fn name(self) -> &'static str {
+        self.platform().name()
     }
 
     /// The Rust target triple of static musl binaries.
@@ -49,10 +62,7 @@ impl Arch {
 
     /// The OCI platform architecture (`amd64`, `arm64`).
     pub fn oci_name(self) -> &'static str {
-        match self {
-            Arch::X86_64 => "amd64",
-            Arch::Aarch64 => "arm64",
-        }
+        self.platform().oci()
     }
 
     /// The user-mode emulator that runs this architecture's binaries elsewhere.
@@ -74,13 +84,10 @@ impl FromStr for Arch {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "x86_64" | "amd64" => Ok(Arch::X86_64),
-            "aarch64" | "arm64" => Ok(Arch::Aarch64),
-            other => Err(format!(
-                "unknown architecture `{other}` (known: x86_64, aarch64)"
-            )),
-        }
+        Platform::from_name(s)
+            .or_else(|| Platform::from_oci(s))
+            .and_then(Arch::buildable)
+            .ok_or_else(|| format!("unknown architecture `{s}` (known: x86_64, aarch64)"))
     }
 }
 

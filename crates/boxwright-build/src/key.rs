@@ -8,7 +8,6 @@
 //! rebuilds what depends on it. File contents are hashed, not their times: a checkout that
 //! only touched files rebuilds nothing.
 
-pub(crate) use boxwright_archive::hex;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -74,7 +73,7 @@ pub fn input_key(
         .collect();
     parts.insert(
         "env".into(),
-        hex(&Sha256::digest(
+        hex::encode(Sha256::digest(
             serde_json::to_vec(&env).expect("strings serialise"),
         )),
     );
@@ -86,7 +85,7 @@ pub fn input_key(
     for (name, key) in dependencies {
         parts.insert(format!("depends:{name}"), key.clone());
     }
-    let key = hex(&Sha256::digest(
+    let key = hex::encode(Sha256::digest(
         serde_json::to_vec(&parts).expect("strings serialise"),
     ));
     Ok(InputKey { key, parts })
@@ -160,7 +159,7 @@ pub fn file_digest(path: &Path) -> Result<String, Error> {
         }
         hasher.update(&buffer[..count]);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 /// A digest of a directory tree: every entry's relative path, kind, permission bits and
@@ -169,7 +168,7 @@ pub fn tree_digest(root: &Path) -> Result<String, Error> {
     use std::os::unix::fs::PermissionsExt;
     let mut hasher = Sha256::new();
     if !root.exists() {
-        return Ok(hex(&hasher.finalize()));
+        return Ok(hex::encode(hasher.finalize()));
     }
     for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Io {
@@ -202,7 +201,7 @@ pub fn tree_digest(root: &Path) -> Result<String, Error> {
         hasher.update(line.as_bytes());
         hasher.update(b"\0");
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ fn lock_digest(locks: &[PathBuf]) -> Result<String, Error> {
         hasher.update(std::fs::read(lock).map_err(io(lock))?);
         hasher.update(b"\0");
     }
-    Ok(crate::key::hex(&hasher.finalize()[..12]))
+    Ok(hex::encode(&hasher.finalize()[..12]))
 }
 
 fn cargo(

@@ -1,5 +1,6 @@
 //! Names of ELF machines (`e_machine`), spelled like Rust's target architectures.
 
+use boxwright_platform::Arch;
 use object::elf;
 
 /// The architecture name of an `e_machine` value: `x86_64`, `aarch64`, `bpf`... For machines
@@ -31,16 +32,17 @@ pub fn name(machine: elf::Machine, is_64: bool) -> String {
     known.to_owned()
 }
 
-/// The canonical name for an architecture name a user may type: Debian's and other common
-/// spellings (`amd64`, `arm64`, `i686`, `ppc64el`...) map to the names [`name`] returns.
+/// The canonical name for an architecture name a user may type: every spelling of an
+/// [`Arch`] (`amd64`, `arm64`, `i686`, `ppc64el`...) and other common ones (`armel`,
+/// `ppc64`, `mipsel`...) map to the names [`name`] returns.
 pub fn canonical(user: &str) -> String {
+    if let Some(arch) = Arch::from_any(user) {
+        return arch.name().to_owned();
+    }
     let lower = user.to_ascii_lowercase();
     let canonical = match lower.as_str() {
-        "amd64" | "x86-64" | "x64" => "x86_64",
-        "arm64" => "aarch64",
-        "i386" | "i486" | "i586" | "i686" | "x86_32" => "x86",
-        "armhf" | "armel" | "armv7" => "arm",
-        "ppc64" | "ppc64el" | "ppc64le" | "powerpc64le" => "powerpc64",
+        "armel" | "armv7" => "arm",
+        "ppc64" => "powerpc64",
         "ppc" => "powerpc",
         "riscv" => "riscv64",
         "mips64el" => "mips64",

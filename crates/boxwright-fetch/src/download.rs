@@ -1,7 +1,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use boxwright_archive::hex;
+use boxwright_http::{ClientConfig, RetryPolicy};
 use boxwright_metadata::{Checksum, ChecksumAlgorithm};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -66,13 +66,8 @@ pub async fn fetch_all(
     options: &FetchOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<Result<FetchReport, Error>>, Error> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(30))
-        .read_timeout(Duration::from_secs(60))
-        .build()
-        .map_err(Error::Client)?;
+    // 30 s to connect, 60 s between two reads, redirects within http(s).
+    let client = boxwright_http::client(&ClientConfig::default()).map_err(Error::Client)?;
     let results = futures_util::stream::iter(requests)
         .map(|request| fetch_one(&client, request, options, progress))
         .buffered(options.jobs.max(1))
@@ -118,26 +113,28 @@ async fn fetch_one(
             path: dir.to_path_buf(),
             source,
         })?;
-    let mut attempt = 1;
-    let (temp, digests) = loop {
-        match transfer(client, request, progress).await {
-            Ok(done) => break done,
-            Err(error) if error.is_retryable() && attempt < options.attempts => {
-                let wait = options.backoff * 2u32.saturating_pow(attempt - 1);
-                progress.retry(&request.name, attempt, &error, wait);
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-            Err(error) if attempt > 1 => {
-                return Err(Error::GaveUp {
-                    url: request.url.clone(),
-                    attempts: attempt,
-                    last: Box::new(error),
-                });
-            }
-            Err(error) => return Err(error),
-        }
+    let policy = RetryPolicy {
+        attempts: options.attempts,
+        backoff: options.backoff,
     };
+    let (temp, digests) = policy
+        .run(
+            || transfer(client, request, progress),
+            Error::is_retryable,
+            |attempt, error, wait| progress.retry(&request.name, attempt, error, wait),
+        )
+        .await
+        .map_err(|(error, attempts)| {
+            if attempts > 1 {
+                Error::GaveUp {
+                    url: request.url.clone(),
+                    attempts,
+                    last: Box::new(error),
+                }
+            } else {
+                error
+            }
+        })?;
     if let Some((checksum, actual)) = digests.mismatch(&request.checksums) {
         // `temp` is dropped here, which removes it: nothing unverified stays in the cache.
         return Err(Error::ChecksumMismatch {
@@ -213,8 +210,8 @@ impl Hashers {
     fn finish(self) -> Digests {
         Digests {
             size: self.size,
-            sha256: hex(&self.sha256.finalize()),
-            sha512: self.sha512.map(|h| hex(&h.finalize())),
+            sha256: hex::encode(self.sha256.finalize()),
+            sha512: self.sha512.map(|h| hex::encode(h.finalize())),
         }
     }
 }

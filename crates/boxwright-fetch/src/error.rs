@@ -73,7 +73,7 @@ pub enum Error {
     },
 
     #[error("cannot set up the HTTP client")]
-    Client(#[source] reqwest::Error),
+    Client(#[source] boxwright_http::Error),
 }
 
 impl Error {

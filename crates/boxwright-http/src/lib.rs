@@ -37,8 +37,11 @@ pub enum Error {
 #[derive(Debug, Clone)]
 pub struct ClientConfig {
     pub connect_timeout: Duration,
-    /// Longest wait for the next bytes of a response (not a limit on the whole transfer).
-    pub read_timeout: Duration,
+    /// Longest wait for the next bytes of a response (not a limit on the whole transfer);
+    /// `None` waits as long as the server takes (an upload's answer after server-side work).
+    pub read_timeout: Option<Duration>,
+    /// Limit on a whole request, answer included; `None` for none (downloads of any size).
+    pub timeout: Option<Duration>,
     /// Extra trusted roots, a PEM bundle (`--ca-file`).
     pub ca_pem: Option<Vec<u8>>,
     /// Accept any certificate (`--insecure` registries only).
@@ -52,7 +55,8 @@ impl Default for ClientConfig {
     fn default() -> Self {
         ClientConfig {
             connect_timeout: Duration::from_secs(30),
-            read_timeout: Duration::from_secs(60),
+            read_timeout: Some(Duration::from_secs(60)),
+            timeout: None,
             ca_pem: None,
             accept_invalid_certs: false,
             default_headers: HeaderMap::new(),
@@ -65,7 +69,7 @@ impl ClientConfig {
     /// The default configuration with another read timeout.
     pub fn with_read_timeout(read_timeout: Duration) -> Self {
         ClientConfig {
-            read_timeout,
+            read_timeout: Some(read_timeout),
             ..ClientConfig::default()
         }
     }
@@ -78,9 +82,14 @@ pub fn client(config: &ClientConfig) -> Result<reqwest::Client, Error> {
     let mut builder = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(config.connect_timeout)
-        .read_timeout(config.read_timeout)
         .default_headers(config.default_headers.clone())
         .redirect(config.redirects.policy());
+    if let Some(read_timeout) = config.read_timeout {
+        builder = builder.read_timeout(read_timeout);
+    }
+    if let Some(timeout) = config.timeout {
+        builder = builder.timeout(timeout);
+    }
     if let Some(pem) = &config.ca_pem {
         let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(Error::CaBundle)?;
         if certificates.is_empty() {

@@ -98,9 +98,6 @@ pub enum Error {
     #[error("cannot set up the registry client")]
     Client(#[source] HostError),
 
-    #[error("cannot start the async runtime")]
-    Runtime(#[source] std::io::Error),
-
     #[error(transparent)]
     Oci(#[from] boxwright_oci::Error),
 

@@ -41,6 +41,8 @@ pub struct Request<'a> {
     /// The publishable source URL and revision (cleaned by the caller).
     pub source_url: Option<String>,
     pub revision: Option<String>,
+    /// The runtime registry pulls run on (the caller's; this crate builds none).
+    pub runtime: tokio::runtime::Handle,
 }
 
 /// What assembly needs from its caller.
@@ -85,6 +87,7 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
         offline: request.offline,
         host,
         client: None,
+        runtime: &request.runtime,
     };
     let mut platforms = Vec::new();
     if requested.is_empty() {
@@ -307,6 +310,7 @@ struct Bases<'a> {
     offline: bool,
     host: &'a dyn Host,
     client: Option<Client>,
+    runtime: &'a tokio::runtime::Handle,
 }
 
 impl Bases<'_> {
@@ -333,11 +337,8 @@ impl Bases<'_> {
                 self.client = Some(self.host.client().map_err(Error::Client)?);
             }
             let client = self.client.as_ref().expect("just set");
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .map_err(Error::Runtime)?;
-            runtime.block_on(cache.get(client, &reference, &platform_name))?
+            self.runtime
+                .block_on(cache.get(client, &reference, &platform_name))?
         };
         if cached.pulled {
             self.host

@@ -5,6 +5,11 @@ pub const BUILD_OUTPUT_DEST: &str = "BUILD_OUTPUT_DEST";
 /// Seconds since the epoch used for every timestamp written (reproducible builds convention).
 /// Default: the time of the project's last git commit, else 0.
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+/// A registry credentials file (podman's and skopeo's `auth.json`), tried before
+/// `$DOCKER_CONFIG/config.json` and `~/.docker/config.json`.
+pub const REGISTRY_AUTH_FILE: &str = "REGISTRY_AUTH_FILE";
+/// Docker's configuration directory; its `config.json` holds registry credentials.
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 /// Number of simultaneous downloads in `fetch` (default 4).
 pub const BOXWRIGHT_FETCH_JOBS: &str = "BOXWRIGHT_FETCH_JOBS";
 /// Attempts per download before giving up on connection errors and 5xx answers (default 4).

@@ -18,13 +18,14 @@ const SCHEMA_KEY: &str = "$schema";
 pub const LATE_VARIABLES: &[&str] = &["VERSION", "ARCH", "UNAME_ARCH"];
 
 impl Metadata {
-    /// Loads `path`, expanding templates from `env` and then the process environment.
-    pub fn load(path: &Path) -> Result<Self> {
+    /// Loads `path`, expanding templates from `env` and then `process_env` (the caller's
+    /// environment).
+    pub fn load(path: &Path, process_env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::parse(path, &text, &|name| std::env::var(name).ok())
+        Self::parse(path, &text, process_env)
     }
 
     /// Parses `text` as the content of `path`; `process_env` stands in for the environment.

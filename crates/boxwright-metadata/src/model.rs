@@ -374,10 +374,9 @@ impl Target {
         oci_arch: &str,
         process_env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Target, crate::Error> {
-        let uname = match oci_arch {
-            "amd64" => "x86_64",
-            "arm64" => "aarch64",
-            other => other,
+        let uname = match boxwright_platform::Arch::from_oci(oci_arch) {
+            Some(arch) => arch.name(),
+            None => oci_arch,
         };
         let lookup = |name: &str| match name {
             "VERSION" => Some(version.to_string()),

@@ -14,12 +14,19 @@ pub struct Project {
     pub root: PathBuf,
     /// The loaded metadata.
     pub metadata: Metadata,
+    /// `$BUILD_OUTPUT_DEST` when set and not empty: target outputs go under it.
+    pub output_dest: Option<PathBuf>,
 }
 
 impl Project {
     /// Finds the project: `explicit` if given (a directory holding `metadata.json`, or the
-    /// file itself), else the nearest ancestor of `cwd` holding `metadata.json`.
-    pub fn discover(explicit: Option<&Path>, cwd: &Path) -> Result<Self> {
+    /// file itself), else the nearest ancestor of `cwd` holding `metadata.json`. `env` gives
+    /// the variables templates read and `BUILD_OUTPUT_DEST`.
+    pub fn discover(
+        explicit: Option<&Path>,
+        cwd: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self> {
         let metadata_path = match explicit {
             Some(path) if path.is_file() => path.to_path_buf(),
             Some(dir) => {
@@ -51,8 +58,15 @@ impl Project {
         let root = metadata_path
             .parent()
             .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-        let metadata = Metadata::load(&metadata_path)?;
-        Ok(Project { root, metadata })
+        let metadata = Metadata::load(&metadata_path, env)?;
+        let output_dest = env(env_vars::BUILD_OUTPUT_DEST)
+            .filter(|dest| !dest.is_empty())
+            .map(PathBuf::from);
+        Ok(Project {
+            root,
+            metadata,
+            output_dest,
+        })
     }
 
     /// The download cache, `<project>/.tmp/`.
@@ -63,9 +77,9 @@ impl Project {
     /// The output directory of `target`: `$BUILD_OUTPUT_DEST/<target>/` when set, else
     /// `<project>/.out/<target>/`.
     pub fn output_dir(&self, target: &str) -> PathBuf {
-        match std::env::var_os(env_vars::BUILD_OUTPUT_DEST) {
-            Some(dest) if !dest.is_empty() => PathBuf::from(dest).join(target),
-            _ => self.root.join(".out").join(target),
+        match &self.output_dest {
+            Some(dest) => dest.join(target),
+            None => self.root.join(".out").join(target),
         }
     }
 
@@ -89,7 +103,8 @@ mod tests {
         .unwrap();
         let deep = dir.path().join("a/b");
         std::fs::create_dir_all(&deep).unwrap();
-        let project = Project::discover(None, &deep).unwrap();
+        let project = Project::discover(None, &deep, &|_| None).unwrap();
+        assert_eq!(project.output_dir("a"), project.root.join(".out/a"));
         assert_eq!(project.root, dir.path().canonicalize().unwrap());
         assert_eq!(project.metadata.targets["a"].version(), "1");
     }
@@ -97,7 +112,7 @@ mod tests {
     #[test]
     fn explicit_directory_without_metadata_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Project::discover(Some(dir.path()), dir.path()).unwrap_err();
+        let err = Project::discover(Some(dir.path()), dir.path(), &|_| None).unwrap_err();
         assert!(err.to_string().contains("no metadata.json found"), "{err}");
     }
 }

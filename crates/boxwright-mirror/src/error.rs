@@ -123,7 +123,4 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-
-    #[error("cannot start the async runtime")]
-    Runtime(#[source] std::io::Error),
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use boxwright_fetch::FetchOptions;
 use boxwright_metadata::{Project, Target};
 use boxwright_oci::{Compression, Format};
+use boxwright_platform::Arch;
 use boxwright_registry::subject::Subject as SubjectArg;
 use boxwright_registry::{Client, Predicates, PushSource, Reference, TagScheme};
 use boxwright_sbom::resolve::{Request, gather_subject, metadata_sha256};
@@ -71,25 +72,25 @@ pub struct RunReport {
     pub attested: BTreeMap<String, usize>,
 }
 
-/// A mirror target with its repository, a registry client and a runtime.
+/// A mirror target with its repository, a registry client and the caller's runtime.
 pub struct Mirror<'a> {
     project: &'a Project,
     name: &'a str,
     target: &'a Target,
     repository: Reference,
     client: Client,
-    runtime: tokio::runtime::Runtime,
+    runtime: tokio::runtime::Handle,
     settings: Settings,
     host: &'a dyn Host,
 }
 
-/// `amd64`/`arm64` from what users write.
+/// `amd64`/`arm64` from what users write (the OCI or the Rust name of an architecture
+/// mirrors are built for).
 pub fn oci_arch(arch: &str) -> Result<&'static str, Error> {
-    match arch {
-        "amd64" | "x86_64" => Ok("amd64"),
-        "arm64" | "aarch64" => Ok("arm64"),
-        other => Err(Error::Architecture {
-            arch: other.to_string(),
+    match Arch::from_oci(arch).or_else(|| Arch::from_name(arch)) {
+        Some(arch @ (Arch::X86_64 | Arch::Aarch64)) => Ok(arch.oci()),
+        _ => Err(Error::Architecture {
+            arch: arch.to_string(),
         }),
     }
 }
@@ -103,6 +104,7 @@ impl<'a> Mirror<'a> {
         client: Client,
         settings: Settings,
         host: &'a dyn Host,
+        runtime: tokio::runtime::Handle,
     ) -> Result<Mirror<'a>, Error> {
         let target = project
             .metadata
@@ -132,10 +134,6 @@ impl<'a> Mirror<'a> {
                 repository: repository.clone(),
                 source,
             })?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::Runtime)?;
         Ok(Mirror {
             project,
             name,
@@ -319,6 +317,7 @@ impl<'a> Mirror<'a> {
             created: self.settings.created,
             source_url: self.settings.source_url.clone(),
             revision: self.settings.revision.clone(),
+            runtime: self.runtime.clone(),
         };
         boxwright_image::build(&project, &request, self.host).map_err(|source| Error::Image {
             target: self.name.to_string(),

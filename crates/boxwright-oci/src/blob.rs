@@ -2,7 +2,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use boxwright_archive::{HashingWriter, hex};
+use boxwright_archive::HashingWriter;
 use oci_spec::image::{Descriptor, DescriptorBuilder, Digest, MediaType};
 use sha2::{Digest as _, Sha256};
 
@@ -127,5 +127,5 @@ pub(crate) fn sha256_file(path: &Path) -> Result<String, Error> {
         }
         hasher.update(&buffer[..n]);
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }

@@ -316,10 +316,7 @@ mod tests {
             }
             let bytes = writer.finish().unwrap();
             assert_eq!(
-                format!(
-                    "sha256:{}",
-                    boxwright_archive::hex(&sha2::Sha256::digest(&bytes))
-                ),
+                format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes))),
                 reference.descriptor.digest().to_string(),
                 "writes of {write_size} bytes"
             );

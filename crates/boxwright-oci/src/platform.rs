@@ -1,6 +1,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use boxwright_platform::Arch as BoxwrightArch;
 use oci_spec::image::{Arch, Os, Platform, PlatformBuilder};
 
 /// `os/architecture[/variant]`, e.g. `linux/amd64`, `linux/arm64`.
@@ -14,30 +15,29 @@ pub struct PlatformSpec {
 impl PlatformSpec {
     /// The platform of ELF files of `machine` (as boxwright-elf names machines).
     pub fn for_machine(machine: &str) -> Option<PlatformSpec> {
-        let architecture = match machine {
-            "x86_64" => "amd64",
-            "aarch64" => "arm64",
-            "x86" => "386",
-            "arm" => "arm",
-            "riscv64" => "riscv64",
-            "powerpc64" => "ppc64le",
-            "s390x" => "s390x",
-            _ => return None,
-        };
-        Some(PlatformSpec {
-            os: "linux".into(),
-            architecture: architecture.into(),
-            variant: None,
-        })
+        Some(PlatformSpec::linux(BoxwrightArch::from_name(machine)?))
     }
 
-    /// The ELF machine name of this platform's binaries.
+    /// `linux/<arch>` without a variant.
+    pub fn linux(arch: BoxwrightArch) -> PlatformSpec {
+        PlatformSpec {
+            os: "linux".into(),
+            architecture: arch.oci().into(),
+            variant: None,
+        }
+    }
+
+    /// The architecture, when it is one boxwright knows.
+    pub fn arch(&self) -> Option<BoxwrightArch> {
+        BoxwrightArch::from_oci(&self.architecture)
+    }
+
+    /// The ELF machine name of this platform's binaries (the architecture as written when
+    /// it is not one boxwright knows).
     pub fn machine(&self) -> &str {
-        match self.architecture.as_str() {
-            "amd64" => "x86_64",
-            "arm64" => "aarch64",
-            "386" => "x86",
-            other => other,
+        match self.arch() {
+            Some(arch) => arch.name(),
+            None => &self.architecture,
         }
     }
 

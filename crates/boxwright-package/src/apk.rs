@@ -6,7 +6,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use boxwright_archive::{AtomicFile, HashingWriter, ParallelGzip, hex};
+use boxwright_archive::{AtomicFile, HashingWriter, ParallelGzip};
 use boxwright_sign::rsa::RsaSigningKey;
 use sha1::Digest as _;
 
@@ -96,7 +96,7 @@ pub fn write(
                     .map_err(|e| PackageError::io("read", source, e))?;
             }
             Some(EntryKind::Content { data, executable }) => {
-                let sha1 = hex(&sha1::Sha1::digest(data));
+                let sha1 = hex::encode(sha1::Sha1::digest(data));
                 installed += (data.len() as u64).div_ceil(4096) * 4096;
                 let mode = if *executable { 0o755 } else { 0o644 };
                 tar.file(
@@ -109,7 +109,7 @@ pub fn write(
                 .map_err(err("write"))?;
             }
             Some(EntryKind::Symlink { target }) => {
-                let sha1 = hex(&sha1::Sha1::digest(target.as_bytes()));
+                let sha1 = hex::encode(sha1::Sha1::digest(target.as_bytes()));
                 tar.symlink(&name, target, &[(CHECKSUM_RECORD, &sha1)])
                     .map_err(err("write"))?;
             }
@@ -216,7 +216,7 @@ fn sha1_file(path: &Path) -> Result<(String, u64), PackageError> {
     let mut hasher = sha1::Sha1::new();
     let size = crate::stream::digest_reader(&mut file, |chunk| hasher.update(chunk))
         .map_err(|e| PackageError::io("read", path, e))?;
-    Ok((hex(&hasher.finalize()), size))
+    Ok((hex::encode(hasher.finalize()), size))
 }
 
 /// The parsed `.PKGINFO` and facts of the signature and control members.
@@ -468,7 +468,7 @@ fn inspect_within(
     let Sink::Sha256(hasher) = tee.take_sink(Sink::None) else {
         unreachable!("set above")
     };
-    let actual = hex(&sha2::Digest::finalize(hasher));
+    let actual = hex::encode(sha2::Digest::finalize(hasher));
     if actual != facts.datahash {
         return Err(bad(format!(
             "the data member's SHA-256 is {actual}, .PKGINFO `datahash` says {}",
@@ -538,14 +538,12 @@ fn check_data_entry(
             .map(|v| String::from_utf8_lossy(v).into_owned())
             .ok_or_else(|| format!("`{name}` has no {CHECKSUM_RECORD} pax record"))?;
         let actual = if kind.is_symlink() {
-            hex(&sha1::Sha1::digest(
-                item.link.as_deref().unwrap_or_default(),
-            ))
+            hex::encode(sha1::Sha1::digest(item.link.as_deref().unwrap_or_default()))
         } else {
             let mut hasher = sha1::Sha1::new();
             crate::stream::digest_reader(data, |chunk| hasher.update(chunk))
                 .map_err(|e| e.to_string())?;
-            hex(&hasher.finalize())
+            hex::encode(hasher.finalize())
         };
         if actual != expected {
             return Err(format!(
@@ -594,7 +592,9 @@ impl Tee<Sha256Reader> {
     pub(crate) fn into_inner_sha256(self, path: &Path) -> Result<String, PackageError> {
         let mut reader = self.into_reader();
         io::copy(&mut reader, &mut io::sink()).map_err(|e| PackageError::io("read", path, e))?;
-        Ok(hex(&sha2::Digest::finalize(reader.into_inner().hasher)))
+        Ok(hex::encode(sha2::Digest::finalize(
+            reader.into_inner().hasher,
+        )))
     }
 }
 

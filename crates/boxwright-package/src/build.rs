@@ -130,5 +130,5 @@ fn sha256_file(path: &Path) -> Result<String, PackageError> {
     let mut hasher = sha2::Sha256::new();
     crate::stream::digest_reader(&mut file, |chunk| hasher.update(chunk))
         .map_err(|e| PackageError::io("read", path, e))?;
-    Ok(boxwright_archive::hex(&hasher.finalize()))
+    Ok(hex::encode(hasher.finalize()))
 }

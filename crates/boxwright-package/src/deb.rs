@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use boxwright_archive::{AtomicFile, ParallelGzip, hex};
+use boxwright_archive::{AtomicFile, ParallelGzip};
 use md5::Digest as _;
 
 use crate::apk::{LEVEL, sha256_reader};
@@ -184,7 +184,7 @@ fn data_member(
                 let size = crate::stream::digest_reader(&mut file, |chunk| hasher.update(chunk))
                     .map_err(read_error)?;
                 installed += size.div_ceil(4096) * 4096;
-                let _ = writeln!(md5sums, "{}  {name}", hex(&hasher.finalize()));
+                let _ = writeln!(md5sums, "{}  {name}", hex::encode(hasher.finalize()));
                 let file = File::open(source).map_err(read_error)?;
                 let mode = if *executable { 0o755 } else { 0o644 };
                 tar.file(&format!("./{name}"), mode, size, file, &[])
@@ -192,7 +192,7 @@ fn data_member(
             }
             Some(EntryKind::Content { data, executable }) => {
                 installed += (data.len() as u64).div_ceil(4096) * 4096;
-                let _ = writeln!(md5sums, "{}  {name}", hex(&md5::Md5::digest(data)));
+                let _ = writeln!(md5sums, "{}  {name}", hex::encode(md5::Md5::digest(data)));
                 let mode = if *executable { 0o755 } else { 0o644 };
                 tar.file(
                     &format!("./{name}"),
@@ -487,7 +487,7 @@ fn inspect_within(
     }
     let sha256 = {
         io::copy(&mut input, &mut io::sink()).map_err(|e| PackageError::io("read", path, e))?;
-        hex(&sha2::Digest::finalize(input.into_inner().into_hasher()))
+        hex::encode(sha2::Digest::finalize(input.into_inner().into_hasher()))
     };
     Ok(package_info(
         fields,
@@ -635,7 +635,7 @@ fn check_data(
             let mut hasher = md5::Md5::new();
             crate::stream::digest_reader(data, |chunk| hasher.update(chunk))
                 .map_err(|e| e.to_string())?;
-            let actual = hex(&hasher.finalize());
+            let actual = hex::encode(hasher.finalize());
             if actual != sum {
                 return Err(format!("`{name}` has MD5 {actual}, md5sums says {sum}"));
             }

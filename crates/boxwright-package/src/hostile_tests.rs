@@ -84,7 +84,7 @@ fn apk(dir: &Path, name: &str, pkginfo: &str, data: &[u8]) -> PathBuf {
     let data = gzip(data);
     let pkginfo = format!(
         "{pkginfo}datahash = {}\n",
-        boxwright_archive::hex(&sha2::Sha256::digest(&data))
+        hex::encode(sha2::Sha256::digest(&data))
     );
     let control = gzip(&entry(".PKGINFO", EntryType::Regular, pkginfo.as_bytes()));
     let key = boxwright_sign::rsa::RsaSigningKey::from_pem(
@@ -116,6 +116,7 @@ fn repository(root: &Path) -> Repository {
         apt_key: None,
         apt_origin: String::new(),
         apt_label: String::new(),
+        index_time: None,
     })
 }
 

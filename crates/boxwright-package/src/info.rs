@@ -1,5 +1,6 @@
 //! What a package says about itself.
 
+use boxwright_platform::Arch;
 use serde::Serialize;
 
 /// A package file format.
@@ -78,13 +79,15 @@ pub struct PackageInfo {
     pub control_fields: Vec<(String, String)>,
 }
 
-/// `uname -m` style name of a Debian architecture and back; others unchanged.
+/// The apk spelling of a Debian architecture (`amd64` → `x86_64`, `all` → `noarch`); apk
+/// and unknown names unchanged.
 pub(crate) fn canonical_arch(arch: &str) -> &str {
     match arch {
-        "amd64" => "x86_64",
-        "arm64" => "aarch64",
         "all" => "noarch",
-        other => other,
+        other => match Arch::from_debian(other) {
+            Some(arch) => arch.apk(),
+            None => other,
+        },
     }
 }
 
@@ -102,10 +105,10 @@ pub fn format_arch(format: PackageFormat, arch: &str) -> String {
     match format {
         PackageFormat::Apk => canonical.to_string(),
         PackageFormat::Deb => match canonical {
-            "x86_64" => "amd64".into(),
-            "aarch64" => "arm64".into(),
             "noarch" => "all".into(),
-            other => other.to_string(),
+            other => {
+                Arch::from_apk(other).map_or_else(|| other.to_owned(), |a| a.debian().to_owned())
+            }
         },
     }
 }

@@ -201,6 +201,7 @@ fn repo(root: &Path, rsa_key: &str, openpgp_key: Option<PathBuf>) -> Repository 
         apt_key: openpgp_key,
         apt_origin: "Test".into(),
         apt_label: "Test".into(),
+        index_time: None,
     })
 }
 
@@ -453,6 +454,7 @@ fn a_key_rotated_on_disk_signs_the_next_index() {
         apt_key: None,
         apt_origin: String::new(),
         apt_label: String::new(),
+        index_time: None,
     });
     let at = repository.destination(&info, "edge", "main").unwrap();
     std::fs::create_dir_all(at.parent().unwrap()).unwrap();

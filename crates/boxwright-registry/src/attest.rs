@@ -11,6 +11,7 @@ use boxwright_sign::intoto::{Statement, Subject};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::descriptor::INDEX_TYPES;
 use crate::{Attachment, Client, Error, Reference, SignatureLayer, TagScheme};
 
 /// The media type of a DSSE envelope layer (cosign's `.att` layers).
@@ -21,11 +22,6 @@ const PREDICATE_ANNOTATION: &str = "predicateType";
 pub const SPDX_PREDICATE: &str = "https://spdx.dev/Document";
 /// The predicate type of SLSA v1 provenance.
 pub const SLSA_PREDICATE: &str = "https://slsa.dev/provenance/v1";
-const INDEX_TYPES: [&str; 2] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
-
 /// The image a signature or attestation is for: its repository and the digests to sign.
 #[derive(Debug, Clone)]
 pub struct SigningTarget {

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use boxwright_archive::hex;
 use sha2::{Digest, Sha256};
 
 use crate::{Client, Error, PullFormat, Reference};
@@ -37,7 +36,7 @@ impl BaseCache {
 
     /// The layout for `reference` (by digest) and `platform`.
     fn layout(&self, name: &str, digest: &str, platform: &str) -> PathBuf {
-        let key = hex(&Sha256::digest(format!("{name}@{digest} {platform}")));
+        let key = hex::encode(Sha256::digest(format!("{name}@{digest} {platform}")));
         self.dir.join(&key[..32])
     }
 

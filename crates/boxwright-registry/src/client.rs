@@ -5,21 +5,14 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use boxwright_archive::hex;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, LINK, WWW_AUTHENTICATE};
+use boxwright_http::{ClientConfig, RetryPolicy, link};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::descriptor::MANIFEST_TYPES;
 use crate::{AuthFile, Error, Reference};
-
-/// Media types a manifest GET or HEAD accepts.
-pub(crate) const MANIFEST_TYPES: [&str; 4] = [
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
 
 /// A user name and password for basic authentication and token requests.
 #[derive(Clone)]
@@ -296,22 +289,17 @@ fn error_detail(body: &[u8]) -> String {
 
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, Error> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120));
-        if let Some(pem) = &options.ca_pem {
-            let certificates = reqwest::Certificate::from_pem_bundle(pem).map_err(Error::CaFile)?;
-            if certificates.is_empty() {
-                return Err(Error::NoCertificates);
-            }
-            builder = builder.tls_certs_merge(certificates);
-        }
-        if options.insecure {
-            builder = builder.tls_danger_accept_invalid_certs(true);
-        }
-        let http = builder.build().map_err(Error::Client)?;
+        let config = ClientConfig {
+            read_timeout: Some(Duration::from_secs(120)),
+            ca_pem: options.ca_pem.clone(),
+            accept_invalid_certs: options.insecure,
+            ..ClientConfig::default()
+        };
+        let http = boxwright_http::client(&config).map_err(|error| match error {
+            boxwright_http::Error::CaBundle(source) => Error::CaFile(source),
+            boxwright_http::Error::NoCertificates => Error::NoCertificates,
+            boxwright_http::Error::Client(source) => Error::Client(source),
+        })?;
         Ok(Client {
             http,
             options,
@@ -440,24 +428,24 @@ impl Client {
     where
         F: Future<Output = Result<T, Error>>,
     {
-        let mut tries = 1;
-        loop {
-            match attempt().await {
-                Ok(value) => return Ok(value),
-                Err(error) if error.is_retryable() && tries < self.options.attempts => {
-                    tokio::time::sleep(self.options.backoff * 2u32.saturating_pow(tries - 1)).await;
-                    tries += 1;
-                }
-                Err(error) if tries > 1 => {
-                    return Err(Error::GaveUp {
+        let policy = RetryPolicy {
+            attempts: self.options.attempts,
+            backoff: self.options.backoff,
+        };
+        policy
+            .run(&mut attempt, Error::is_retryable, |_, _, _| {})
+            .await
+            .map_err(|(error, attempts)| {
+                if attempts > 1 {
+                    Error::GaveUp {
                         what: what(),
-                        attempts: tries,
+                        attempts,
                         last: Box::new(error),
-                    });
+                    }
+                } else {
+                    error
                 }
-                Err(error) => return Err(error),
-            }
-        }
+            })
     }
 
     /// The token cache key and the scopes a token for the call needs.
@@ -637,7 +625,8 @@ impl Client {
             if !response.status().is_success() {
                 return Err(call.fail(response).await);
             }
-            let next = next_link(response.headers());
+            let next = link::next_url(&page, response.headers())
+                .map_err(|e| call.protocol(e.to_string()))?;
             let body = response.bytes().await.map_err(|e| call.http_error(e))?;
             let value: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| call.protocol(format!("answer is not JSON: {e}")))?;
@@ -649,11 +638,7 @@ impl Client {
                     .filter_map(|t| t.as_str().map(str::to_string)),
             );
             match next {
-                Some(link) => {
-                    url = url
-                        .join(&link)
-                        .map_err(|e| call.protocol(format!("bad Link `{link}`: {e}")))?;
-                }
+                Some(next) => url = next,
                 None => return Ok(tags),
             }
         }
@@ -676,7 +661,7 @@ impl Client {
             .await
             .map_err(|e| call.http_error(e))?
             .to_vec();
-        let digest = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
         if let Some(expected) = &reference.digest
             && *expected != digest
         {
@@ -757,29 +742,46 @@ fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
     })
 }
 
-/// The target of `Link: <url>; rel="next"`.
-fn next_link(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(LINK)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .find_map(|link| {
-            let (target, params) = link.split_once(';')?;
-            let is_next = params.split(';').any(|p| {
-                p.trim()
-                    .strip_prefix("rel=")
-                    .is_some_and(|r| r.trim_matches('"') == "next")
+impl Client {
+    pub(crate) fn blob_call<'a>(reference: &'a Reference, digest: &str) -> Call<'a> {
+        Call::new(reference, format!("blob {digest}"), false)
+    }
+
+    pub(crate) async fn get_blob(&self, call: &Call<'_>, digest: &str) -> Result<Response, Error> {
+        let url = self.url(call.reference, &format!("blobs/{digest}")).await?;
+        let response = self.send(call, &|http| http.get(url.clone())).await?;
+        if !response.status().is_success() {
+            return Err(call.fail(response).await);
+        }
+        Ok(response)
+    }
+
+    /// A whole (small) blob, its digest checked: configs and other JSON.
+    pub async fn blob_bytes(&self, reference: &Reference, digest: &str) -> Result<Vec<u8>, Error> {
+        let call = Self::blob_call(reference, digest);
+        let response = self.get_blob(&call, digest).await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| call.http_error(e))?
+            .to_vec();
+        let actual = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        if actual != digest {
+            return Err(Error::DigestMismatch {
+                registry: reference.registry.clone(),
+                repository: reference.repository.clone(),
+                expected: digest.to_string(),
+                actual,
             });
-            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-            is_next.then(|| target.to_string())
-        })
+        }
+        Ok(bytes)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use reqwest::header::{HeaderValue, LINK};
 
     #[test]
     fn challenges_and_links() {
@@ -799,10 +801,7 @@ mod tests {
         assert_eq!(challenge.param("realm"), Some("https://auth.example/token"));
         assert_eq!(challenge.param("service"), Some("registry.example"));
         assert_eq!(challenge.param("scope"), Some("repository:a/b:pull,push"));
-        assert_eq!(
-            next_link(&headers).as_deref(),
-            Some("/v2/a/tags/list?last=x&n=2")
-        );
+        assert_eq!(link::next(&headers), Some("/v2/a/tags/list?last=x&n=2"));
     }
 
     #[test]
@@ -815,319 +814,4 @@ mod tests {
         );
         assert_eq!(error_detail(b"nope"), "");
     }
-}
-
-/// How `pull` saves the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PullFormat {
-    /// An OCI layout directory.
-    Oci,
-    /// An OCI layout in a tar file.
-    OciArchive,
-}
-
-/// What `pull` wrote.
-#[derive(Debug, Clone, Serialize)]
-pub struct PullReport {
-    pub reference: String,
-    /// `sha256:` of what `index.json` names: the manifest, or the index.
-    pub digest: String,
-    pub media_type: String,
-    pub path: std::path::PathBuf,
-    pub format: PullFormat,
-    pub platforms: Vec<String>,
-    /// Blobs downloaded (configs and layers) and their bytes.
-    pub blobs: usize,
-    pub bytes: u64,
-}
-
-/// Whether the entry's platform is the `os/arch[/variant]` asked for (no variant asked: any).
-fn platform_matches(platform: &serde_json::Value, wanted: &str) -> bool {
-    let name = crate::summary::platform_name(platform);
-    name == wanted || (wanted.matches('/').count() == 1 && name.starts_with(&format!("{wanted}/")))
-}
-
-impl Client {
-    fn blob_call<'a>(reference: &'a Reference, digest: &str) -> Call<'a> {
-        Call::new(reference, format!("blob {digest}"), false)
-    }
-
-    async fn get_blob(&self, call: &Call<'_>, digest: &str) -> Result<Response, Error> {
-        let url = self.url(call.reference, &format!("blobs/{digest}")).await?;
-        let response = self.send(call, &|http| http.get(url.clone())).await?;
-        if !response.status().is_success() {
-            return Err(call.fail(response).await);
-        }
-        Ok(response)
-    }
-
-    /// A whole (small) blob, its digest checked: configs and other JSON.
-    pub async fn blob_bytes(&self, reference: &Reference, digest: &str) -> Result<Vec<u8>, Error> {
-        let call = Self::blob_call(reference, digest);
-        let response = self.get_blob(&call, digest).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| call.http_error(e))?
-            .to_vec();
-        let actual = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
-        if actual != digest {
-            return Err(Error::DigestMismatch {
-                registry: reference.registry.clone(),
-                repository: reference.repository.clone(),
-                expected: digest.to_string(),
-                actual,
-            });
-        }
-        Ok(bytes)
-    }
-
-    /// Streams a blob into the store, hashing as it goes; a wrong digest is an error and the
-    /// blob is not kept. Returns its size.
-    async fn blob_to_store(
-        &self,
-        reference: &Reference,
-        store: &boxwright_oci::BlobStore,
-        digest: &str,
-    ) -> Result<u64, Error> {
-        use futures_util::StreamExt;
-        use std::io::Write;
-
-        let hex_digest = digest.strip_prefix("sha256:").unwrap_or(digest);
-        let target = store.path(hex_digest);
-        if target.exists() {
-            return Ok(std::fs::metadata(&target).map_or(0, |m| m.len()));
-        }
-        let call = Self::blob_call(reference, digest);
-        let response = self.get_blob(&call, digest).await?;
-        let mut writer = store.writer()?;
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| call.http_error(e))?;
-            writer.write_all(&chunk).map_err(|source| Error::Read {
-                path: target.clone(),
-                source,
-            })?;
-        }
-        let written = writer.finish(oci_spec_octet())?;
-        let actual = written.digest().to_string();
-        if actual != digest {
-            let _ = std::fs::remove_file(store.path(written.digest().digest()));
-            return Err(Error::DigestMismatch {
-                registry: reference.registry.clone(),
-                repository: reference.repository.clone(),
-                expected: digest.to_string(),
-                actual,
-            });
-        }
-        Ok(written.size())
-    }
-
-    /// Downloads the config and layers of one image manifest into the store, then the
-    /// manifest itself. Returns the blobs downloaded and their bytes.
-    async fn pull_manifest(
-        &self,
-        reference: &Reference,
-        call: &Call<'_>,
-        store: &boxwright_oci::BlobStore,
-        manifest: &Inspected,
-    ) -> Result<(usize, u64), Error> {
-        let mut blobs = 0;
-        let mut bytes = 0;
-        let value: serde_json::Value = serde_json::from_slice(&manifest.bytes)
-            .map_err(|e| call.protocol(format!("{} is not JSON: {e}", manifest.digest)))?;
-        if value["mediaType"]
-            .as_str()
-            .is_some_and(|t| t.contains("index") || t.contains("manifest.list"))
-        {
-            return Err(call.protocol(format!("{} is a nested index", manifest.digest)));
-        }
-        for descriptor in std::iter::once(&value["config"])
-            .chain(value["layers"].as_array().into_iter().flatten())
-        {
-            let digest = descriptor["digest"]
-                .as_str()
-                .filter(|d| {
-                    d.strip_prefix("sha256:").is_some_and(|h| {
-                        h.len() == 64
-                            && h.bytes()
-                                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-                    })
-                })
-                .ok_or_else(|| {
-                    call.protocol(format!(
-                        "{}: descriptor without a sha256 digest: {descriptor}",
-                        manifest.digest
-                    ))
-                })?;
-            bytes += self.blob_to_store(reference, store, digest).await?;
-            blobs += 1;
-        }
-        write_blob(store, &manifest.digest, &manifest.bytes)?;
-        Ok((blobs, bytes))
-    }
-
-    /// The manifests of the index `document` (only `platform`'s when given), with their
-    /// platforms.
-    async fn index_manifests(
-        &self,
-        reference: &Reference,
-        call: &Call<'_>,
-        document: &serde_json::Value,
-        platform: Option<&str>,
-    ) -> Result<(Vec<String>, Vec<Inspected>), Error> {
-        let mut platforms = Vec::new();
-        let mut manifests = Vec::new();
-        let entries: Vec<&serde_json::Value> = document["manifests"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|e| platform.is_none_or(|p| platform_matches(&e["platform"], p)))
-            .collect();
-        if entries.is_empty() {
-            return Err(call.protocol(match platform {
-                Some(p) => format!("the index has no manifest for platform {p}"),
-                None => "the index names no manifest".into(),
-            }));
-        }
-        if platform.is_some() && entries.len() > 1 {
-            return Err(call.protocol(format!(
-                "the index has {} manifests for platform {}: give the variant too",
-                entries.len(),
-                platform.unwrap_or_default()
-            )));
-        }
-        for entry in entries {
-            let digest = entry["digest"]
-                .as_str()
-                .ok_or_else(|| call.protocol("an index entry has no digest"))?;
-            let child = Reference {
-                digest: Some(digest.to_string()),
-                ..reference.clone()
-            };
-            platforms.push(crate::summary::platform_name(&entry["platform"]));
-            manifests.push(self.inspect(&child).await?);
-        }
-        Ok((platforms, manifests))
-    }
-
-    /// Saves the image `reference` names (every platform of an index, or only `platform`)
-    /// as an OCI layout or oci-archive at `path`, named by the reference's tag or `latest`.
-    /// Everything is written under a temporary name next to `path` first: a failure leaves
-    /// nothing behind.
-    pub async fn pull(
-        &self,
-        reference: &Reference,
-        path: &std::path::Path,
-        format: PullFormat,
-        platform: Option<&str>,
-        mtime: u64,
-    ) -> Result<PullReport, Error> {
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        let io = |path: &std::path::Path| {
-            let path = path.to_path_buf();
-            move |source| Error::Read { path, source }
-        };
-        std::fs::create_dir_all(parent).map_err(io(parent))?;
-        let staging = tempfile::Builder::new()
-            .prefix(".boxwright-pull.")
-            .tempdir_in(parent)
-            .map_err(io(parent))?;
-        let root = staging.path().join("layout");
-        let store = boxwright_oci::BlobStore::create(&root)?;
-        let top = self.inspect(reference).await?;
-        let call = Call::new(
-            reference,
-            format!("manifest {}", reference.manifest_reference()),
-            false,
-        );
-        let document: serde_json::Value = serde_json::from_slice(&top.bytes)
-            .map_err(|e| call.protocol(format!("not JSON: {e}")))?;
-        let is_index = matches!(
-            top.media_type.as_str(),
-            "application/vnd.oci.image.index.v1+json"
-                | "application/vnd.docker.distribution.manifest.list.v2+json"
-        );
-        let mut report = PullReport {
-            reference: reference.to_string(),
-            digest: top.digest.clone(),
-            media_type: top.media_type.clone(),
-            path: path.to_path_buf(),
-            format,
-            platforms: Vec::new(),
-            blobs: 0,
-            bytes: 0,
-        };
-        let manifests = if is_index {
-            let (platforms, manifests) = self
-                .index_manifests(reference, &call, &document, platform)
-                .await?;
-            report.platforms = platforms;
-            manifests
-        } else {
-            vec![top.clone()]
-        };
-        for manifest in &manifests {
-            let (blobs, bytes) = self
-                .pull_manifest(reference, &call, &store, manifest)
-                .await?;
-            report.blobs += blobs;
-            report.bytes += bytes;
-        }
-        // With one platform chosen from an index, the layout names that platform's manifest.
-        let named = if is_index && platform.is_some() {
-            let only = &manifests[0];
-            report.digest.clone_from(&only.digest);
-            report.media_type.clone_from(&only.media_type);
-            only
-        } else {
-            if is_index {
-                write_blob(&store, &top.digest, &top.bytes)?;
-            }
-            &top
-        };
-        let ref_name = reference.tag.as_deref().unwrap_or("latest");
-        let index = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
-            "manifests": [{
-                "mediaType": named.media_type,
-                "digest": named.digest,
-                "size": named.bytes.len(),
-                "annotations": {
-                    "org.opencontainers.image.ref.name": ref_name,
-                    crate::push::PULLED_FROM_ANNOTATION: reference.name(),
-                },
-            }],
-        });
-        let index_path = root.join("index.json");
-        std::fs::write(
-            &index_path,
-            serde_json::to_vec(&index).expect("a JSON value serialises"),
-        )
-        .map_err(io(&index_path))?;
-        let layout_path = root.join("oci-layout");
-        std::fs::write(&layout_path, br#"{"imageLayoutVersion":"1.0.0"}"#)
-            .map_err(io(&layout_path))?;
-        match format {
-            PullFormat::Oci => boxwright_oci::output::replace_dir(&root, path)?,
-            PullFormat::OciArchive => boxwright_oci::output::write_oci_archive(&root, path, mtime)?,
-        }
-        Ok(report)
-    }
-}
-
-/// `application/octet-stream` as an OCI media type, for blobs whose type does not matter.
-fn oci_spec_octet() -> boxwright_oci::MediaType {
-    boxwright_oci::MediaType::Other("application/octet-stream".into())
-}
-
-/// Stores bytes already checked against `digest`.
-fn write_blob(store: &boxwright_oci::BlobStore, digest: &str, bytes: &[u8]) -> Result<(), Error> {
-    let path = store.path(digest.strip_prefix("sha256:").unwrap_or(digest));
-    std::fs::write(&path, bytes).map_err(|source| Error::Read { path, source })
 }

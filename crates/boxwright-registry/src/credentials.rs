@@ -52,14 +52,32 @@ struct HelperAnswer {
     secret: String,
 }
 
+/// Where credentials files may be, as the caller's environment says (the binary reads
+/// `REGISTRY_AUTH_FILE`, `DOCKER_CONFIG` and `HOME`).
+#[derive(Debug, Clone, Default)]
+pub struct AuthLocations {
+    /// `$REGISTRY_AUTH_FILE`: a credentials file (podman, skopeo).
+    pub registry_auth_file: Option<PathBuf>,
+    /// `$DOCKER_CONFIG`: a directory holding `config.json`.
+    pub docker_config: Option<PathBuf>,
+    /// The home directory, holding `.docker/config.json`.
+    pub home: Option<PathBuf>,
+}
+
 impl AuthFile {
-    /// The first of `$REGISTRY_AUTH_FILE`, `$DOCKER_CONFIG/config.json` and
-    /// `~/.docker/config.json` that exists, parsed; `None` when there is none.
-    pub fn discover() -> Result<Option<AuthFile>, Error> {
+    /// The first of `registry_auth_file`, `docker_config/config.json` and
+    /// `home/.docker/config.json` that exists, parsed; `None` when there is none.
+    pub fn discover(locations: &AuthLocations) -> Result<Option<AuthFile>, Error> {
         let candidates = [
-            std::env::var_os("REGISTRY_AUTH_FILE").map(PathBuf::from),
-            std::env::var_os("DOCKER_CONFIG").map(|d| PathBuf::from(d).join("config.json")),
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".docker/config.json")),
+            locations.registry_auth_file.clone(),
+            locations
+                .docker_config
+                .as_ref()
+                .map(|d| d.join("config.json")),
+            locations
+                .home
+                .as_ref()
+                .map(|h| h.join(".docker/config.json")),
         ];
         for path in candidates.into_iter().flatten() {
             if path.is_file() {

@@ -11,7 +11,10 @@ pub mod attest;
 mod base_cache;
 mod client;
 mod credentials;
+mod descriptor;
 mod error;
+mod local;
+mod pull;
 mod push;
 mod reference;
 mod signatures;
@@ -20,16 +23,17 @@ mod summary;
 
 pub use attest::{Attached, Predicates, SigningTarget};
 pub use base_cache::{BaseCache, CachedBase};
-pub use client::{Client, ClientOptions, Credentials, Inspected, PullFormat, PullReport};
-pub use credentials::AuthFile;
+pub use client::{Client, ClientOptions, Credentials, Inspected};
+pub use credentials::{AuthFile, AuthLocations};
+pub use descriptor::{Descriptor, PULLED_FROM_ANNOTATION};
 pub use error::Error;
-pub use push::{
-    CHUNK_SIZE, CHUNKED_THRESHOLD, MergeReport, PULLED_FROM_ANNOTATION, PushReport, PushSource,
-};
+pub use local::PushSource;
+pub use pull::{PullFormat, PullReport};
+pub use push::{CHUNK_SIZE, CHUNKED_THRESHOLD, MergeReport, PushReport};
 pub use reference::{Reference, ReferenceError};
 pub use signatures::{AttachReport, Attachment, FoundLayer, SignatureLayer, TagScheme};
 pub use subject::{Subject, SubjectError};
-pub use summary::{ConfigSummary, Entry, Summary, local_summary};
+pub use summary::{ConfigSummary, Summary, local_summary};
 
 /// Environment variable holding the registry user name.
 pub const USERNAME_ENV: &str = "BOXWRIGHT_REGISTRY_USERNAME";

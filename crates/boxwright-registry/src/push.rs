@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use boxwright_archive::hex;
 use boxwright_oci::BlobStore;
 use futures_util::StreamExt;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
@@ -14,6 +13,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
 use crate::client::Call;
+use crate::descriptor::{INDEX_TYPES, PULLED_FROM_ANNOTATION, platform_name};
+use crate::local::{Blob, PushSource, descriptor_digest, load_blob, open, select_top};
 use crate::{Client, Error, Reference};
 
 /// Blobs from this size on are uploaded in chunks (PATCH), smaller ones in one PUT.
@@ -21,29 +22,8 @@ pub const CHUNKED_THRESHOLD: u64 = 16 << 20;
 /// The size of one PATCH.
 pub const CHUNK_SIZE: usize = 64 << 20;
 
-const INDEX_TYPES: [&str; 2] = [
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
-
-/// The annotation `pull` puts on the `index.json` entry of what it saved: `host/repository`
-/// it came from. A push of that layout to the same registry mounts the blobs from there.
-pub const PULLED_FROM_ANNOTATION: &str = "io.boxwright.pulled-from";
-
 /// The manifest annotation naming the base image (`host/repository:tag` for registry bases).
 const BASE_NAME_ANNOTATION: &str = "org.opencontainers.image.base.name";
-
-/// What to push: a layout directory or an oci-archive, and which image in it.
-#[derive(Debug, Clone)]
-pub struct PushSource {
-    pub path: PathBuf,
-    /// An `org.opencontainers.image.ref.name` annotation in `index.json`.
-    pub ref_name: Option<String>,
-    /// A repository of the target registry to mount blobs from (`--mount-from`); without it,
-    /// blobs are mounted from where the layout was pulled or its base image came from, when
-    /// that is the same registry.
-    pub mount_from: Option<String>,
-}
 
 /// The result of a push.
 #[derive(Debug, Clone, Serialize)]
@@ -59,16 +39,6 @@ pub struct PushReport {
     pub skipped: usize,
     pub uploaded_bytes: u64,
     pub manifests: usize,
-}
-
-/// A blob of the image: digest, size, file, and a repository of the same registry (as
-/// `host/repository`) that may have it.
-#[derive(Debug, Clone)]
-struct Blob {
-    digest: String,
-    size: u64,
-    path: PathBuf,
-    mount_from: Option<String>,
 }
 
 /// A manifest or index to put, in order.
@@ -242,7 +212,7 @@ impl Client {
         };
         let last_body = if blob.size < CHUNKED_THRESHOLD {
             let bytes = tokio::fs::read(&blob.path).await.map_err(read_error)?;
-            check_digest(blob, &hex(&Sha256::digest(&bytes)))?;
+            check_digest(blob, &hex::encode(Sha256::digest(&bytes)))?;
             bytes
         } else {
             // Each chunk streams straight from the file. The file is not hashed here: the
@@ -407,139 +377,6 @@ pub(crate) fn location(
         .map_err(|e| call.protocol(format!("bad Location `{value}`: {e}")))
 }
 
-/// The layout root: the directory itself, or an oci-archive unpacked into a temporary one.
-fn open(path: &Path) -> Result<(Option<tempfile::TempDir>, PathBuf), Error> {
-    if path.is_dir() {
-        return Ok((None, path.to_path_buf()));
-    }
-    if !path.exists() {
-        return Err(Error::Source {
-            path: path.to_path_buf(),
-            message: "no such OCI layout directory or oci-archive".into(),
-        });
-    }
-    let temp = tempfile::tempdir().map_err(|source| Error::Read {
-        path: std::env::temp_dir(),
-        source,
-    })?;
-    boxwright_archive::unpack(path, temp.path(), &boxwright_archive::Limits::default()).map_err(
-        |e| Error::Source {
-            path: path.to_path_buf(),
-            message: format!("not a readable oci-archive: {e}"),
-        },
-    )?;
-    let root = temp.path().to_path_buf();
-    Ok((Some(temp), root))
-}
-
-fn read_json(path: &Path) -> Result<(Vec<u8>, Value), Error> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let value = serde_json::from_slice(&bytes).map_err(|e| Error::Source {
-        path: path.to_path_buf(),
-        message: format!("not JSON: {e}"),
-    })?;
-    Ok((bytes, value))
-}
-
-/// The descriptor's `sha256:` digest, checked for shape.
-fn descriptor_digest(descriptor: &Value, path: &Path) -> Result<String, Error> {
-    descriptor["digest"]
-        .as_str()
-        .filter(|d| {
-            d.strip_prefix("sha256:")
-                .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-        })
-        .map(str::to_string)
-        .ok_or_else(|| Error::Source {
-            path: path.to_path_buf(),
-            message: format!("descriptor without a sha256 digest: {descriptor}"),
-        })
-}
-
-/// The `index.json` entry of the image to use: the one named `source.ref_name`, or the only
-/// one.
-fn select_top(root: &Path, source: &PushSource) -> Result<Value, Error> {
-    let index_path = root.join("index.json");
-    let (_, index) = read_json(&index_path)?;
-    let descriptors: Vec<&Value> = index["manifests"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .collect();
-    let ref_name = |d: &Value| {
-        d["annotations"]["org.opencontainers.image.ref.name"]
-            .as_str()
-            .map(str::to_string)
-    };
-    let top: &Value = match &source.ref_name {
-        Some(name) => descriptors
-            .iter()
-            .find(|d| ref_name(d).as_deref() == Some(name.as_str()))
-            .ok_or_else(|| Error::Source {
-                path: source.path.clone(),
-                message: format!(
-                    "no image named `{name}` in index.json (names: {})",
-                    descriptors
-                        .iter()
-                        .filter_map(|d| ref_name(d))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })?,
-        None => match descriptors.as_slice() {
-            [one] => one,
-            [] => {
-                return Err(Error::Source {
-                    path: source.path.clone(),
-                    message: "index.json names no image".into(),
-                });
-            }
-            _ => {
-                return Err(Error::Source {
-                    path: source.path.clone(),
-                    message: "index.json names several images: choose one with PATH:REFNAME".into(),
-                });
-            }
-        },
-    };
-    Ok(top.clone())
-}
-
-/// A config's digest and bytes.
-pub(crate) type ConfigBlob = (String, Vec<u8>);
-
-/// The top manifest or index of a local layout or oci-archive, and for an image manifest
-/// its config (digest and bytes, both checked).
-pub(crate) fn local_top(
-    source: &PushSource,
-) -> Result<(crate::Inspected, Option<ConfigBlob>), Error> {
-    let (_unpacked, root) = open(&source.path)?;
-    let store = BlobStore::create(&root)?;
-    let top = select_top(&root, source)?;
-    let (blob, bytes, value) = load_blob(&store, &top)?;
-    let media_type = value["mediaType"]
-        .as_str()
-        .or(top["mediaType"].as_str())
-        .unwrap_or("application/vnd.oci.image.manifest.v1+json")
-        .to_string();
-    let config = if INDEX_TYPES.contains(&media_type.as_str()) {
-        None
-    } else {
-        let (config, config_bytes, _) = load_blob(&store, &value["config"])?;
-        Some((config.digest, config_bytes))
-    };
-    let inspected = crate::Inspected {
-        reference: source.path.display().to_string(),
-        media_type,
-        digest: blob.digest,
-        bytes,
-    };
-    Ok((inspected, config))
-}
-
 /// The blobs to upload and the manifests to put (in order, the top one last).
 fn collect(
     store: &BlobStore,
@@ -566,28 +403,6 @@ fn collect(
     blobs.sort_by(|a: &Blob, b| a.digest.cmp(&b.digest));
     blobs.dedup_by(|a, b| a.digest == b.digest);
     Ok((blobs, manifests))
-}
-
-fn load_blob(store: &BlobStore, descriptor: &Value) -> Result<(Blob, Vec<u8>, Value), Error> {
-    let path = store.path("");
-    let digest = descriptor_digest(descriptor, &path)?;
-    let path = store.path(&digest["sha256:".len()..]);
-    let (bytes, value) = read_json(&path)?;
-    let actual = format!("sha256:{}", hex(&Sha256::digest(&bytes)));
-    if actual != digest {
-        return Err(Error::Source {
-            path,
-            message: format!("content has digest {actual}, not {digest}"),
-        });
-    }
-    let size = bytes.len() as u64;
-    let blob = Blob {
-        digest,
-        size,
-        path,
-        mount_from: None,
-    };
-    Ok((blob, bytes, value))
 }
 
 /// Adds the blobs and manifests under `descriptor`. `mount` is the repository to mount blobs
@@ -734,7 +549,7 @@ impl Client {
             if let Some(variant) = config["variant"].as_str().filter(|v| !v.is_empty()) {
                 platform["variant"] = variant.into();
             }
-            let name = crate::summary::platform_name(&platform);
+            let name = platform_name(&platform);
             if let Some(first) = platforms.iter().position(|p| *p == name) {
                 return Err(call.protocol(format!(
                     "has platform {name}, like {}: an index holds one manifest per platform",
@@ -758,7 +573,7 @@ impl Client {
         // `Value` objects keep their keys sorted: these are canonical bytes.
         let bytes = serde_json::to_vec(&index).expect("a JSON value serialises");
         let manifest = Manifest {
-            digest: format!("sha256:{}", hex(&Sha256::digest(&bytes))),
+            digest: format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
             media_type: media_type.to_string(),
             bytes,
         };
@@ -785,7 +600,7 @@ mod tests {
     /// Writes `value` as a blob of `root`; returns its descriptor.
     fn put(root: &Path, media_type: &str, value: &Value) -> Value {
         let bytes = serde_json::to_vec(value).unwrap();
-        let hex = hex(&Sha256::digest(&bytes));
+        let hex = hex::encode(Sha256::digest(&bytes));
         std::fs::write(root.join("blobs/sha256").join(&hex), &bytes).unwrap();
         json!({"mediaType": media_type, "digest": format!("sha256:{hex}"), "size": bytes.len()})
     }

@@ -113,7 +113,7 @@ pub struct FoundLayer {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", boxwright_archive::hex(&Sha256::digest(bytes)))
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
 fn descriptor(media_type: &str, bytes: &[u8]) -> Value {

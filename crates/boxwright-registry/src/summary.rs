@@ -3,7 +3,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{Client, Error, Inspected, PushSource, Reference};
+use crate::descriptor::{Descriptor, platform_name};
+use crate::local::{PushSource, local_top};
+use crate::{Client, Error, Inspected, Reference};
 
 /// A manifest or index, summarised.
 #[derive(Debug, Clone, Serialize)]
@@ -12,30 +14,20 @@ pub struct Summary {
     pub reference: String,
     pub digest: String,
     pub media_type: String,
-    /// Index entries: platform, digest, size.
+    /// The index's manifest descriptors: platform, digest, size.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub manifests: Vec<Entry>,
+    pub manifests: Vec<Descriptor>,
     /// An image manifest's platform and settings, from its config.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<ConfigSummary>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub layers: Vec<Entry>,
+    pub layers: Vec<Descriptor>,
     /// Bytes of the layers (compressed), or of the manifests an index names.
     pub size: u64,
     #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
     pub annotations: serde_json::Map<String, Value>,
     /// The document itself.
     pub manifest: Value,
-}
-
-/// One descriptor: an index entry or a layer.
-#[derive(Debug, Clone, Serialize)]
-pub struct Entry {
-    pub digest: String,
-    pub media_type: String,
-    pub size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<String>,
 }
 
 /// The parts of an image config people ask about.
@@ -61,35 +53,6 @@ pub struct ConfigSummary {
     pub layers: usize,
 }
 
-fn entry(descriptor: &Value) -> Entry {
-    let platform = descriptor.get("platform").map(platform_name);
-    Entry {
-        digest: descriptor["digest"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        media_type: descriptor["mediaType"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string(),
-        size: descriptor["size"].as_u64().unwrap_or_default(),
-        platform,
-    }
-}
-
-/// `os/architecture[/variant]` of a platform object (index entry or config).
-pub(crate) fn platform_name(platform: &Value) -> String {
-    let mut name = format!(
-        "{}/{}",
-        platform["os"].as_str().unwrap_or_default(),
-        platform["architecture"].as_str().unwrap_or_default()
-    );
-    if let Some(variant) = platform["variant"].as_str().filter(|v| !v.is_empty()) {
-        name = format!("{name}/{variant}");
-    }
-    name
-}
-
 /// Summarises `inspected`, with the config's bytes for an image manifest.
 pub(crate) fn summarise(
     inspected: &Inspected,
@@ -97,12 +60,12 @@ pub(crate) fn summarise(
 ) -> Result<Summary, String> {
     let document: Value =
         serde_json::from_slice(&inspected.bytes).map_err(|e| format!("not JSON: {e}"))?;
-    let list = |key: &str| -> Vec<Entry> {
+    let list = |key: &str| -> Vec<Descriptor> {
         document[key]
             .as_array()
             .into_iter()
             .flatten()
-            .map(entry)
+            .map(Descriptor::of)
             .collect()
     };
     let manifests = list("manifests");
@@ -118,7 +81,7 @@ pub(crate) fn summarise(
                 digest: digest.to_string(),
                 platform: platform_name(&value),
                 created: text(&value["created"]),
-                entrypoint: settings["Entrypoint"].clone(),
+                entrypoint: settings["Descriptorpoint"].clone(),
                 cmd: settings["Cmd"].clone(),
                 env: settings["Env"].clone(),
                 user: text(&settings["User"]),
@@ -175,7 +138,7 @@ impl Client {
 
 /// The image of a local layout or oci-archive, summarised the same way.
 pub fn local_summary(source: &PushSource) -> Result<(Summary, Vec<u8>), Error> {
-    let (inspected, config) = crate::push::local_top(source)?;
+    let (inspected, config) = local_top(source)?;
     let summary = summarise(
         &inspected,
         config.as_ref().map(|(d, b)| (d.as_str(), b.as_slice())),

@@ -5,7 +5,6 @@
 use std::io::Read;
 use std::path::Path;
 
-use boxwright_archive::hex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha512};
 
@@ -96,7 +95,11 @@ pub fn digests(mut reader: impl Read) -> std::io::Result<(u64, String, String)> 
             Err(e) => return Err(e),
         }
     }
-    Ok((size, hex(&sha256.finalize()), hex(&sha512.finalize())))
+    Ok((
+        size,
+        hex::encode(sha256.finalize()),
+        hex::encode(sha512.finalize()),
+    ))
 }
 
 /// [`digests`] of the file at `path`.

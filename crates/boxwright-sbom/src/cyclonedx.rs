@@ -296,7 +296,7 @@ pub fn serial_number(subject: &Subject) -> String {
     // Version 5, RFC 4122 variant.
     bytes[6] = (bytes[6] & 0x0f) | 0x50;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hash::hex(&bytes[..16]);
+    let hex = hex::encode(&bytes[..16]);
     format!(
         "urn:uuid:{}-{}-{}-{}-{}",
         &hex[..8],

@@ -33,8 +33,8 @@ pub fn hash_reader(reader: &mut dyn Read) -> io::Result<Hashes> {
         size += n as u64;
     }
     Ok(Hashes {
-        sha256: hex(&sha256.finalize()),
-        sha1: hex(&sha1.finalize()),
+        sha256: hex::encode(sha256.finalize()),
+        sha1: hex::encode(sha1.finalize()),
         size,
     })
 }
@@ -52,12 +52,12 @@ pub fn sha256_reader(reader: &mut dyn Read) -> io::Result<String> {
         };
         sha256.update(&buffer[..n]);
     }
-    Ok(hex(&sha256.finalize()))
+    Ok(hex::encode(sha256.finalize()))
 }
 
 /// SHA-256 of bytes, hex.
 pub fn sha256_bytes(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// SHA-256 of bytes.
@@ -67,17 +67,7 @@ pub(crate) fn sha256_raw(bytes: &[u8]) -> [u8; 32] {
 
 /// SHA-1 of bytes, hex.
 pub fn sha1_bytes(bytes: &[u8]) -> String {
-    hex(&Sha1::digest(bytes))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
+    hex::encode(Sha1::digest(bytes))
 }
 
 #[cfg(test)]

@@ -88,13 +88,15 @@ struct KeyCache {
 
 impl Authoriser {
     pub fn new(config: JwtConfig) -> Result<Authoriser, crate::Error> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(crate::Error::Client)?;
+        // 10 s to connect, 30 s for the whole fetch; the JWKS URL is configured, so
+        // redirects within http(s) are followed as before.
+        let client = boxwright_http::client(&boxwright_http::ClientConfig {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: None,
+            timeout: Some(Duration::from_secs(30)),
+            ..boxwright_http::ClientConfig::default()
+        })
+        .map_err(crate::Error::HttpClient)?;
         Ok(Authoriser {
             config,
             jwks: tokio::sync::Mutex::new(KeyCache::default()),

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use boxwright_package::{PackageFormat, arch_matches, inspect};
 use serde::Deserialize;
@@ -157,12 +156,12 @@ pub async fn upload(
     request: &UploadRequest,
     token: Option<&str>,
 ) -> Result<Vec<Published>, Error> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(Duration::from_secs(30))
-        .build()
-        .map_err(Error::Client)?;
+    // 30 s to connect; no read limit: the answer comes after the server has indexed.
+    let client = boxwright_http::client(&boxwright_http::ClientConfig {
+        read_timeout: None,
+        ..boxwright_http::ClientConfig::default()
+    })
+    .map_err(Error::HttpClient)?;
     let endpoint = if url.trim_end_matches('/').ends_with("/upload") {
         url.to_string()
     } else {

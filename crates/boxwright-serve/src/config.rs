@@ -72,6 +72,9 @@ pub struct ServeConfig {
     pub apt_origin: String,
     pub apt_label: String,
     pub limits: Limits,
+    /// The time written into indexes, from `SOURCE_DATE_EPOCH` (set by the caller, not in
+    /// `repo.yaml`); `None`: the newest package's time.
+    pub index_time: Option<u64>,
 }
 
 /// Certificate chain and private key, PEM.
@@ -268,6 +271,7 @@ impl ServeConfig {
             apt_key: raw.keys.apt.map(resolve),
             apt_origin: raw.apt.origin.unwrap_or_else(|| "boxwright".into()),
             apt_label: raw.apt.label.unwrap_or_else(|| "boxwright".into()),
+            index_time: None,
             limits: Limits {
                 max_body,
                 max_files,

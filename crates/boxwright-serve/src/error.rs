@@ -32,6 +32,9 @@ pub enum Error {
     Tls { path: PathBuf, message: String },
     #[error("HTTP client")]
     Client(#[source] reqwest::Error),
+
+    #[error("cannot set up the HTTP client")]
+    HttpClient(#[source] boxwright_http::Error),
     #[error("upload to {url} failed")]
     Request {
         url: String,

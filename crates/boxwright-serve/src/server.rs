@@ -90,6 +90,7 @@ impl Server {
             apt_key: config.apt_key.clone(),
             apt_origin: config.apt_origin.clone(),
             apt_label: config.apt_label.clone(),
+            index_time: config.index_time,
         })
         .with_read_limits(config.limits.read);
         let state = Arc::new(AppState {

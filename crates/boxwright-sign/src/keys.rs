@@ -194,7 +194,7 @@ impl VerifyingKey {
 
     /// The key's fingerprint (hex SHA-256 of the SPKI DER).
     pub fn key_id(&self) -> KeyId {
-        KeyId(hex(&Sha256::digest(self.to_spki_der())))
+        KeyId(hex::encode(Sha256::digest(self.to_spki_der())))
     }
 
     /// Checks an ECDSA P-256 SHA-256 signature of `message`; `subject` names the message in
@@ -235,17 +235,6 @@ impl std::fmt::Display for KeyId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
-}
-
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// Fills `buffer` from the operating system's random number generator.

@@ -27,7 +27,7 @@ pub enum Error {
 
     /// The HTTP client could not be built.
     #[error("cannot set up the HTTP client")]
-    Client(#[source] reqwest::Error),
+    Client(#[source] boxwright_http::Error),
 
     /// No answer: connection, TLS, timeout or a broken transfer.
     #[error("request to {url} failed")]

@@ -1,15 +1,16 @@
 //! The one HTTP client of this crate: requests, pagination bounds and error mapping.
 //!
-//! - TLS is rustls with the ring provider, certificates checked against the system's trust
-//!   store through the platform verifier (as in `boxwright-fetch`).
+//! - The client is `boxwright-http`'s (rustls with ring, the system's trust store).
 //! - The token travels in the client's default headers, marked sensitive, and only to the
-//!   API's origin: redirects and next-page links to another origin are not followed.
+//!   API's origin: redirects ([`Redirects::SameOrigin`]) and next-page links to another
+//!   origin are not followed.
 //! - A 5xx answer is retried once; everything else fails at once.
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LINK, LOCATION, RETRY_AFTER};
-use reqwest::{StatusCode, Url, redirect};
+use boxwright_http::{ClientConfig, Redirects, RetryPolicy};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
 use serde::de::DeserializeOwned;
 
 use crate::Error;
@@ -71,15 +72,12 @@ pub(crate) struct Http {
 impl Http {
     /// A client sending `headers` with every request (the token among them, if any).
     pub fn new(headers: HeaderMap, forge: Forge) -> Result<Http, Error> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("boxwright/", env!("CARGO_PKG_VERSION")))
-            .default_headers(headers)
-            .redirect(same_origin_redirects())
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(Error::Client)?;
+        let client = boxwright_http::client(&ClientConfig {
+            default_headers: headers,
+            redirects: Redirects::SameOrigin,
+            ..ClientConfig::default()
+        })
+        .map_err(Error::Client)?;
         Ok(Http {
             client,
             forge,
@@ -94,59 +92,70 @@ impl Http {
 
     /// GETs `url`; any answer but 2xx is an error. A 5xx is retried once.
     pub async fn get(&mut self, url: &Url) -> Result<Page, Error> {
-        let mut retried = false;
-        loop {
-            self.requests += 1;
-            let response = self
-                .client
-                .get(url.clone())
-                .send()
-                .await
-                .map_err(|source| Error::Request {
-                    url: url.to_string(),
-                    source,
-                })?;
-            let status = response.status();
-            if status.is_server_error() && !retried {
-                retried = true;
-                tokio::time::sleep(RETRY_DELAY).await;
-                continue;
-            }
-            let headers = response.headers().clone();
-            let body = read_body(url, response).await?;
-            if status.is_success() {
-                return Ok(Page {
-                    url: url.clone(),
-                    headers,
-                    body,
-                });
-            }
-            return Err(self.failure(url, status, &headers, &body));
-        }
+        let policy = RetryPolicy {
+            attempts: 2,
+            backoff: RETRY_DELAY,
+        };
+        let (client, forge, requests) = (&self.client, self.forge, &mut self.requests);
+        policy
+            .run(
+                || {
+                    *requests += 1;
+                    get_once(client, forge, url)
+                },
+                |error| matches!(error, Error::Status { status, .. } if *status >= 500),
+                |_, _, _| {},
+            )
+            .await
+            .map_err(|(error, _)| error)
     }
+}
 
-    fn failure(&self, url: &Url, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
-        if let Some(resets) = rate_limit_reset(status, headers) {
-            return Error::RateLimited {
-                url: url.to_string(),
-                resets,
-                variable: self.forge.token_variable,
-                authenticated: self.forge.authenticated,
-            };
-        }
-        if status.is_redirection()
-            && let Some(location) = headers.get(LOCATION).and_then(|v| v.to_str().ok())
-        {
-            return Error::ForeignLink {
-                url: url.to_string(),
-                next: location.to_string(),
-            };
-        }
-        Error::Status {
+/// One GET of `url`: the page when the answer is 2xx, else the error it stands for.
+async fn get_once(client: &reqwest::Client, forge: Forge, url: &Url) -> Result<Page, Error> {
+    let response = client
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|source| Error::Request {
             url: url.to_string(),
-            status: status.as_u16(),
-            message: error_message(body),
-        }
+            source,
+        })?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = read_body(url, response).await?;
+    if status.is_success() {
+        return Ok(Page {
+            url: url.clone(),
+            headers,
+            body,
+        });
+    }
+    Err(failure(forge, url, status, &headers, &body))
+}
+
+/// The error a non-2xx answer stands for.
+fn failure(forge: Forge, url: &Url, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
+    if let Some(resets) = rate_limit_reset(status, headers) {
+        return Error::RateLimited {
+            url: url.to_string(),
+            resets,
+            variable: forge.token_variable,
+            authenticated: forge.authenticated,
+        };
+    }
+    if status.is_redirection()
+        && let Some(location) = headers.get(LOCATION).and_then(|v| v.to_str().ok())
+    {
+        return Error::ForeignLink {
+            url: url.to_string(),
+            next: location.to_string(),
+        };
+    }
+    Error::Status {
+        url: url.to_string(),
+        status: status.as_u16(),
+        message: error_message(body),
     }
 }
 
@@ -171,7 +180,7 @@ pub(crate) async fn collect_pages<T: DeserializeOwned>(
 /// The next page from `Link: <url>; rel="next"`, resolved against the page's URL and kept
 /// to its origin.
 pub(crate) fn link_next(page: &Page) -> Result<Option<Url>, Error> {
-    match next_link(&page.headers) {
+    match boxwright_http::link::next(&page.headers) {
         Some(link) => same_origin(&page.url, link).map(Some),
         None => Ok(None),
     }
@@ -189,25 +198,6 @@ pub(crate) fn same_origin(base: &Url, link: &str) -> Result<Url, Error> {
     } else {
         Err(foreign())
     }
-}
-
-/// The target of `Link: <url>; rel="next"` (of several links, in one header or many).
-pub(crate) fn next_link(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get_all(LINK)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .find_map(|link| {
-            let (target, params) = link.split_once(';')?;
-            let is_next = params.split(';').any(|p| {
-                p.trim()
-                    .strip_prefix("rel=")
-                    .is_some_and(|r| r.trim_matches('"').split(' ').any(|r| r == "next"))
-            });
-            let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-            is_next.then_some(target)
-        })
 }
 
 /// A header value marked sensitive (kept out of debug output).
@@ -260,24 +250,6 @@ pub(crate) fn encode_segment(text: &str) -> String {
         }
     }
     encoded
-}
-
-/// Follows redirects (at most 10) within one origin only, so the token never reaches
-/// another host; a redirect elsewhere comes back as the 3xx answer.
-fn same_origin_redirects() -> redirect::Policy {
-    redirect::Policy::custom(|attempt| {
-        let same = attempt
-            .previous()
-            .last()
-            .is_some_and(|previous| previous.origin() == attempt.url().origin());
-        if !same {
-            attempt.stop()
-        } else if attempt.previous().len() > 10 {
-            attempt.error("more than 10 redirects")
-        } else {
-            attempt.follow()
-        }
-    })
 }
 
 async fn read_body(url: &Url, mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
@@ -385,7 +357,7 @@ mod tests {
     #[case(&[("link", r#"https://a/3; rel="next""#)], None)]
     #[case(&[], None)]
     fn next_links(#[case] pairs: &[(&'static str, &'static str)], #[case] next: Option<&str>) {
-        assert_eq!(next_link(&headers(pairs)), next);
+        assert_eq!(boxwright_http::link::next(&headers(pairs)), next);
     }
 
     #[rstest]

@@ -1,24 +1,66 @@
 //! What commands share: the loaded project, the reproducible timestamp, the registry client
-//! and async runtime, and the host side of SUBJECT resolution.
+//! and async runtime, and the host side of SUBJECT resolution. It is also the one reader of
+//! the process environment: libraries get what the variables say as arguments.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use boxwright_fetch::{FetchOptions, FetchReport};
 use boxwright_metadata::{Project, SourceUrl, Target, env_vars};
 use boxwright_oci::{Compression, Format};
-use boxwright_registry::{AuthFile, Client, ClientOptions, Credentials, PullFormat, Reference};
+use boxwright_registry::{
+    AuthFile, AuthLocations, Client, ClientOptions, Credentials, PullFormat, Reference,
+};
 use boxwright_sbom::SourceInfo;
 use boxwright_sbom::resolve::{Host, HostError};
 
 use crate::cli::{GlobalArgs, ImageBuildArgs, RegistryArgs};
 use crate::printer::Printer;
 
-/// Loads the project named by `--project`, or the nearest one upwards.
+/// The process environment's `name` (unset and non-Unicode values are `None`). Every
+/// variable boxwright reads is documented in `boxwright_metadata::env_vars`.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// [`var`] for paths and other values that need not be Unicode.
+fn var_os(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+/// The whole process environment (recorded by provenance, passed to recipes).
+pub fn environment() -> BTreeMap<String, String> {
+    std::env::vars().collect()
+}
+
+/// Loads the project named by `--project`, or the nearest one upwards; templates and
+/// `BUILD_OUTPUT_DEST` come from the process environment.
 pub fn project(global: &GlobalArgs) -> Result<Project> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    Ok(Project::discover(global.project.as_deref(), &cwd)?)
+    Ok(Project::discover(global.project.as_deref(), &cwd, &var)?)
+}
+
+/// `SOURCE_DATE_EPOCH` when set: an error when it is not a whole number of seconds.
+pub fn env_source_date_epoch() -> Result<Option<u64>> {
+    let Some(value) = var(env_vars::SOURCE_DATE_EPOCH) else {
+        return Ok(None);
+    };
+    value.trim().parse().map(Some).with_context(|| {
+        format!(
+            "{} must be a whole number of seconds, not {value:?}",
+            env_vars::SOURCE_DATE_EPOCH
+        )
+    })
+}
+
+/// `SOURCE_DATE_EPOCH` when set to a whole number; anything else is ignored (repository
+/// indexes and pulled files fall back to their own times).
+pub fn env_source_date_epoch_lenient() -> Option<u64> {
+    env_source_date_epoch().ok().flatten()
 }
 
 /// The project, when there is one: none is fine unless `--project` names one; one that is
@@ -60,13 +102,8 @@ pub fn source_date_epoch(root: &Path) -> Result<u64> {
 /// `SOURCE_DATE_EPOCH` if set, else the commit time of `revision` in the project's git
 /// repository, else 0.
 pub fn source_date_epoch_at(root: &Path, revision: &str) -> Result<u64> {
-    if let Ok(value) = std::env::var(env_vars::SOURCE_DATE_EPOCH) {
-        return value.trim().parse().with_context(|| {
-            format!(
-                "{} must be a whole number of seconds, not {value:?}",
-                env_vars::SOURCE_DATE_EPOCH
-            )
-        });
+    if let Some(epoch) = env_source_date_epoch()? {
+        return Ok(epoch);
     }
     Ok(git(root, &["log", "-1", "--format=%ct", revision, "--"])
         .and_then(|s| s.parse().ok())
@@ -77,19 +114,17 @@ pub fn source_date_epoch_at(root: &Path, revision: &str) -> Result<u64> {
 /// `source_url`, `BOXWRIGHT_SOURCE_URL`, CI variables or the `origin` remote, cleaned.
 /// Every output that records the project's source takes it from here.
 pub fn source_url(project: &Project, target: &Target) -> Option<SourceUrl> {
-    boxwright_metadata::source::resolve_source_url(
-        target.source_url.as_deref(),
-        &|name| std::env::var(name).ok(),
-        &|| git(&project.root, &["remote", "get-url", "origin"]),
-    )
+    boxwright_metadata::source::resolve_source_url(target.source_url.as_deref(), &var, &|| {
+        git(&project.root, &["remote", "get-url", "origin"])
+    })
 }
 
 /// The commit being built: `git rev-parse HEAD`, else GitLab's `CI_COMMIT_SHA` or GitHub's
 /// `GITHUB_SHA`; only a well-formed commit id is returned.
 pub fn revision(project: &Project) -> Option<String> {
     git(&project.root, &["rev-parse", "--verify", "-q", "HEAD"])
-        .or_else(|| std::env::var("CI_COMMIT_SHA").ok())
-        .or_else(|| std::env::var("GITHUB_SHA").ok())
+        .or_else(|| var("CI_COMMIT_SHA"))
+        .or_else(|| var("GITHUB_SHA"))
         .and_then(|raw| boxwright_metadata::publishable_revision(&raw))
 }
 
@@ -130,7 +165,7 @@ pub fn registry_client_with(
         }
         Some(password)
     } else {
-        std::env::var(boxwright_registry::PASSWORD_ENV).ok()
+        var(boxwright_registry::PASSWORD_ENV)
     };
     let credentials = match (&args.username, password) {
         (Some(username), Some(password)) => Some(Credentials {
@@ -144,7 +179,11 @@ pub fn registry_client_with(
         (None, _) => None,
     };
     let auth_file = if credentials.is_none() {
-        AuthFile::discover()?
+        AuthFile::discover(&AuthLocations {
+            registry_auth_file: var_os(env_vars::REGISTRY_AUTH_FILE).map(PathBuf::from),
+            docker_config: var_os(env_vars::DOCKER_CONFIG).map(PathBuf::from),
+            home: var_os("HOME").map(PathBuf::from),
+        })?
     } else {
         None
     };
@@ -168,13 +207,30 @@ pub fn registry_client_with(
     })
 }
 
-/// Runs `future` to completion on a new runtime.
+/// The process's one async runtime, started on first use; libraries take its handle or
+/// expose async functions, and never start their own.
+fn runtime() -> Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<std::result::Result<tokio::runtime::Runtime, String>> =
+        OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))
+}
+
+/// A handle of the process's runtime, for libraries that run futures from sync code.
+pub fn runtime_handle() -> Result<tokio::runtime::Handle> {
+    Ok(runtime()?.handle().clone())
+}
+
+/// Runs `future` to completion on the process's runtime.
 pub fn block_on<T>(future: impl Future<Output = T>) -> anyhow::Result<T> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(future))
+    Ok(runtime()?.block_on(future))
 }
 
 /// The host side of SUBJECT resolution: git and CI for the source, the process environment,
@@ -194,7 +250,7 @@ impl Host for SubjectHost<'_> {
     }
 
     fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
+        var(name)
     }
 
     fn pull(
@@ -251,6 +307,7 @@ pub fn build_image(
         created: source_date_epoch(&project.root)?,
         source_url: source_url(project, target).map(|s| s.url),
         revision: revision(project),
+        runtime: runtime_handle()?,
     };
     let host = ImageHost {
         printer,
@@ -337,12 +394,12 @@ pub fn fetch(
 }
 
 fn env_number<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
-    match std::env::var(name) {
-        Ok(value) => match value.trim().parse() {
+    match var(name) {
+        Some(value) => match value.trim().parse() {
             Ok(n) => Ok(Some(n)),
             Err(_) => bail!("{name} must be a whole number, not {value:?}"),
         },
-        Err(_) => Ok(None),
+        None => Ok(None),
     }
 }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod context;
+mod exit;
 mod printer;
 mod progress;
 
@@ -16,7 +17,7 @@ fn main() -> ExitCode {
     match commands::run(cli, &printer) {
         Ok(status) => status.into(),
         Err(error) => {
-            let status = commands::classify(&error);
+            let status = exit::classify(&error);
             printer.error(&error);
             status.into()
         }

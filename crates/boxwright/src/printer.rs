@@ -81,7 +81,7 @@ impl Printer {
         for cause in error.chain().skip(1) {
             let _ = writeln!(err, "  caused by: {cause}");
         }
-        if let Some(hint) = crate::commands::hint(error) {
+        if let Some(hint) = crate::exit::hint(error) {
             let _ = writeln!(err, "hint: {hint}");
         }
     }

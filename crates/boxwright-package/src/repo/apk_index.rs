@@ -7,7 +7,7 @@ use std::path::Path;
 use base64::Engine as _;
 use boxwright_sign::rsa::RsaSigningKey;
 
-use super::{RepoConfig, Repository, index_time, package_files, write_atomic};
+use super::{RepoConfig, Repository, package_files, write_atomic};
 use crate::apk;
 use crate::error::RepoError;
 use crate::info::{PackageFormat, PackageInfo};
@@ -70,7 +70,7 @@ pub(crate) fn write(repository: &Repository, dir: &Path, scope: &str) -> Result<
         .filter_map(|p| p.build_date)
         .max()
         .unwrap_or(0);
-    let bytes = index_bytes(&packages, scope, &key, &key_name, index_time(newest))
+    let bytes = index_bytes(&packages, scope, &key, &key_name, config.index_time(newest))
         .map_err(|e| RepoError::io("write", &index_path, e))?;
     write_atomic(&index_path, &bytes)?;
     Ok(packages.len())

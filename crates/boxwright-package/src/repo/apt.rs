@@ -5,13 +5,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use boxwright_archive::hex;
 use boxwright_sign::openpgp::OpenPgpSigningKey;
 use md5::Digest as _;
 
-use super::{
-    RepoConfig, Repository, date, index_time, package_files, safe_component, subdirs, write_atomic,
-};
+use super::{RepoConfig, Repository, date, package_files, safe_component, subdirs, write_atomic};
 use crate::error::RepoError;
 use crate::info::{PackageFormat, PackageInfo};
 
@@ -109,7 +106,7 @@ pub(crate) fn write_suite(repository: &Repository, suite: &str) -> Result<usize,
         }
     }
     let newest = packages.iter().map(|p| p.mtime).max().unwrap_or(0);
-    let time = index_time(newest);
+    let time = config.index_time(newest);
     let release = release_text(config, suite, time, &architectures, &components, &files);
     let sign_error = |source| RepoError::Key {
         kind: "apt (OpenPGP)",
@@ -184,7 +181,7 @@ fn release_text(
         let _ = writeln!(
             out,
             " {} {:>16} {name}",
-            hex(&md5::Md5::digest(bytes)),
+            hex::encode(md5::Md5::digest(bytes)),
             bytes.len()
         );
     }
@@ -193,7 +190,7 @@ fn release_text(
         let _ = writeln!(
             out,
             " {} {:>16} {name}",
-            hex(&sha2::Digest::finalize(sha2::Digest::chain_update(
+            hex::encode(sha2::Digest::finalize(sha2::Digest::chain_update(
                 sha2::Sha256::default(),
                 bytes
             ))),

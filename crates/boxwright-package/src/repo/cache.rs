@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
-use boxwright_archive::hex;
 use md5::Digest as _;
 
 use crate::error::RepoError;
@@ -99,5 +98,8 @@ fn digests(path: &Path) -> Result<(String, String), RepoError> {
         md5.update(chunk);
     })
     .map_err(|e| RepoError::io("read", path, e))?;
-    Ok((hex(&sha2::Digest::finalize(sha256)), hex(&md5.finalize())))
+    Ok((
+        hex::encode(sha2::Digest::finalize(sha256)),
+        hex::encode(md5.finalize()),
+    ))
 }

@@ -58,6 +58,9 @@ pub struct RepoConfig {
     pub apt_key: Option<PathBuf>,
     pub apt_origin: String,
     pub apt_label: String,
+    /// The time written into indexes (`SOURCE_DATE_EPOCH`, read by the caller); `None`:
+    /// the newest package's time.
+    pub index_time: Option<u64>,
 }
 
 /// A repository tree: package destinations and index writing. Keys are read from disk at
@@ -389,12 +392,11 @@ fn has_packages(dir: &Path, extension: &str) -> Result<bool, RepoError> {
     Ok(!package_files(dir, extension)?.is_empty())
 }
 
-/// `SOURCE_DATE_EPOCH` when set, else `fallback`.
-fn index_time(fallback: u64) -> u64 {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(fallback)
+impl RepoConfig {
+    /// The configured index time, else `newest` (the newest package's time).
+    pub(crate) fn index_time(&self, newest: u64) -> u64 {
+        self.index_time.unwrap_or(newest)
+    }
 }
 
 /// Writes `contents` to `path` through a temporary file in the same directory.

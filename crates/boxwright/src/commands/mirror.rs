@@ -95,7 +95,7 @@ fn mirror<'a>(
     host: &'a CliHost<'a>,
 ) -> anyhow::Result<Mirror<'a>> {
     let target = context::target(project, &args.target)?;
-    let token = |name| std::env::var(name).ok().filter(|t: &String| !t.is_empty());
+    let token = |name| context::var(name).filter(|t: &String| !t.is_empty());
     let settings = Settings {
         github_token: token(env_vars::GITHUB_TOKEN),
         gitlab_token: token(env_vars::GITLAB_TOKEN),
@@ -104,7 +104,7 @@ fn mirror<'a>(
         source_url: context::source_url(project, target).map(|s| s.url),
         revision: context::revision(project),
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        environment: std::env::vars().collect(),
+        environment: context::environment(),
     };
     let client = context::registry_client(&args.access)?;
     Ok(Mirror::new(
@@ -114,6 +114,7 @@ fn mirror<'a>(
         client,
         settings,
         host,
+        context::runtime_handle()?,
     )?)
 }
 
@@ -122,7 +123,7 @@ pub fn plan(global: &GlobalArgs, printer: &Printer, args: &PlanArgs) -> anyhow::
     let host = CliHost::new(printer, &args.mirror);
     let mirror = mirror(&project, &args.mirror, &host)?;
     let plan = mirror.plan(args.max_versions, &args.platform)?;
-    if let Ok(path) = std::env::var(env_vars::GITHUB_OUTPUT)
+    if let Some(path) = context::var(env_vars::GITHUB_OUTPUT)
         && !path.is_empty()
     {
         let mut file = std::fs::OpenOptions::new()

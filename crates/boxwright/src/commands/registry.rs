@@ -272,10 +272,7 @@ pub fn pull(printer: &Printer, args: &ImagePullArgs) -> anyhow::Result<ExitStatu
             bail!("platform `{platform}`: expected OS/ARCH[/VARIANT], e.g. linux/amd64");
         }
     }
-    let mtime = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
+    let mtime = crate::context::env_source_date_epoch_lenient().unwrap_or(0);
     let client = client(&args.registry)?;
     let report = block_on(client.pull(
         &reference,

@@ -19,6 +19,7 @@ pub fn index(printer: &Printer, args: &RepoIndexArgs) -> anyhow::Result<ExitStat
         apt_key: args.apt_key.clone(),
         apt_origin: args.origin.clone(),
         apt_label: args.label.clone(),
+        index_time: crate::context::env_source_date_epoch_lenient(),
     });
     let summary = repository
         .reindex_all()
@@ -45,8 +46,7 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
     let token = match &args.token_env {
         None => None,
         Some(name) => Some(
-            std::env::var(name)
-                .ok()
+            crate::context::var(name)
                 .filter(|t| !t.trim().is_empty())
                 .with_context(|| format!("the token variable {name} is not set or empty"))?,
         ),
@@ -57,10 +57,6 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
         os_release: std::fs::read_to_string("/etc/os-release").ok(),
     };
     let requests = client::plan(&args.files, &options)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
     let mut all = Vec::new();
     for request in &requests {
         printer.info(format!(
@@ -71,20 +67,20 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
             request.repo,
             request.arch
         ));
-        let published = runtime
-            .block_on(client::upload(&args.url, request, token.as_deref()))
-            .with_context(|| {
-                format!(
-                    "upload of {} to {} failed",
-                    request
-                        .files
-                        .iter()
-                        .map(|f| f.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    args.url
-                )
-            })?;
+        let published =
+            crate::context::block_on(client::upload(&args.url, request, token.as_deref()))?
+                .with_context(|| {
+                    format!(
+                        "upload of {} to {} failed",
+                        request
+                            .files
+                            .iter()
+                            .map(|f| f.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        args.url
+                    )
+                })?;
         for package in &published {
             if !printer.json {
                 printer.line(format!(

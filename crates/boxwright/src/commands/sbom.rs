@@ -43,7 +43,7 @@ pub fn provenance(
     let gathered = gather(global, printer, &args.subject)?;
     let options = options(&gathered)?;
     let metadata = metadata_sha256(gathered.project.as_ref(), &gathered.subject)?;
-    let environment = std::env::vars().collect();
+    let environment = context::environment();
     let document = boxwright_sbom::provenance::write(
         &gathered.subject,
         &options,
@@ -95,12 +95,7 @@ fn gather(global: &GlobalArgs, printer: &Printer, args: &SubjectArgs) -> anyhow:
 fn options(gathered: &Gathered) -> anyhow::Result<DocumentOptions> {
     let created = match &gathered.project {
         Some(project) => context::source_date_epoch(&project.root)?,
-        None => match std::env::var(boxwright_metadata::env_vars::SOURCE_DATE_EPOCH) {
-            Ok(value) => value.trim().parse().with_context(|| {
-                format!("SOURCE_DATE_EPOCH must be a whole number of seconds, not {value:?}")
-            })?,
-            Err(_) => 0,
-        },
+        None => context::env_source_date_epoch()?.unwrap_or(0),
     };
     Ok(DocumentOptions {
         created,

@@ -9,12 +9,11 @@ use crate::cli::ServeArgs;
 use crate::printer::Printer;
 
 pub fn run(printer: &Printer, args: &ServeArgs) -> anyhow::Result<ExitStatus> {
-    let config = boxwright_serve::ServeConfig::load(&args.config)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
+    let config = boxwright_serve::ServeConfig {
+        index_time: crate::context::env_source_date_epoch_lenient(),
+        ..boxwright_serve::ServeConfig::load(&args.config)?
+    };
+    crate::context::block_on(async {
         // Log lines (uploads, refusals) on stderr, one line each.
         let log: boxwright_serve::Log = Arc::new(|line: &str| eprintln!("{line}"));
         let server = boxwright_serve::Server::bind(&config, args.addr.as_deref(), log)
@@ -24,6 +23,6 @@ pub fn run(printer: &Printer, args: &ServeArgs) -> anyhow::Result<ExitStatus> {
         printer.info(format!("serving {}", config.dir.display()));
         server.run().await?;
         anyhow::Ok(())
-    })?;
+    })??;
     Ok(ExitStatus::Success)
 }
