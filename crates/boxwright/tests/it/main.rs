@@ -1,5 +1,6 @@
 //! Integration tests: they drive the real `boxwright` binary.
 
+mod architecture;
 mod build;
 mod ci;
 mod depends;
