@@ -81,7 +81,7 @@ pub(crate) fn summarise(
                 digest: digest.to_string(),
                 platform: platform_name(&value),
                 created: text(&value["created"]),
-                entrypoint: settings["Descriptorpoint"].clone(),
+                entrypoint: settings["Entrypoint"].clone(),
                 cmd: settings["Cmd"].clone(),
                 env: settings["Env"].clone(),
                 user: text(&settings["User"]),
