@@ -25,6 +25,21 @@ impl ChecksumAlgorithm {
     }
 }
 
+/// Why a hex digest is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChecksumError {
+    /// The digest has the wrong number of hex digits for its algorithm.
+    #[error("a {algorithm} digest has {expected} hex digits, this one has {actual}")]
+    Length {
+        algorithm: &'static str,
+        expected: usize,
+        actual: usize,
+    },
+    /// The digest holds a character that is not a hex digit.
+    #[error("{value:?} is not a hex string")]
+    NotHex { value: String },
+}
+
 /// An expected digest: algorithm and lower-case hex value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Checksum {
@@ -33,18 +48,19 @@ pub struct Checksum {
 }
 
 impl Checksum {
-    /// Parses a hex digest, accepting upper case; `None` with a reason when malformed.
-    pub fn parse(algorithm: ChecksumAlgorithm, hex: &str) -> Result<Self, String> {
+    /// Parses a hex digest, accepting upper case; the reason when malformed.
+    pub fn parse(algorithm: ChecksumAlgorithm, hex: &str) -> Result<Self, ChecksumError> {
         if hex.len() != algorithm.hex_len() {
-            return Err(format!(
-                "a {} digest has {} hex digits, this one has {}",
-                algorithm.key(),
-                algorithm.hex_len(),
-                hex.len()
-            ));
+            return Err(ChecksumError::Length {
+                algorithm: algorithm.key(),
+                expected: algorithm.hex_len(),
+                actual: hex.len(),
+            });
         }
         if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("{hex:?} is not a hex string"));
+            return Err(ChecksumError::NotHex {
+                value: hex.to_owned(),
+            });
         }
         Ok(Checksum {
             algorithm,
@@ -75,6 +91,7 @@ mod tests {
         assert!(
             Checksum::parse(ChecksumAlgorithm::Sha512, &"a".repeat(64))
                 .unwrap_err()
+                .to_string()
                 .contains("128")
         );
         assert!(Checksum::parse(ChecksumAlgorithm::Sha256, &"g".repeat(64)).is_err());

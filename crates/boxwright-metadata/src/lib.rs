@@ -17,7 +17,7 @@ pub mod source;
 mod tag;
 pub mod template;
 
-pub use checksum::{Checksum, ChecksumAlgorithm};
+pub use checksum::{Checksum, ChecksumAlgorithm, ChecksumError};
 pub use error::Error;
 pub use model::{
     Download, Image, Metadata, PACKAGE_SCRIPTS, Package, Release, SignatureFormat, Target,

@@ -660,8 +660,9 @@ fn check_download(path: &Path, at: &str, download: &crate::Download) -> Result<(
         (ChecksumAlgorithm::Sha512, &download.sha512),
     ] {
         if let Some(hex) = hex {
-            Checksum::parse(algorithm, hex)
-                .map_err(|why| Error::invalid(path, pointer::push(at, algorithm.key()), why))?;
+            Checksum::parse(algorithm, hex).map_err(|why| {
+                Error::invalid(path, pointer::push(at, algorithm.key()), why.to_string())
+            })?;
         }
     }
     Ok(())

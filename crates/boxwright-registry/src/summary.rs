@@ -53,13 +53,28 @@ pub struct ConfigSummary {
     pub layers: usize,
 }
 
+/// Why a manifest or its config cannot be summarised.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SummaryError {
+    /// The manifest is not JSON.
+    #[error("not JSON: {0}")]
+    Manifest(#[source] serde_json::Error),
+    /// The image config is not JSON.
+    #[error("config {digest} is not JSON: {source}")]
+    Config {
+        digest: String,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 /// Summarises `inspected`, with the config's bytes for an image manifest.
 pub(crate) fn summarise(
     inspected: &Inspected,
     config: Option<(&str, &[u8])>,
-) -> Result<Summary, String> {
+) -> Result<Summary, SummaryError> {
     let document: Value =
-        serde_json::from_slice(&inspected.bytes).map_err(|e| format!("not JSON: {e}"))?;
+        serde_json::from_slice(&inspected.bytes).map_err(SummaryError::Manifest)?;
     let list = |key: &str| -> Vec<Descriptor> {
         document[key]
             .as_array()
@@ -73,8 +88,11 @@ pub(crate) fn summarise(
     let size = manifests.iter().chain(&layers).map(|e| e.size).sum();
     let config = match config {
         Some((digest, bytes)) => {
-            let value: Value = serde_json::from_slice(bytes)
-                .map_err(|e| format!("config {digest} is not JSON: {e}"))?;
+            let value: Value =
+                serde_json::from_slice(bytes).map_err(|source| SummaryError::Config {
+                    digest: digest.to_string(),
+                    source,
+                })?;
             let settings = &value["config"];
             let text = |v: &Value| v.as_str().filter(|s| !s.is_empty()).map(str::to_string);
             Some(ConfigSummary {
@@ -127,11 +145,11 @@ impl Client {
             &inspected,
             config.as_ref().map(|(d, b)| (d.as_str(), b.as_slice())),
         )
-        .map_err(|message| Error::Protocol {
+        .map_err(|why| Error::Protocol {
             registry: reference.registry.clone(),
             repository: reference.repository.clone(),
             what: format!("manifest {}", reference.manifest_reference()),
-            message,
+            message: why.to_string(),
         })
     }
 }
@@ -143,9 +161,9 @@ pub fn local_summary(source: &PushSource) -> Result<(Summary, Vec<u8>), Error> {
         &inspected,
         config.as_ref().map(|(d, b)| (d.as_str(), b.as_slice())),
     )
-    .map_err(|message| Error::Source {
+    .map_err(|why| Error::Source {
         path: source.path.clone(),
-        message,
+        message: why.to_string(),
     })?;
     Ok((summary, inspected.bytes))
 }

@@ -224,7 +224,7 @@ impl ServeConfig {
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
         let jwt = raw
             .jwt
-            .map(|jwt| jwt_config(jwt).map_err(config_error))
+            .map(|jwt| jwt_config(jwt).map_err(|e| config_error(e.to_string())))
             .transpose()?;
         let size = |key: &str, value: Option<serde_norway::Value>, default: u64| match value {
             None => Ok(default),
@@ -286,23 +286,50 @@ impl ServeConfig {
     }
 }
 
-fn jwt_config(raw: RawJwt) -> Result<JwtConfig, String> {
+/// Why the `jwt` section is refused.
+#[derive(Debug, thiserror::Error)]
+enum JwtConfigError {
+    /// `jwt.jwks` is not an http(s) URL.
+    #[error("jwt.jwks: not an http(s) URL: {0}")]
+    Jwks(String),
+    /// A claim's value is neither a string, a boolean nor a number.
+    #[error("jwt.claims.{0}: a string, boolean or number, please")]
+    Claim(String),
+    /// `jwt.issuer` and `jwt.claims.iss` disagree.
+    #[error("jwt.issuer ({issuer}) and jwt.claims.iss ({iss}) differ")]
+    Issuer { issuer: String, iss: String },
+    /// `jwt.algorithms` is an empty list.
+    #[error("jwt.algorithms: empty")]
+    NoAlgorithm,
+    /// An algorithm name that JOSE does not know.
+    #[error("jwt.algorithms: unknown algorithm {0}")]
+    UnknownAlgorithm(String),
+    /// An HMAC algorithm, which a JWKS's public keys must never serve.
+    #[error(
+        "jwt.algorithms: {0} is an HMAC algorithm; only public-key algorithms (RS*, PS*, ES*, EdDSA) can be checked against a JWKS"
+    )]
+    Hmac(String),
+}
+
+fn jwt_config(raw: RawJwt) -> Result<JwtConfig, JwtConfigError> {
     if !(raw.jwks.starts_with("https://") || raw.jwks.starts_with("http://")) {
-        return Err(format!("jwt.jwks: not an http(s) URL: {}", raw.jwks));
+        return Err(JwtConfigError::Jwks(raw.jwks));
     }
     let mut claims = BTreeMap::new();
     for (name, value) in raw.claims {
-        let text = claim_text(&value)
-            .ok_or_else(|| format!("jwt.claims.{name}: a string, boolean or number, please"))?;
+        let Some(text) = claim_text(&value) else {
+            return Err(JwtConfigError::Claim(name));
+        };
         claims.insert(name, text);
     }
     // `issuer` is another way to write `claims.iss`.
     if let Some(issuer) = raw.issuer {
         match claims.get("iss") {
             Some(iss) if *iss != issuer => {
-                return Err(format!(
-                    "jwt.issuer ({issuer}) and jwt.claims.iss ({iss}) differ"
-                ));
+                return Err(JwtConfigError::Issuer {
+                    issuer,
+                    iss: iss.clone(),
+                });
             }
             _ => {
                 claims.insert("iss".into(), issuer);
@@ -315,7 +342,7 @@ fn jwt_config(raw: RawJwt) -> Result<JwtConfig, String> {
             jsonwebtoken::Algorithm::ES256,
             jsonwebtoken::Algorithm::EdDSA,
         ],
-        Some(names) if names.is_empty() => return Err("jwt.algorithms: empty".into()),
+        Some(names) if names.is_empty() => return Err(JwtConfigError::NoAlgorithm),
         Some(names) => names
             .iter()
             .map(|name| parse_algorithm(name))
@@ -334,15 +361,15 @@ fn jwt_config(raw: RawJwt) -> Result<JwtConfig, String> {
 
 /// An asymmetric algorithm by its JOSE name; `none` and the HMAC family are refused, since
 /// a public key must never serve as an HMAC secret.
-fn parse_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, String> {
+fn parse_algorithm(name: &str) -> Result<jsonwebtoken::Algorithm, JwtConfigError> {
     use jsonwebtoken::Algorithm;
     let algorithm: Algorithm = name
         .parse()
-        .map_err(|_| format!("jwt.algorithms: unknown algorithm {name}"))?;
+        .map_err(|_| JwtConfigError::UnknownAlgorithm(name.to_string()))?;
     match algorithm {
-        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => Err(format!(
-            "jwt.algorithms: {name} is an HMAC algorithm; only public-key algorithms (RS*, PS*, ES*, EdDSA) can be checked against a JWKS"
-        )),
+        Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => {
+            Err(JwtConfigError::Hmac(name.to_string()))
+        }
         other => Ok(other),
     }
 }

@@ -38,7 +38,7 @@ pub(crate) fn select(
         let tagged = match rule.version(&candidate.tag) {
             Ok(tagged) => tagged,
             Err(reason) => {
-                skip(candidate.tag, reason);
+                skip(candidate.tag, reason.to_string());
                 continue;
             }
         };

@@ -19,6 +19,20 @@ pub(crate) struct TaggedVersion {
     pub flavour: Option<String>,
 }
 
+/// Why a tag gives no version.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TagSkip {
+    /// The tag does not match `tag_regex`.
+    #[error("does not match tag_regex `{regex}`")]
+    NoMatch { regex: String },
+    /// The regex matched, but its `version` group did not take part.
+    #[error("the `version` group of tag_regex `{regex}` took no part in the match")]
+    GroupUnused { regex: String },
+    /// The version text is not a version.
+    #[error(transparent)]
+    Version(#[from] Error),
+}
+
 impl TagRule {
     /// Compiles `tag_regex` (checked at load time already; checked again for callers that
     /// build an `Upstream` themselves).
@@ -42,21 +56,20 @@ impl TagRule {
     ///   Without a `version` group, the whole match minus a leading `v` is the version.
     /// - Without a regex, the tag minus a leading `v` is the version (so
     ///   `v11.0.4-limitless` is the pre-release `11.0.4-limitless`).
-    pub fn version(&self, tag: &str) -> Result<TaggedVersion, String> {
+    pub fn version(&self, tag: &str) -> Result<TaggedVersion, TagSkip> {
         let (text, flavour) = match &self.regex {
             None => (strip_v(tag), None),
             Some(regex) => {
-                let captures = regex
-                    .captures(tag)
-                    .ok_or_else(|| format!("does not match tag_regex `{}`", regex.as_str()))?;
+                let captures = regex.captures(tag).ok_or_else(|| TagSkip::NoMatch {
+                    regex: regex.as_str().to_string(),
+                })?;
                 let whole = captures.get(0).expect("group 0 is the match");
                 if regex.capture_names().flatten().any(|n| n == "version") {
-                    let group = captures.name("version").ok_or_else(|| {
-                        format!(
-                            "the `version` group of tag_regex `{}` took no part in the match",
-                            regex.as_str()
-                        )
-                    })?;
+                    let group = captures
+                        .name("version")
+                        .ok_or_else(|| TagSkip::GroupUnused {
+                            regex: regex.as_str().to_string(),
+                        })?;
                     let before = &tag[whole.start()..group.start()];
                     let after = &tag[group.end()..whole.end()];
                     let flavour = format!("{}{after}", strip_v(before));
@@ -66,7 +79,7 @@ impl TagRule {
                 }
             }
         };
-        let version = Version::parse(text).map_err(|e| e.to_string())?;
+        let version = Version::parse(text)?;
         Ok(TaggedVersion { version, flavour })
     }
 }
@@ -135,7 +148,7 @@ mod tests {
     )]
     fn skips(#[case] regex: Option<&str>, #[case] tag: &str, #[case] reason: &str) {
         let err = TagRule::new(regex).unwrap().version(tag).unwrap_err();
-        assert!(err.contains(reason), "{tag}: {err}");
+        assert!(err.to_string().contains(reason), "{tag}: {err}");
     }
 
     #[test]

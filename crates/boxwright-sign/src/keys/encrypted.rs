@@ -110,7 +110,7 @@ pub(crate) fn open(body: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
             envelope.cipher.name
         )));
     }
-    let params = scrypt_params(&envelope.kdf.params).map_err(malformed)?;
+    let params = scrypt_params(&envelope.kdf.params).map_err(|e| malformed(e.to_string()))?;
     let decode = |field: &str, text: &str| {
         STANDARD
             .decode(text.as_bytes())
@@ -133,28 +133,39 @@ pub(crate) fn open(body: &[u8], password: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         .map_err(|_| Error::WrongPassword)
 }
 
-fn scrypt_params(params: &ScryptParams) -> std::result::Result<scrypt::Params, String> {
+/// Why an envelope's scrypt parameters are refused.
+#[derive(Debug, thiserror::Error)]
+enum ScryptParamsError {
+    /// N is not a power of two in the accepted range.
+    #[error("scrypt N = {n} (a power of two up to 2^{MAX_LOG_N} is accepted)")]
+    LogN { n: u64 },
+    /// r or p is out of range.
+    #[error("scrypt r = {r}, p = {p} (accepted: r 1 to {MAX_R}, p 1 to {MAX_P})")]
+    CostFactors { r: u32, p: u32 },
+    /// N and r together would need too much memory.
+    #[error("scrypt N = {n}, r = {r} would need more than {} MiB", MAX_SCRYPT_MEMORY >> 20)]
+    Memory { n: u64, r: u32 },
+    /// The scrypt crate refused the parameters.
+    #[error("scrypt parameters: {0}")]
+    Refused(#[source] scrypt::errors::InvalidParams),
+}
+
+fn scrypt_params(params: &ScryptParams) -> std::result::Result<scrypt::Params, ScryptParamsError> {
     let n = params.n;
     if !n.is_power_of_two() || n < 2 || n.trailing_zeros() > MAX_LOG_N {
-        return Err(format!(
-            "scrypt N = {n} (a power of two up to 2^{MAX_LOG_N} is accepted)"
-        ));
+        return Err(ScryptParamsError::LogN { n });
     }
     if params.r == 0 || params.r > MAX_R || params.p == 0 || params.p > MAX_P {
-        return Err(format!(
-            "scrypt r = {}, p = {} (accepted: r 1 to {MAX_R}, p 1 to {MAX_P})",
-            params.r, params.p
-        ));
+        return Err(ScryptParamsError::CostFactors {
+            r: params.r,
+            p: params.p,
+        });
     }
     if 128 * n * u64::from(params.r) > MAX_SCRYPT_MEMORY {
-        return Err(format!(
-            "scrypt N = {n}, r = {} would need more than {} MiB",
-            params.r,
-            MAX_SCRYPT_MEMORY >> 20
-        ));
+        return Err(ScryptParamsError::Memory { n, r: params.r });
     }
     let log_n = u8::try_from(n.trailing_zeros()).expect("at most 20");
-    scrypt::Params::new(log_n, params.r, params.p).map_err(|e| format!("scrypt parameters: {e}"))
+    scrypt::Params::new(log_n, params.r, params.p).map_err(ScryptParamsError::Refused)
 }
 
 fn derive(password: &[u8], salt: &[u8], params: &scrypt::Params) -> Key {
