@@ -167,3 +167,27 @@ pub fn local_summary(source: &PushSource) -> Result<(Summary, Vec<u8>), Error> {
     })?;
     Ok((summary, inspected.bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_settings_are_summarised_by_their_keys() {
+        let inspected = Inspected {
+            reference: "127.0.0.1:5000/a:1".into(),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            digest: "sha256:00".into(),
+            bytes: br#"{"schemaVersion":2,"layers":[{"digest":"sha256:11","size":3}]}"#.to_vec(),
+        };
+        let config = br#"{"architecture":"amd64","os":"linux","config":{"Entrypoint":["/bin/hello"],"Cmd":["-v"],"User":"65534","WorkingDir":"/srv"},"rootfs":{"diff_ids":["sha256:22"]}}"#;
+        let summary = summarise(&inspected, Some(("sha256:33", config))).unwrap();
+        let settings = summary.config.unwrap();
+        assert_eq!(settings.entrypoint, serde_json::json!(["/bin/hello"]));
+        assert_eq!(settings.cmd, serde_json::json!(["-v"]));
+        assert_eq!(settings.user.as_deref(), Some("65534"));
+        assert_eq!(settings.workdir.as_deref(), Some("/srv"));
+        assert_eq!(settings.layers, 1);
+        assert_eq!(summary.size, 3);
+    }
+}
