@@ -135,7 +135,7 @@ pub fn verify_blob(printer: &Printer, args: &VerifyBlobArgs) -> anyhow::Result<E
     let key = source
         .verifying_key()
         .with_context(|| format!("cannot load the public key {source}"))?;
-    let signature_text = read_signature(&args.signature)?;
+    let signature_text = blob::read_signature(&args.signature)?;
     let outcome = Signature::from_base64(&signature_text)
         .and_then(|s| blob::verify_file(&key, &args.file, &s));
     let reason = match outcome {
@@ -162,23 +162,6 @@ pub fn verify_blob(printer: &Printer, args: &VerifyBlobArgs) -> anyhow::Result<E
         Some(reason) => {
             printer.failure(format!("not verified: {reason}"));
             Ok(ExitStatus::CheckFailed)
-        }
-    }
-}
-
-/// The signature file's text or, when there is no such file, the argument itself if it is a
-/// base64 signature.
-fn read_signature(argument: &str) -> anyhow::Result<String> {
-    match std::fs::read_to_string(argument) {
-        Ok(text) => Ok(text),
-        Err(e)
-            if e.kind() == std::io::ErrorKind::NotFound
-                && Signature::from_base64(argument).is_ok() =>
-        {
-            Ok(argument.to_string())
-        }
-        Err(e) => {
-            Err(anyhow::Error::new(e).context(format!("cannot read the signature file {argument}")))
         }
     }
 }
