@@ -110,13 +110,13 @@ impl<E: From<Error>> Scheduler<'_, E> {
                 Next::Run(index, dependencies) => (index, build(&self.plans[index], &dependencies)),
             };
             let plan = &self.plans[index];
-            let built = result.as_ref().ok().map(|report| Built {
+            let finished = result.as_ref().ok().map(|report| Built {
                 target: plan.target.clone(),
                 key: report.key.clone(),
                 output_dir: report.output_dir.clone(),
             });
             let mut state = self.state.lock().expect("not poisoned");
-            state.finished.insert(plan.target.clone(), built);
+            state.finished.insert(plan.target.clone(), finished);
             state.results.push((index, result));
             self.changed.notify_all();
         }
