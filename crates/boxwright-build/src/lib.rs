@@ -12,6 +12,7 @@ pub mod key;
 mod publish;
 mod recipe;
 mod sandbox;
+pub mod schedule;
 mod smoke;
 pub mod sysroot;
 pub mod toolchain;

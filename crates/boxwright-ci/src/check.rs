@@ -29,6 +29,18 @@ pub struct FileCheck {
     pub diff: Option<String>,
 }
 
+impl FileStatus {
+    /// The status as `ci check` names it (`current`, `changed`, `missing`, `stale`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FileStatus::Current => "current",
+            FileStatus::Changed => "changed",
+            FileStatus::Missing => "missing",
+            FileStatus::Stale => "stale",
+        }
+    }
+}
+
 impl FileCheck {
     pub fn is_current(&self) -> bool {
         self.status == FileStatus::Current

@@ -19,7 +19,26 @@ pub enum Error {
         paths: Vec<String>,
     },
 
+    /// A generated file or its directory that cannot be read, written or removed.
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// `ci check` found no generated file of any provider.
     #[error("no generated CI files found (looked for {looked_for})")]
     NothingGenerated { looked_for: String },
+}
+
+impl Error {
+    pub(crate) fn io(action: &'static str, path: &std::path::Path, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
 }

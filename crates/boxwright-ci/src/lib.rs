@@ -10,11 +10,16 @@
 //!   writes at pipeline time (`boxwright ci generate gitlab --child`).
 //! - [`compare`]: one generated file against the one on disk, with a unified diff.
 //!
+//! - [`files`]: the generated files in a project directory, written atomically (stale ones
+//!   removed) and read back for checking.
+//!
 //! Everything is a function of the metadata and the pinned boxwright version: sorted targets,
-//! no timestamps, no environment. No file system, network or process work happens here.
+//! no timestamps, no environment. Only [`files`] touches the file system, and only the CI
+//! files under the directory it is given; no network or process work happens here.
 
 mod check;
 mod error;
+pub mod files;
 mod github;
 mod gitlab;
 mod select;

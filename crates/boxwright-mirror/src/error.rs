@@ -55,6 +55,14 @@ pub enum Error {
         source: Box<boxwright_image::Error>,
     },
 
+    /// A merge without any per-platform digest.
+    #[error("no digests: pass --digest or --digests-dir")]
+    NoDigests,
+
+    /// A per-platform digest that is not `sha256:` and 64 hex digits.
+    #[error("`{digest}` is not a sha256: digest")]
+    InvalidDigest { digest: String },
+
     #[error("cannot {action} {}", path.display())]
     Io {
         action: &'static str,

@@ -11,6 +11,7 @@
 //!   their attestation. Progress goes to the caller's [`Host`] as [`Event`]s; nothing is
 //!   printed here.
 
+mod digests;
 mod error;
 mod event;
 mod mirror;
@@ -18,6 +19,7 @@ mod pin;
 mod plan;
 mod state;
 
+pub use digests::merge_digests;
 pub use error::Error;
 pub use event::Event;
 pub use mirror::{Host, Mirror, RunReport, Settings, Signing, oci_arch};

@@ -49,6 +49,10 @@ pub enum ReferenceError {
     BadDigest { reference: String, digest: String },
     #[error("`{0}` names a repository, not an image: it must not have a tag or digest")]
     NotARepository(String),
+    #[error("`{0}`: a merge takes HOST[:PORT]/REPOSITORY[:TAG], without a digest")]
+    DigestInMerge(String),
+    #[error("`{mount}`: blobs mount only within one registry, and the push goes to {registry}")]
+    OtherRegistry { mount: String, registry: String },
 }
 
 impl Reference {
@@ -85,6 +89,36 @@ impl Reference {
     /// `host/repo` without tag or digest.
     pub fn name(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
+    }
+
+    /// The repository to mount blobs from into this reference's: `HOST[:PORT]/REPOSITORY`
+    /// of the same registry, or a repository path of this registry; as `host/repo`.
+    pub fn mount_source(&self, text: &str) -> Result<String, ReferenceError> {
+        let mount = Reference::repository(text)
+            .or_else(|_| Reference::repository(&format!("{}/{text}", self.registry)))?;
+        if mount.registry != self.registry {
+            return Err(ReferenceError::OtherRegistry {
+                mount: text.to_string(),
+                registry: self.registry.clone(),
+            });
+        }
+        Ok(mount.name())
+    }
+
+    /// The tags of a merge into this reference: its own tag (taken off it) first, then
+    /// `extra`, each checked, without repeats. A reference with a digest is an error.
+    pub fn take_merge_tags(&mut self, extra: &[String]) -> Result<Vec<String>, ReferenceError> {
+        if self.digest.is_some() {
+            return Err(ReferenceError::DigestInMerge(self.to_string()));
+        }
+        let mut tags: Vec<String> = self.tag.take().into_iter().collect();
+        for tag in extra {
+            format!("{}:{tag}", self.name()).parse::<Reference>()?;
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
+            }
+        }
+        Ok(tags)
     }
 }
 
@@ -271,6 +305,44 @@ fn is_tag(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blobs_mount_from_repositories_of_the_same_registry_only() {
+        let target = parse("registry.example:5000/app:1");
+        assert_eq!(
+            target.mount_source("base").unwrap(),
+            "registry.example:5000/base"
+        );
+        assert_eq!(
+            target
+                .mount_source("registry.example:5000/lib/base")
+                .unwrap(),
+            "registry.example:5000/lib/base"
+        );
+        assert!(matches!(
+            target.mount_source("elsewhere.example/base"),
+            Err(ReferenceError::OtherRegistry { .. })
+        ));
+    }
+
+    #[test]
+    fn merge_tags_start_with_the_references_own_and_repeat_none() {
+        let mut reference = parse("registry.example/app:1");
+        let tags = reference
+            .take_merge_tags(&["latest".into(), "1".into()])
+            .unwrap();
+        assert_eq!(tags, ["1", "latest"]);
+        assert_eq!(reference.tag, None);
+        assert!(matches!(
+            reference.take_merge_tags(&["-bad".into()]),
+            Err(ReferenceError::BadTag { .. })
+        ));
+        let mut pinned = parse(&format!("registry.example/app@sha256:{}", "a".repeat(64)));
+        assert!(matches!(
+            pinned.take_merge_tags(&[]),
+            Err(ReferenceError::DigestInMerge(_))
+        ));
+    }
 
     fn parse(text: &str) -> Reference {
         text.parse().unwrap()

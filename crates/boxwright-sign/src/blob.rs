@@ -43,9 +43,40 @@ pub fn verify_file(key: &VerifyingKey, path: &Path, signature: &Signature) -> Re
     key.verify_sha256_digest(&digest, signature, &path.display().to_string())
 }
 
+/// The text of the signature file `argument` or, when there is no such file, the argument
+/// itself if it is a base64 signature.
+pub fn read_signature(argument: &str) -> Result<String> {
+    match std::fs::read_to_string(argument) {
+        Ok(text) => Ok(text),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                && Signature::from_base64(argument).is_ok() =>
+        {
+            Ok(argument.to_string())
+        }
+        Err(e) => Err(Error::io("read the signature file", Path::new(argument), e)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_signature_is_read_from_its_file_or_taken_as_written() {
+        let key = SigningKey::generate().unwrap();
+        let signature = key.sign(b"data").to_base64();
+        assert_eq!(read_signature(&signature).unwrap(), signature);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("blob.sig");
+        std::fs::write(&file, &signature).unwrap();
+        assert_eq!(read_signature(file.to_str().unwrap()).unwrap(), signature);
+        let missing = dir.path().join("missing.sig");
+        assert!(matches!(
+            read_signature(missing.to_str().unwrap()),
+            Err(Error::Io { .. })
+        ));
+    }
 
     #[test]
     fn file_signature_equals_the_message_signature() {

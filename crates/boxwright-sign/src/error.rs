@@ -45,6 +45,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A password for a key format that is written unencrypted.
+    #[error("{keys} are written unencrypted; --password-stdin is for cosign keys")]
+    Unencrypted { keys: &'static str },
     /// A key file that exists and may not be replaced.
     #[error("{path} exists (pass --force to replace it)")]
     Exists { path: PathBuf },

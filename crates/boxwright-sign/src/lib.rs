@@ -4,7 +4,7 @@
 //!
 //! Today: ECDSA P-256 keys in cosign's files ([`keys`]), cosign's simple-signing payload for
 //! images ([`cosign`]), DSSE envelopes ([`dsse`]) around in-toto statements ([`intoto`]),
-//! and cosign's `sign-blob` signatures ([`blob`]). Keys come from files or CI secret
+//! and cosign's `sign-blob` signatures ([`blob`]). New key pairs of every format: [`generate`]. Keys come from files or CI secret
 //! variables ([`source`]). minisign keys and signatures
 //! ([`minisign`]). RSA keys for apk packages and indexes ([`rsa`]) and OpenPGP keys for apt
 //! repositories ([`openpgp`]).
@@ -17,6 +17,7 @@ pub mod cosign;
 pub mod dsse;
 mod error;
 pub mod files;
+pub mod generate;
 pub mod intoto;
 pub mod keys;
 pub mod minisign;

@@ -1,6 +1,3 @@
-use std::collections::BTreeMap;
-use std::sync::{Condvar, Mutex};
-
 use anyhow::{Context, anyhow, bail};
 use boxwright_build::{Arch, BuildOptions, BuildPlan, BuildReport, Built, Status};
 use boxwright_metadata::Project;
@@ -53,7 +50,12 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
     } else {
         Vec::new()
     };
-    let results = Scheduler::new(&plans).run(args.jobs.unwrap_or(1), &forced, printer);
+    let spinners = build_spinners(printer.quiet());
+    let results =
+        boxwright_build::schedule::run_all(&plans, args.jobs.unwrap_or(1), |plan, dependencies| {
+            let force = forced.contains(&plan.target.as_str());
+            build_one(plan, dependencies, force, printer, spinners.as_ref())
+        });
     let mut built = Vec::new();
     let mut errors = Vec::new();
     for result in results {
@@ -121,136 +123,6 @@ fn select_targets(project: &Project, args: &BuildArgs) -> anyhow::Result<Vec<Str
         );
     }
     Ok(names)
-}
-
-/// Runs plans on worker threads, each as soon as its build dependencies are done; a target
-/// whose dependency failed is not started. Plans come in dependency order.
-struct Scheduler<'a> {
-    plans: &'a [BuildPlan],
-    state: Mutex<State>,
-    changed: Condvar,
-}
-
-#[derive(Default)]
-struct State {
-    /// Indexes of plans not started yet, in order.
-    pending: Vec<usize>,
-    /// Finished targets: what dependents need, or `None` when it failed.
-    finished: BTreeMap<String, Option<Built>>,
-    results: Vec<(usize, anyhow::Result<BuildReport>)>,
-}
-
-/// What a worker does next.
-enum Next {
-    Run(usize, Vec<Built>),
-    Skip(usize, String),
-    Wait,
-    Stop,
-}
-
-impl<'a> Scheduler<'a> {
-    fn new(plans: &'a [BuildPlan]) -> Self {
-        Scheduler {
-            plans,
-            state: Mutex::new(State {
-                pending: (0..plans.len()).collect(),
-                ..State::default()
-            }),
-            changed: Condvar::new(),
-        }
-    }
-
-    fn run(
-        self,
-        workers: usize,
-        forced: &[&str],
-        printer: &Printer,
-    ) -> Vec<anyhow::Result<BuildReport>> {
-        let spinners = build_spinners(printer.quiet());
-        let workers = workers.clamp(1, self.plans.len());
-        std::thread::scope(|scope| {
-            for _ in 0..workers {
-                scope.spawn(|| self.work(forced, printer, spinners.as_ref()));
-            }
-        });
-        let mut results = self.state.into_inner().expect("not poisoned").results;
-        results.sort_by_key(|(index, _)| *index);
-        results.into_iter().map(|(_, result)| result).collect()
-    }
-
-    /// The first pending plan whose dependencies are all finished.
-    fn next(&self, state: &mut State) -> Next {
-        if state.pending.is_empty() {
-            return Next::Stop;
-        }
-        for position in 0..state.pending.len() {
-            let index = state.pending[position];
-            let plan = &self.plans[index];
-            let mut ready = Vec::new();
-            let mut waiting = false;
-            for dependency in &plan.depends {
-                match state.finished.get(dependency) {
-                    Some(Some(built)) => ready.push(built.clone()),
-                    Some(None) => {
-                        state.pending.remove(position);
-                        return Next::Skip(index, dependency.clone());
-                    }
-                    None => waiting = true,
-                }
-            }
-            if !waiting {
-                state.pending.remove(position);
-                return Next::Run(index, ready);
-            }
-        }
-        Next::Wait
-    }
-
-    fn work(
-        &self,
-        forced: &[&str],
-        printer: &Printer,
-        spinners: Option<&indicatif::MultiProgress>,
-    ) {
-        loop {
-            let next = {
-                let mut state = self.state.lock().expect("not poisoned");
-                loop {
-                    match self.next(&mut state) {
-                        Next::Wait => state = self.changed.wait(state).expect("not poisoned"),
-                        next => break next,
-                    }
-                }
-            };
-            let (index, result) = match next {
-                Next::Stop => return,
-                Next::Wait => unreachable!("waited above"),
-                Next::Skip(index, dependency) => {
-                    let target = self.plans[index].target.clone();
-                    let error = boxwright_build::Error::DependencyFailed { target, dependency };
-                    (index, Err(anyhow::Error::new(error)))
-                }
-                Next::Run(index, dependencies) => {
-                    let plan = &self.plans[index];
-                    let force = forced.contains(&plan.target.as_str());
-                    (
-                        index,
-                        build_one(plan, &dependencies, force, printer, spinners),
-                    )
-                }
-            };
-            let plan = &self.plans[index];
-            let mut state = self.state.lock().expect("not poisoned");
-            let built = result.as_ref().ok().map(|report| Built {
-                target: plan.target.clone(),
-                key: report.key.clone(),
-                output_dir: report.output_dir.clone(),
-            });
-            state.finished.insert(plan.target.clone(), built);
-            state.results.push((index, result));
-            self.changed.notify_all();
-        }
-    }
 }
 
 fn build_one(

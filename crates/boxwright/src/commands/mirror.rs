@@ -4,9 +4,9 @@
 //! what only the command knows (tokens, fetch options, time, source) and prints.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use boxwright_metadata::{Project, Target, env_vars};
 use boxwright_mirror::{Event, Mirror, Plan, RunReport, Settings, Signing};
 use boxwright_registry::{Client, Reference, TagScheme};
@@ -202,7 +202,7 @@ pub fn merge(
     let project = context::project(global)?;
     let host = CliHost::new(printer, &args.mirror);
     let mirror = mirror(&project, &args.mirror, &host)?;
-    let digests = merge_digests(args)?;
+    let digests = boxwright_mirror::merge_digests(&args.digest, args.digests_dir.as_deref())?;
     let index = mirror.merge(&args.version, &digests, args.latest)?;
     printer.info(format!(
         "merged {} platforms into {}:{}{}",
@@ -219,35 +219,6 @@ pub fn merge(
         printer.line(&index);
     }
     Ok(ExitStatus::Success)
-}
-
-/// `--digest` and the digests in the files of `--digests-dir`, each a `sha256:` digest.
-fn merge_digests(args: &MirrorMergeArgs) -> anyhow::Result<Vec<String>> {
-    let mut digests = args.digest.clone();
-    if let Some(dir) = &args.digests_dir {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read --digests-dir {}", dir.display()))?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<Result<_, _>>()?;
-        files.sort();
-        for file in files.iter().filter(|f| f.is_file()) {
-            let text = std::fs::read_to_string(file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
-            digests.extend(text.split_whitespace().map(String::from));
-        }
-    }
-    if digests.is_empty() {
-        bail!("no digests: pass --digest or --digests-dir");
-    }
-    for digest in &digests {
-        let valid = digest
-            .strip_prefix("sha256:")
-            .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
-        if !valid {
-            bail!("`{digest}` is not a sha256: digest");
-        }
-    }
-    Ok(digests)
 }
 
 pub fn run(

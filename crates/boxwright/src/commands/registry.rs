@@ -24,7 +24,8 @@ pub fn push(printer: &Printer, args: &ImagePushArgs) -> anyhow::Result<ExitStatu
         );
     };
     if let Some(from) = &args.mount_from {
-        source.mount_from = Some(mount_source(from, &reference)?);
+        let mount = reference.mount_source(from);
+        source.mount_from = Some(mount.with_context(|| format!("--mount-from `{from}`"))?);
     }
     if args.jobs == 0 {
         bail!("--jobs must be at least 1");
@@ -56,22 +57,6 @@ pub fn push(printer: &Printer, args: &ImagePushArgs) -> anyhow::Result<ExitStatu
         printer.line(&report.digest);
     }
     Ok(ExitStatus::Success)
-}
-
-/// `--mount-from`: `HOST[:PORT]/REPOSITORY` of the target's registry, or a repository of it.
-fn mount_source(text: &str, target: &Reference) -> anyhow::Result<String> {
-    let reference = match Reference::repository(text) {
-        Ok(reference) => reference,
-        Err(_) => Reference::repository(&format!("{}/{text}", target.registry))
-            .with_context(|| format!("--mount-from `{text}` is not a repository"))?,
-    };
-    if reference.registry != target.registry {
-        bail!(
-            "--mount-from {text}: blobs mount only within one registry, and the push goes to {}",
-            target.registry
-        );
-    }
-    Ok(reference.name())
 }
 
 pub fn exists(printer: &Printer, args: &ImageExistsArgs) -> anyhow::Result<ExitStatus> {
@@ -212,28 +197,12 @@ fn print_summary(printer: &Printer, summary: &Summary) {
 
 pub fn merge(printer: &Printer, args: &ImageMergeArgs) -> anyhow::Result<ExitStatus> {
     let mut reference: Reference = args.reference.parse()?;
-    if reference.digest.is_some() {
-        bail!(
-            "`{}`: merge takes HOST[:PORT]/REPOSITORY[:TAG], without a digest",
-            args.reference
-        );
-    }
+    let tags = reference.take_merge_tags(&args.tag)?;
     let docker = match args.format.as_str() {
         "oci" => false,
         "docker" => true,
         other => bail!("unknown format `{other}` (known: oci, docker)"),
     };
-    let mut tags = args.tag.clone();
-    if let Some(tag) = reference.tag.take() {
-        tags.insert(0, tag);
-    }
-    for tag in &tags {
-        format!("{}:{tag}", reference.name())
-            .parse::<Reference>()
-            .with_context(|| format!("invalid tag `{tag}`"))?;
-    }
-    let mut seen = std::collections::HashSet::new();
-    tags.retain(|tag| seen.insert(tag.clone()));
     for digest in &args.digests {
         format!("{}@{digest}", reference.name()).parse::<Reference>()?;
     }

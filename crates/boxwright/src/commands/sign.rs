@@ -1,13 +1,12 @@
 //! `key generate`, `sign-blob` and `verify-blob`: cosign-compatible keys and blob signatures.
 
-use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use boxwright_sign::files::{KeyFile, write_key_files};
-use boxwright_sign::minisign::MinisignSecretKey;
-use boxwright_sign::{KeySource, Signature, SigningKey, Zeroizing, blob};
+use boxwright_sign::generate::{self, KeyPair, KeyRequest};
+use boxwright_sign::{KeySource, Signature, Zeroizing, blob};
 use serde::Serialize;
 
 use super::ExitStatus;
@@ -25,158 +24,56 @@ struct Generated {
 }
 
 pub fn generate(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<ExitStatus> {
-    match args.format {
-        KeyFormat::Minisign => return generate_minisign(printer, args),
-        KeyFormat::Rsa => return generate_rsa(printer, args),
-        KeyFormat::Openpgp => return generate_openpgp(printer, args),
-        KeyFormat::Cosign => {}
-    }
-    let password = password(args.password_stdin)?;
-    let no_password = password.is_none();
-    let password = password.unwrap_or_default();
-    let key = SigningKey::generate()?;
-    let private_pem = key.to_cosign_pem(&password)?;
-    let public = key.verifying_key();
-    if no_password {
+    let format = match args.format {
+        KeyFormat::Cosign => generate::KeyFormat::Cosign,
+        KeyFormat::Minisign => generate::KeyFormat::Minisign,
+        KeyFormat::Rsa => generate::KeyFormat::Rsa,
+        KeyFormat::Openpgp => generate::KeyFormat::OpenPgp,
+    };
+    let password = match format {
+        generate::KeyFormat::Cosign => password(args.password_stdin)?,
+        // Refused by `KeyPair::generate`: the other formats are written unencrypted.
+        _ if args.password_stdin => Some(Zeroizing::new(Vec::new())),
+        _ => None,
+    };
+    if format == generate::KeyFormat::Cosign && password.is_none() {
         printer.info(format!(
             "note: no --password-stdin and no {}: the private key is encrypted with the empty \
              password",
             boxwright_metadata::env_vars::COSIGN_PASSWORD
         ));
     }
-    write_pair(
-        printer,
-        args,
-        "cosign",
-        (private_pem.as_bytes(), public.to_pem().as_bytes()),
-        public.key_id().to_string(),
-        password.is_empty(),
-    )
-}
-
-/// A minisign key pair; the secret key is not encrypted (as `minisign -G -W` writes it): keep
-/// it in a CI secret or a file only its owner reads.
-fn generate_minisign(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<ExitStatus> {
-    if args.password_stdin {
-        anyhow::bail!(
-            "minisign keys are written unencrypted (as `minisign -G -W` does); \
-             --password-stdin is for cosign keys"
-        );
+    if format == generate::KeyFormat::Rsa {
+        printer.detail(format!("generating a {}-bit RSA key", args.bits));
     }
-    let key = MinisignSecretKey::generate()?;
-    write_pair(
-        printer,
-        args,
-        "minisign",
-        (
-            key.to_text().as_bytes(),
-            key.public_key().to_text().as_bytes(),
-        ),
-        key.key_id().to_string(),
-        true,
-    )
-}
-
-/// An RSA key pair for apk (abuild's names): `PREFIX.rsa` and `PREFIX.rsa.pub`, unencrypted
-/// (apk tooling reads plain PEM keys).
-fn generate_rsa(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<ExitStatus> {
-    if args.password_stdin {
-        anyhow::bail!(
-            "RSA keys for apk are written unencrypted; --password-stdin is for cosign keys"
-        );
-    }
-    printer.detail(format!("generating a {}-bit RSA key", args.bits));
-    let (private, public) = boxwright_sign::rsa::generate(args.bits)?;
-    let key_name = with_suffix(&args.out, ".rsa.pub")
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    write_pair_as(
-        printer,
-        args,
-        "rsa",
-        (".rsa", ".rsa.pub"),
-        (private.as_bytes(), public.as_bytes()),
-        key_name,
-        true,
-    )
-}
-
-/// An OpenPGP key pair for apt: `PREFIX.key` (armored secret key, unencrypted) and
-/// `PREFIX.pub` (armored public key).
-fn generate_openpgp(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<ExitStatus> {
-    if args.password_stdin {
-        anyhow::bail!(
-            "OpenPGP keys for apt are written unencrypted; --password-stdin is for cosign keys"
-        );
-    }
-    let (secret, public) = boxwright_sign::openpgp::generate(&args.user_id)?;
-    let fingerprint =
-        boxwright_sign::openpgp::OpenPgpSigningKey::from_armored(&secret)?.fingerprint();
-    write_pair(
-        printer,
-        args,
-        "openpgp",
-        (secret.as_bytes(), public.as_bytes()),
-        fingerprint,
-        true,
-    )
-}
-
-/// Writes `PREFIX.key` (private, 0600) and `PREFIX.pub` from `(private, public)` and reports
-/// them.
-fn write_pair(
-    printer: &Printer,
-    args: &KeyGenerateArgs,
-    format: &'static str,
-    keys: (&[u8], &[u8]),
-    key_id: String,
-    empty_password: bool,
-) -> anyhow::Result<ExitStatus> {
-    write_pair_as(
-        printer,
-        args,
+    let pair = KeyPair::generate(&KeyRequest {
         format,
-        (".key", ".pub"),
-        keys,
-        key_id,
-        empty_password,
-    )
-}
-
-/// [`write_pair`] with other file name suffixes.
-fn write_pair_as(
-    printer: &Printer,
-    args: &KeyGenerateArgs,
-    format: &'static str,
-    (private_suffix, public_suffix): (&str, &str),
-    (private, public): (&[u8], &[u8]),
-    key_id: String,
-    empty_password: bool,
-) -> anyhow::Result<ExitStatus> {
-    let private_path = with_suffix(&args.out, private_suffix);
-    let public_path = with_suffix(&args.out, public_suffix);
+        password: password.as_deref().map(Vec::as_slice),
+        prefix: &args.out,
+        rsa_bits: args.bits,
+        user_id: &args.user_id,
+    })?;
     write_key_files(
         &[
             KeyFile {
-                path: private_path.clone(),
-                contents: private,
+                path: pair.private_path.clone(),
+                contents: &pair.private,
                 private: true,
             },
             KeyFile {
-                path: public_path.clone(),
-                contents: public,
+                path: pair.public_path.clone(),
+                contents: &pair.public,
                 private: false,
             },
         ],
         args.force,
     )?;
     let generated = Generated {
-        format,
-        private_key: private_path,
-        public_key: public_path,
-        key_id,
-        empty_password,
+        format: format.name(),
+        private_key: pair.private_path,
+        public_key: pair.public_path,
+        key_id: pair.key_id,
+        empty_password: pair.empty_password,
     };
     if printer.json {
         printer.json(&generated);
@@ -238,7 +135,7 @@ pub fn verify_blob(printer: &Printer, args: &VerifyBlobArgs) -> anyhow::Result<E
     let key = source
         .verifying_key()
         .with_context(|| format!("cannot load the public key {source}"))?;
-    let signature_text = read_signature(&args.signature)?;
+    let signature_text = blob::read_signature(&args.signature)?;
     let outcome = Signature::from_base64(&signature_text)
         .and_then(|s| blob::verify_file(&key, &args.file, &s));
     let reason = match outcome {
@@ -269,23 +166,6 @@ pub fn verify_blob(printer: &Printer, args: &VerifyBlobArgs) -> anyhow::Result<E
     }
 }
 
-/// The signature file's text or, when there is no such file, the argument itself if it is a
-/// base64 signature.
-fn read_signature(argument: &str) -> anyhow::Result<String> {
-    match std::fs::read_to_string(argument) {
-        Ok(text) => Ok(text),
-        Err(e)
-            if e.kind() == std::io::ErrorKind::NotFound
-                && Signature::from_base64(argument).is_ok() =>
-        {
-            Ok(argument.to_string())
-        }
-        Err(e) => {
-            Err(anyhow::Error::new(e).context(format!("cannot read the signature file {argument}")))
-        }
-    }
-}
-
 /// `--password-stdin` (all of standard input less one final line break), else
 /// `COSIGN_PASSWORD`, else none.
 fn password(from_stdin: bool) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
@@ -305,13 +185,6 @@ fn password(from_stdin: bool) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
         None
     };
     Ok(boxwright_sign::source::password(explicit))
-}
-
-/// `PREFIX` + `suffix`, for prefixes that are not UTF-8 too.
-fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
-    let mut path = OsString::from(prefix.as_os_str());
-    path.push(suffix);
-    PathBuf::from(path)
 }
 
 #[cfg(test)]
