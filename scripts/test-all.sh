@@ -5,6 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Incremental artifacts only help rebuilds; a one-shot run would just store them (GBs).
+export CARGO_INCREMENTAL=0
+echo "== disk free before the run"
+df -h . | tail -1
+
 bash scripts/setup.sh
 bash scripts/build-verifiers.sh
 
@@ -18,6 +23,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+echo "== disk free after the tests"
+df -h . | tail -1
 echo "== fuzzing"
 if [ "${FUZZ_SECONDS:-20}" -gt 0 ]; then
   bash scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
