@@ -21,6 +21,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("boxwright-package", 2),
     ("boxwright-build", 2),
     ("boxwright-registry", 3),
+    ("boxwright-distro", 3),
     ("boxwright-serve", 3),
     ("boxwright-image", 4),
     ("boxwright-sbom", 4),
@@ -36,6 +37,7 @@ const PURE: &[&str] = &[
     "boxwright-elf",
     "boxwright-ci",
     "boxwright-sign",
+    "boxwright-distro",
 ];
 
 /// What a pure crate must not use.

@@ -1,0 +1,15 @@
+//! Distribution package repositories, read as apt and apk read them, and installation of
+//! their packages into an image tree without running a package manager.
+//!
+//! - [`model`]: what an index says about one package ([`Candidate`]), in one shape for both
+//!   kinds, so resolution and installation do not care which distribution they serve.
+//! - `version`: dpkg's and apk's version orders.
+//! - `apt`, `apk`: signed index files checked against trusted keys, then parsed.
+//! - `resolve`: the package set an `install` list means, as each distribution means it.
+//! - `install`: package files → a rootfs tree with the native package database.
+//!
+//! Nothing here touches the network: callers fetch bytes (indexes, packages) and pass them in.
+
+pub mod model;
+
+pub use model::{Candidate, Kind, Op, Provide, Relation};
