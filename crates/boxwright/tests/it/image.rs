@@ -16,6 +16,7 @@ use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
+use crate::support::podman::Podman;
 use crate::support::{
     TestProject, copy_tree, edit_metadata, example_project, require_tool, sha256_hex,
     tools_for_examples,
@@ -126,69 +127,6 @@ fn tool(name: &str) -> Command {
 fn skopeo_json(args: &[&str], reference: &str) -> Value {
     let stdout = run(tool("skopeo").args(args).arg(reference));
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("skopeo {args:?}: {e}\n{stdout}"))
-}
-
-/// A podman with its own storage, run directory and configuration, so tests share nothing.
-/// runc, cgroupfs and ulimits below the hard limits: what this kind of machine needs for
-/// `podman run` (crun refuses containers here).
-struct Podman {
-    dir: tempfile::TempDir,
-}
-
-impl Podman {
-    fn new() -> Self {
-        require_tool("podman", "apt-get install podman");
-        require_tool("runc", "apt-get install runc");
-        let dir = tempfile::tempdir().unwrap();
-        let tmp = dir.path().join("tmp");
-        std::fs::create_dir(&tmp).unwrap();
-        std::fs::write(
-            dir.path().join("containers.conf"),
-            format!(
-                "[containers]\n\
-                 default_ulimits = [\"nofile=4096:4096\", \"nproc=4096:4096\"]\n\
-                 [engine]\n\
-                 runtime = \"runc\"\n\
-                 cgroup_manager = \"cgroupfs\"\n\
-                 events_logger = \"none\"\n\
-                 image_copy_tmp_dir = \"{}\"\n",
-                tmp.display()
-            ),
-        )
-        .unwrap();
-        Podman { dir }
-    }
-
-    fn cmd(&self) -> Command {
-        let mut command = Command::new("podman");
-        let dir = self.dir.path();
-        command
-            .env("CONTAINERS_CONF", dir.join("containers.conf"))
-            .env("TMPDIR", dir.join("tmp"))
-            .arg("--root")
-            .arg(dir.join("storage"))
-            .arg("--runroot")
-            .arg(dir.join("run"))
-            .arg("--tmpdir")
-            .arg(dir.join("libpod"))
-            .args(["--storage-driver", "vfs"]);
-        command
-    }
-
-    /// `podman image ls`: `(repository:tag, full image id)` pairs.
-    fn images(&self) -> Vec<(String, String)> {
-        run(self.cmd().args([
-            "image",
-            "ls",
-            "--no-trunc",
-            "--format",
-            "{{.Repository}}:{{.Tag}} {{.ID}}",
-        ]))
-        .lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(name, id)| (name.to_string(), id.to_string()))
-        .collect()
-    }
 }
 
 /// Runs `args` in the runtime bundle `bundle` (as `umoci unpack` wrote it) with runc.

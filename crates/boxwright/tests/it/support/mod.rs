@@ -4,6 +4,7 @@
 
 pub mod fake_api;
 pub mod http;
+pub mod podman;
 pub mod rss;
 pub mod serve;
 
