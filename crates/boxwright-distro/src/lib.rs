@@ -11,5 +11,6 @@
 //! Nothing here touches the network: callers fetch bytes (indexes, packages) and pass them in.
 
 pub mod model;
+pub mod version;
 
 pub use model::{Candidate, Kind, Op, Provide, Relation};
