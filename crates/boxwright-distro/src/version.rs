@@ -279,10 +279,10 @@ mod apk {
 
     /// `fuzzy`: equal when `b`'s tokens all match the start of `a` (apk's `~`).
     pub(super) fn compare(a: &str, b: &str, fuzzy: bool) -> Ordering {
-        let mut tokens_a = Tokens::new(a);
-        let mut tokens_b = Tokens::new(b);
+        let mut left = Tokens::new(a);
+        let mut right = Tokens::new(b);
         loop {
-            let (Some(token_a), Some(token_b)) = (tokens_a.next(), tokens_b.next()) else {
+            let (Some(token_a), Some(token_b)) = (left.next(), right.next()) else {
                 return Ordering::Equal;
             };
             if token_a.kind == token_b.kind && token_a.kind < Kind::End {

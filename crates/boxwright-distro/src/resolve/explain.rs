@@ -93,10 +93,10 @@ fn chain(
     let mut steps = Vec::new();
     let mut current = Some(node);
     while let Some(index) = current {
-        if let ConflictNode::Solvable(solvable) = nodes[index].weight {
-            if let Name::Package(_) = provider.name(solvable) {
-                steps.push(provider.describe_solvable(solvable));
-            }
+        if let ConflictNode::Solvable(solvable) = nodes[index].weight
+            && let Name::Package(_) = provider.name(solvable)
+        {
+            steps.push(provider.describe_solvable(solvable));
         }
         current = parents.get(&index).copied();
         if steps.len() > nodes.len() {
