@@ -10,6 +10,11 @@
 //!
 //! Nothing here touches the network: callers fetch bytes (indexes, packages) and pass them in.
 
+pub mod error;
 pub mod model;
+pub mod resolve;
+pub mod version;
 
+pub use error::Error;
 pub use model::{Candidate, Kind, Op, Provide, Relation};
+pub use resolve::{Options, Resolution, resolve};
