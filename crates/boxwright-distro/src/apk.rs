@@ -71,7 +71,7 @@ pub fn verify_apkindex(bytes: &[u8], trusted: &[(String, String)]) -> Result<Apk
         |source| Error::Signature {
             file: FILE.into(),
             key: key.clone(),
-            source,
+            source: Box::new(source),
         },
     )?;
     let (description, text) = index_entries(signed)?;

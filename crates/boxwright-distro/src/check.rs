@@ -73,7 +73,7 @@ pub fn check_apk(path: &Path, candidate: &Candidate) -> Result<()> {
     let info = boxwright_package::inspect(path).map_err(|source| Error::Package {
         package: label(candidate),
         path: path.to_path_buf(),
-        source,
+        source: Box::new(source),
     })?;
     let actual = info.control_sha1.map_or_else(String::new, |sha1| {
         format!(

@@ -88,7 +88,7 @@ pub enum Error {
         file: String,
         key: String,
         #[source]
-        source: boxwright_sign::Error,
+        source: Box<boxwright_sign::Error>,
     },
     /// A package file whose size or digest differs from its index.
     #[error("package {package}: {what} is {actual}, the index says {expected}")]
@@ -106,7 +106,7 @@ pub enum Error {
         package: String,
         path: PathBuf,
         #[source]
-        source: boxwright_package::PackageError,
+        source: Box<boxwright_package::PackageError>,
     },
     /// A candidate without what a check needs (an apt candidate without SHA256, ...).
     #[error("package {package}: the index gives no {what}")]

@@ -19,7 +19,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::subject::{DownloadInfo, Subject, SubjectKind};
-use crate::{DocumentOptions, hash};
+use crate::{DocumentOptions, InstalledPackage, hash};
 
 /// The namespace prefix of every document (`<prefix>/<name>-<hex digest>`).
 pub const NAMESPACE_PREFIX: &str = "https://boxwright.invalid/spdx";
@@ -68,6 +68,10 @@ struct Package {
     external_refs: Vec<ExternalRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license_concluded: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license_declared: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -151,6 +155,8 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
             },
             external_refs: purl_ref(package.purl.as_deref()),
             comment: None,
+            license_concluded: None,
+            license_declared: None,
         });
     }
     if let Some(base) = &subject.base {
@@ -170,6 +176,8 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
                 "base image; manifest digest {}; its files are among the subject's",
                 base.digest
             )),
+            license_concluded: None,
+            license_declared: None,
         });
     }
     for (package, id) in subject.packages.iter().zip(&package_ids) {
@@ -188,25 +196,16 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
             }
         }
     }
-    let files: Vec<File> = subject
-        .files
-        .iter()
-        .enumerate()
-        .map(|(i, file)| File {
-            spdx_id: format!("SPDXRef-File-{}", i + 1),
-            file_name: format!("./{}", file.path),
-            checksums: vec![
-                Checksum {
-                    algorithm: "SHA1",
-                    checksum_value: file.sha1.clone(),
-                },
-                Checksum {
-                    algorithm: "SHA256",
-                    checksum_value: file.sha256.clone(),
-                },
-            ],
-        })
-        .collect();
+    for package in &subject.installed {
+        let id = ids.unique(&format!(
+            "SPDXRef-Installed-{}-{}",
+            id_part(&package.name),
+            id_part(&package.arch)
+        ));
+        relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", &id));
+        packages.push(installed_package(id, package));
+    }
+    let files = file_elements(subject);
     for file in &files {
         relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", &file.spdx_id));
     }
@@ -289,6 +288,8 @@ fn subject_package(subject: &Subject) -> Package {
         },
         external_refs: purl_ref(subject.purl.as_deref()),
         comment: Some(comment),
+        license_concluded: None,
+        license_declared: None,
     }
 }
 
@@ -327,6 +328,8 @@ fn source_package(spdx_id: String, version: Option<String>, download: &DownloadI
             (Some(url), None) => Some(format!("downloaded from {url}")),
             _ => None,
         },
+        license_concluded: None,
+        license_declared: None,
     }
 }
 
@@ -337,6 +340,61 @@ fn source_info(subject: &Subject) -> Option<String> {
         (Some(url), None) => Some(format!("built from {url}")),
         (None, Some(revision)) => Some(format!("built from commit {revision}")),
         (None, None) => None,
+    }
+}
+
+/// The subject's files with their SHA-1 and SHA-256.
+fn file_elements(subject: &Subject) -> Vec<File> {
+    subject
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| File {
+            spdx_id: format!("SPDXRef-File-{}", i + 1),
+            file_name: format!("./{}", file.path),
+            checksums: vec![
+                Checksum {
+                    algorithm: "SHA1",
+                    checksum_value: file.sha1.clone(),
+                },
+                Checksum {
+                    algorithm: "SHA256",
+                    checksum_value: file.sha256.clone(),
+                },
+            ],
+        })
+        .collect()
+}
+
+/// A package the subject's package database lists: its purl, its database checksum, its
+/// license as declared (none known: `NOASSERTION`).
+fn installed_package(spdx_id: String, package: &InstalledPackage) -> Package {
+    Package {
+        spdx_id,
+        name: package.name.clone(),
+        version_info: Some(package.version.clone()),
+        download_location: NOASSERTION.into(),
+        files_analyzed: false,
+        package_verification_code: None,
+        checksums: package
+            .checksum
+            .iter()
+            .map(|c| Checksum {
+                algorithm: c.algorithm,
+                checksum_value: c.value.clone(),
+            })
+            .collect(),
+        source_info: None,
+        primary_package_purpose: "LIBRARY",
+        external_refs: purl_ref(Some(&package.purl)),
+        comment: Some(format!("installed ({})", package.arch)),
+        license_concluded: Some(NOASSERTION.into()),
+        license_declared: Some(
+            package
+                .license
+                .clone()
+                .unwrap_or_else(|| NOASSERTION.into()),
+        ),
     }
 }
 

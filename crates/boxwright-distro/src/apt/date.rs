@@ -13,7 +13,7 @@ pub fn parse_date(text: &str) -> Option<u64> {
     let mut words = text.split_whitespace();
     let day: i64 = words.next()?.parse().ok()?;
     let month = words.next()?;
-    let month = MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))? as i64 + 1;
+    let month = i64::try_from(MONTHS.iter().position(|m| m.eq_ignore_ascii_case(month))?).ok()? + 1;
     let year: i64 = words.next()?.parse().ok()?;
     let mut clock = words.next()?.split(':');
     let hour: i64 = clock.next()?.parse().ok()?;

@@ -238,7 +238,9 @@ fn key_state(key: &TrustedKey, signature: &Signature, now: u64) -> Option<String
         return Some(format!("expired since {expires} (seconds since the epoch)"));
     }
     let created = signature.created().map(pgp::types::Timestamp::as_secs);
-    let lifetime = signature.signature_expiration_time().map(|d| d.as_secs());
+    let lifetime = signature
+        .signature_expiration_time()
+        .map(pgp::types::Duration::as_secs);
     if let (Some(created), Some(lifetime)) = (created, lifetime)
         && lifetime > 0
         && u64::from(created) + u64::from(lifetime) < now

@@ -52,10 +52,10 @@ fn release_text(extra: &str) -> String {
 
 #[test]
 fn inrelease_signed_by_a_trusted_key_is_read() {
-    let signer = signer();
-    let signed = signer.key.cleartext_sign(&release_text(""), 1000).unwrap();
-    let release = verify_inrelease(signed.as_bytes(), &signer.keyring, 2000).unwrap();
-    assert_eq!(release.signed_by, signer.key.fingerprint());
+    let trusted = signer();
+    let signed = trusted.key.cleartext_sign(&release_text(""), 1000).unwrap();
+    let release = verify_inrelease(signed.as_bytes(), &trusted.keyring, 2000).unwrap();
+    assert_eq!(release.signed_by, trusted.key.fingerprint());
     assert_eq!(release.suite.as_deref(), Some("stable"));
     assert_eq!(release.components, ["main"]);
     assert!(release.acquire_by_hash);
@@ -91,32 +91,32 @@ fn inrelease_signed_by_a_trusted_key_is_read() {
 
 #[test]
 fn inrelease_refusals_name_the_file_and_key() {
-    let signer = signer();
+    let trusted = signer();
     let other = signer_other();
     let text = release_text("");
 
     // Signed by a key that is not in the keyring.
     let signed = other.cleartext_sign(&text, 1000).unwrap();
-    let error = verify_inrelease(signed.as_bytes(), &signer.keyring, 2000).unwrap_err();
+    let error = verify_inrelease(signed.as_bytes(), &trusted.keyring, 2000).unwrap_err();
     assert!(matches!(error, Error::UnknownKey { .. }), "{error}");
     let message = error.to_string();
     assert!(message.contains("InRelease"), "{message}");
     assert!(message.contains(&other.fingerprint()), "{message}");
 
     // Altered after signing.
-    let signed = signer.key.cleartext_sign(&text, 1000).unwrap();
+    let signed = trusted.key.cleartext_sign(&text, 1000).unwrap();
     let altered = signed.replace("Suite: stable", "Suite: stalbe");
-    let error = verify_inrelease(altered.as_bytes(), &signer.keyring, 2000).unwrap_err();
+    let error = verify_inrelease(altered.as_bytes(), &trusted.keyring, 2000).unwrap_err();
     assert!(matches!(error, Error::BadSignature { .. }), "{error}");
-    assert!(error.to_string().contains(&signer.key.fingerprint()));
+    assert!(error.to_string().contains(&trusted.key.fingerprint()));
 
     // Not signed at all.
-    let error = verify_inrelease(text.as_bytes(), &signer.keyring, 2000).unwrap_err();
+    let error = verify_inrelease(text.as_bytes(), &trusted.keyring, 2000).unwrap_err();
     assert!(matches!(error, Error::NotSigned { .. }), "{error}");
 
     // Text after the signature.
     let trailing = format!("{signed}Suite: injected\n");
-    let error = verify_inrelease(trailing.as_bytes(), &signer.keyring, 2000).unwrap_err();
+    let error = verify_inrelease(trailing.as_bytes(), &trusted.keyring, 2000).unwrap_err();
     assert!(
         error.to_string().contains("follows the signature"),
         "{error}"
@@ -124,9 +124,9 @@ fn inrelease_refusals_name_the_file_and_key() {
 
     // Valid-Until in the past.
     let text = release_text("Valid-Until: Thu, 01 Jan 1970 00:30:00 UTC\n");
-    let signed = signer.key.cleartext_sign(&text, 1000).unwrap();
-    verify_inrelease(signed.as_bytes(), &signer.keyring, 1000).unwrap();
-    let error = verify_inrelease(signed.as_bytes(), &signer.keyring, 2000).unwrap_err();
+    let signed = trusted.key.cleartext_sign(&text, 1000).unwrap();
+    verify_inrelease(signed.as_bytes(), &trusted.keyring, 1000).unwrap();
+    let error = verify_inrelease(signed.as_bytes(), &trusted.keyring, 2000).unwrap_err();
     assert!(matches!(error, Error::Expired { .. }), "{error}");
     assert!(
         error
@@ -142,30 +142,35 @@ fn signer_other() -> OpenPgpSigningKey {
 
 #[test]
 fn release_with_detached_signature() {
-    let signer = signer();
+    let trusted = signer();
     let text = release_text("");
-    let signature = signer.key.detached_sign(text.as_bytes(), 1000).unwrap();
-    let release =
-        verify_release(text.as_bytes(), signature.as_bytes(), &signer.keyring, 2000).unwrap();
+    let signature = trusted.key.detached_sign(text.as_bytes(), 1000).unwrap();
+    let release = verify_release(
+        text.as_bytes(),
+        signature.as_bytes(),
+        &trusted.keyring,
+        2000,
+    )
+    .unwrap();
     assert_eq!(release.files.len(), 3);
 
     let altered = text.replace("stable", "unstable");
     let error = verify_release(
         altered.as_bytes(),
         signature.as_bytes(),
-        &signer.keyring,
+        &trusted.keyring,
         2000,
     )
     .unwrap_err();
     assert!(matches!(error, Error::BadSignature { .. }), "{error}");
     assert!(error.to_string().starts_with("Release.gpg:"), "{error}");
 
-    let error = verify_release(text.as_bytes(), b"", &signer.keyring, 2000).unwrap_err();
+    let error = verify_release(text.as_bytes(), b"", &trusted.keyring, 2000).unwrap_err();
     assert!(matches!(error, Error::NotSigned { .. }), "{error}");
 
     let other = signer_other().detached_sign(text.as_bytes(), 1000).unwrap();
     let error =
-        verify_release(text.as_bytes(), other.as_bytes(), &signer.keyring, 2000).unwrap_err();
+        verify_release(text.as_bytes(), other.as_bytes(), &trusted.keyring, 2000).unwrap_err();
     assert!(matches!(error, Error::UnknownKey { .. }), "{error}");
 }
 
