@@ -213,3 +213,44 @@ fn apk_index_refusals() {
     let error = apk::verify_apkindex(&altered, &trusted).unwrap_err();
     assert!(matches!(error, Error::Signature { .. }), "{error}");
 }
+
+/// Alpine's own indexes carry `.SIGN.RSA.<key>` (SHA-1): the index member re-signed that way
+/// with openssl (`openssl dgst -sha1 -sign`, what abuild-sign runs) verifies.
+#[test]
+fn apk_index_signed_with_sha1_as_alpine_signs() {
+    let fixture = fixture();
+    let bytes = std::fs::read(fixture.root.join("v3.20/main/x86_64/APKINDEX.tar.gz")).unwrap();
+    let mut cursor: &[u8] = &bytes;
+    std::io::Read::read_to_end(
+        &mut flate2::bufread::GzDecoder::new(&mut cursor),
+        &mut Vec::new(),
+    )
+    .unwrap();
+    let index_member = cursor.to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("member"), &index_member).unwrap();
+    let output = std::process::Command::new("openssl")
+        .args(["dgst", "-sha1", "-sign"])
+        .arg(fixture.root.parent().unwrap().join("test.rsa"))
+        .arg(dir.path().join("member"))
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run openssl ({e}): apt-get install openssl"));
+    assert!(output.status.success(), "{output:?}");
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(output.stdout.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, ".SIGN.RSA.alpine.rsa.pub", &output.stdout[..])
+        .unwrap();
+    let mut signature_tar = tar.into_inner().unwrap();
+    signature_tar.truncate(signature_tar.len() - 1024);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &signature_tar).unwrap();
+    let mut resigned = gz.finish().unwrap();
+    resigned.extend_from_slice(&index_member);
+    let trusted = vec![("alpine.rsa.pub".to_string(), fixture.rsa_public.clone())];
+    let index = apk::verify_apkindex(&resigned, &trusted).unwrap();
+    assert_eq!(index.signer, "alpine.rsa.pub");
+    assert_eq!(index.candidates(0).unwrap().len(), 2);
+}
