@@ -221,7 +221,7 @@ fn license_expression(text: &str) -> Option<String> {
             "or" | "OR" => "OR".to_string(),
             "and" | "AND" => "AND".to_string(),
             "with" | "WITH" => "WITH".to_string(),
-            other => other.to_string(),
+            other => debian_to_spdx(other),
         })
         .collect();
     let valid = !words.is_empty()
@@ -230,6 +230,39 @@ fn license_expression(text: &str) -> Option<String> {
                 .all(|b| b.is_ascii_alphanumeric() || b"-.+()".contains(&b))
         });
     valid.then(|| words.join(" "))
+}
+
+/// Debian's short license names (DEP-5) as SPDX identifiers where they differ
+/// (`GPL-2+` → `GPL-2.0-or-later`, `Expat` → `MIT`); other names unchanged.
+fn debian_to_spdx(name: &str) -> String {
+    let (base, later) = name.strip_suffix('+').map_or((name, false), |b| (b, true));
+    let gnu = ["GPL", "LGPL", "AGPL", "GFDL"].iter().find_map(|family| {
+        let version = base.strip_prefix(family)?.strip_prefix('-')?;
+        if version.is_empty() || !version.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return None;
+        }
+        let version = if version.contains('.') {
+            version.to_string()
+        } else {
+            format!("{version}.0")
+        };
+        Some(format!(
+            "{family}-{version}-{}",
+            if later { "or-later" } else { "only" }
+        ))
+    });
+    if let Some(spdx) = gnu.filter(|_| !base.ends_with("-only") && !base.ends_with("-or-later")) {
+        return spdx;
+    }
+    match name {
+        "Expat" => "MIT".into(),
+        "BSD-2-clause" => "BSD-2-Clause".into(),
+        "BSD-3-clause" => "BSD-3-Clause".into(),
+        "BSD-4-clause" => "BSD-4-Clause".into(),
+        "Artistic" => "Artistic-1.0-Perl".into(),
+        "MPL-2.0" | "Apache-2.0" | "Zlib" | "ISC" => name.into(),
+        other => other.into(),
+    }
 }
 
 fn apk(installed: &[u8], os: &OsRelease) -> Result<Vec<InstalledPackage>, Error> {
@@ -337,7 +370,7 @@ License: LGPL-2.1+\n On Debian systems, see /usr/share/common-licenses.\n";
         );
         assert_eq!(
             packages[1].license.as_deref(),
-            Some("LGPL-2.1+ AND (GPL-2+ OR Artistic)")
+            Some("LGPL-2.1-or-later AND (GPL-2.0-or-later OR Artistic-1.0-Perl)")
         );
         assert_eq!(packages[1].checksum, None);
     }

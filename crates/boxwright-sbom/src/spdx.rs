@@ -14,7 +14,7 @@
     reason = "fields are named after the specification's JSON keys"
 )]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -38,6 +38,17 @@ struct Document {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     files: Vec<File>,
     relationships: Vec<Relationship>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    has_extracted_licensing_infos: Vec<ExtractedLicense>,
+}
+
+/// A license named in the document that is not on the SPDX list (`LicenseRef-…`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExtractedLicense {
+    license_id: String,
+    extracted_text: String,
+    name: String,
 }
 
 #[derive(Serialize)]
@@ -196,6 +207,7 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
             }
         }
     }
+    let mut license_refs = BTreeMap::new();
     for package in &subject.installed {
         let id = ids.unique(&format!(
             "SPDXRef-Installed-{}-{}",
@@ -203,7 +215,7 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
             id_part(&package.arch)
         ));
         relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", &id));
-        packages.push(installed_package(id, package));
+        packages.push(installed_package(id, package, &mut license_refs));
     }
     let files = file_elements(subject);
     for file in &files {
@@ -222,6 +234,14 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
         packages,
         files,
         relationships,
+        has_extracted_licensing_infos: license_refs
+            .into_iter()
+            .map(|(license_id, name): (String, String)| ExtractedLicense {
+                extracted_text: format!("the license its package database calls {name}"),
+                license_id,
+                name,
+            })
+            .collect(),
     };
     crate::to_json(&document)
 }
@@ -368,7 +388,11 @@ fn file_elements(subject: &Subject) -> Vec<File> {
 
 /// A package the subject's package database lists: its purl, its database checksum, its
 /// license as declared (none known: `NOASSERTION`).
-fn installed_package(spdx_id: String, package: &InstalledPackage) -> Package {
+fn installed_package(
+    spdx_id: String,
+    package: &InstalledPackage,
+    license_refs: &mut BTreeMap<String, String>,
+) -> Package {
     Package {
         spdx_id,
         name: package.name.clone(),
@@ -389,13 +413,119 @@ fn installed_package(spdx_id: String, package: &InstalledPackage) -> Package {
         external_refs: purl_ref(Some(&package.purl)),
         comment: Some(format!("installed ({})", package.arch)),
         license_concluded: Some(NOASSERTION.into()),
-        license_declared: Some(
-            package
-                .license
-                .clone()
-                .unwrap_or_else(|| NOASSERTION.into()),
-        ),
+        license_declared: Some(package.license.as_deref().map_or_else(
+            || NOASSERTION.into(),
+            |expression| spdx_expression(expression, license_refs),
+        )),
     }
+}
+
+/// SPDX license identifiers boxwright writes as they are; any other name in an installed
+/// package's license becomes `LicenseRef-<name>`, declared in `hasExtractedLicensingInfos`,
+/// so the document stays valid whatever a package database says.
+const LISTED_LICENSES: &[&str] = &[
+    "0BSD",
+    "AFL-2.1",
+    "AGPL-3.0-only",
+    "AGPL-3.0-or-later",
+    "Apache-1.1",
+    "Apache-2.0",
+    "Artistic-1.0-Perl",
+    "Artistic-2.0",
+    "BSD-1-Clause",
+    "BSD-2-Clause",
+    "BSD-3-Clause",
+    "BSD-4-Clause",
+    "BSL-1.0",
+    "bzip2-1.0.6",
+    "CC-BY-3.0",
+    "CC-BY-4.0",
+    "CC-BY-SA-3.0",
+    "CC-BY-SA-4.0",
+    "CC0-1.0",
+    "curl",
+    "EPL-1.0",
+    "EPL-2.0",
+    "FTL",
+    "GFDL-1.2-only",
+    "GFDL-1.2-or-later",
+    "GFDL-1.3-only",
+    "GFDL-1.3-or-later",
+    "GPL-1.0-only",
+    "GPL-1.0-or-later",
+    "GPL-2.0-only",
+    "GPL-2.0-or-later",
+    "GPL-3.0-only",
+    "GPL-3.0-or-later",
+    "HPND",
+    "ICU",
+    "IJG",
+    "ISC",
+    "LGPL-2.0-only",
+    "LGPL-2.0-or-later",
+    "LGPL-2.1-only",
+    "LGPL-2.1-or-later",
+    "LGPL-3.0-only",
+    "LGPL-3.0-or-later",
+    "Libpng",
+    "libtiff",
+    "MIT",
+    "MIT-0",
+    "MPL-1.1",
+    "MPL-2.0",
+    "NCSA",
+    "OFL-1.1",
+    "OpenSSL",
+    "PHP-3.01",
+    "PostgreSQL",
+    "PSF-2.0",
+    "Python-2.0",
+    "Ruby",
+    "Sleepycat",
+    "TCL",
+    "Unicode-DFS-2016",
+    "Unlicense",
+    "Vim",
+    "W3C",
+    "X11",
+    "Zlib",
+    "ZPL-2.1",
+    "Classpath-exception-2.0",
+    "GCC-exception-3.1",
+    "LLVM-exception",
+    "OpenSSL-exception",
+    "Autoconf-exception-3.0",
+    "Bison-exception-2.2",
+];
+
+/// `expression` with every identifier not in [`LISTED_LICENSES`] as `LicenseRef-<name>`
+/// (recorded in `refs`: id → original name).
+fn spdx_expression(expression: &str, refs: &mut BTreeMap<String, String>) -> String {
+    let spaced = expression.replace('(', " ( ").replace(')', " ) ");
+    let mut out: Vec<String> = Vec::new();
+    for token in spaced.split_whitespace() {
+        let mapped = match token {
+            "AND" | "OR" | "WITH" | "(" | ")" => token.to_string(),
+            id if LISTED_LICENSES.contains(&id) => id.to_string(),
+            other => {
+                let clean: String = other
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect();
+                let id = format!("LicenseRef-{clean}");
+                refs.insert(id.clone(), other.to_string());
+                id
+            }
+        };
+        out.push(mapped);
+    }
+    out.join(" ").replace("( ", "(").replace(" )", ")")
 }
 
 fn purl_ref(purl: Option<&str>) -> Vec<ExternalRef> {

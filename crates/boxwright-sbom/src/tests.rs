@@ -554,7 +554,7 @@ fn installed_packages_of_a_rootfs_reach_both_documents() {
 Version: 1.0-1\n\nPackage: removed\nStatus: deinstall ok config-files\nArchitecture: amd64\n\
 Version: 2\n";
     let copyright = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n\
-Files: *\nCopyright: 2024 Someone\nLicense: MIT\n";
+Files: *\nCopyright: 2024 Someone\nLicense: Expat or public-domain\n";
     let apk = "C:Q1p8Dh0mEJhL1kOYe5BRlBWmtN9Xo=\nP:musl\nV:1.2.5-r0\nA:x86_64\nL:MIT\n\n";
     let entries: [(&str, &[u8]); 6] = [
         ("./bin/hello", b"\x7fELF hello"),
@@ -583,7 +583,10 @@ Files: *\nCopyright: 2024 Someone\nLicense: MIT\n";
         installed[0].purl,
         "pkg:deb/debian/hello@1.0-1?arch=amd64&distro=debian-12"
     );
-    assert_eq!(installed[0].license.as_deref(), Some("MIT"));
+    assert_eq!(
+        installed[0].license.as_deref(),
+        Some("MIT OR public-domain")
+    );
     assert_eq!(
         installed[1].purl,
         "pkg:apk/debian/musl@1.2.5-r0?arch=x86_64"
@@ -599,7 +602,11 @@ Files: *\nCopyright: 2024 Someone\nLicense: MIT\n";
         .find(|p| p["SPDXID"] == "SPDXRef-Installed-hello-amd64")
         .expect("the installed package");
     assert_eq!(hello["versionInfo"], "1.0-1");
-    assert_eq!(hello["licenseDeclared"], "MIT");
+    assert_eq!(hello["licenseDeclared"], "MIT OR LicenseRef-public-domain");
+    assert_eq!(
+        spdx["hasExtractedLicensingInfos"][0]["licenseId"],
+        "LicenseRef-public-domain"
+    );
     assert_eq!(hello["licenseConcluded"], "NOASSERTION");
     assert_eq!(
         hello["externalRefs"][0]["referenceLocator"],
