@@ -207,16 +207,7 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
             }
         }
     }
-    let mut license_refs = BTreeMap::new();
-    for package in &subject.installed {
-        let id = ids.unique(&format!(
-            "SPDXRef-Installed-{}-{}",
-            id_part(&package.name),
-            id_part(&package.arch)
-        ));
-        relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", &id));
-        packages.push(installed_package(id, package, &mut license_refs));
-    }
+    let extracted = push_installed(subject, &mut ids, &mut packages, &mut relationships);
     let files = file_elements(subject);
     for file in &files {
         relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", &file.spdx_id));
@@ -234,14 +225,7 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
         packages,
         files,
         relationships,
-        has_extracted_licensing_infos: license_refs
-            .into_iter()
-            .map(|(license_id, name): (String, String)| ExtractedLicense {
-                extracted_text: format!("the license its package database calls {name}"),
-                license_id,
-                name,
-            })
-            .collect(),
+        has_extracted_licensing_infos: extracted,
     };
     crate::to_json(&document)
 }
@@ -361,6 +345,34 @@ fn source_info(subject: &Subject) -> Option<String> {
         (None, Some(revision)) => Some(format!("built from commit {revision}")),
         (None, None) => None,
     }
+}
+
+/// The installed packages as packages the subject CONTAINS; returns the licenses their
+/// expressions name that are not on the SPDX list.
+fn push_installed(
+    subject: &Subject,
+    ids: &mut Ids,
+    packages: &mut Vec<Package>,
+    relationships: &mut Vec<Relationship>,
+) -> Vec<ExtractedLicense> {
+    let mut license_refs = BTreeMap::new();
+    for package in &subject.installed {
+        let id = ids.unique(&format!(
+            "SPDXRef-Installed-{}-{}",
+            id_part(&package.name),
+            id_part(&package.arch)
+        ));
+        relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", &id));
+        packages.push(installed_package(id, package, &mut license_refs));
+    }
+    license_refs
+        .into_iter()
+        .map(|(license_id, name)| ExtractedLicense {
+            extracted_text: format!("the license its package database calls {name}"),
+            license_id,
+            name,
+        })
+        .collect()
 }
 
 /// The subject's files with their SHA-1 and SHA-256.
