@@ -18,7 +18,7 @@
 use serde::Serialize;
 
 use crate::subject::{PackageInfo, Subject, SubjectKind};
-use crate::{DocumentOptions, hash};
+use crate::{DocumentOptions, InstalledPackage, hash};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,12 +57,20 @@ struct Component {
     description: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     hashes: Vec<Hash>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    licenses: Vec<License>,
     #[serde(skip_serializing_if = "Option::is_none")]
     purl: Option<String>,
     #[serde(rename = "externalReferences", skip_serializing_if = "Vec::is_empty")]
     external_references: Vec<ExternalReference>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     properties: Vec<Property>,
+}
+
+/// A license choice: an SPDX expression.
+#[derive(Serialize)]
+struct License {
+    expression: String,
 }
 
 #[derive(Serialize)]
@@ -111,6 +119,11 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
         held.push(package_ref(&package.name));
         components.push(package_component(subject, package));
     }
+    for package in &subject.installed {
+        let reference = installed_ref(package);
+        held.push(reference.clone());
+        components.push(installed_component(reference, package));
+    }
     if let Some(base) = &subject.base {
         held.push(BASE_REF.into());
         components.push(Component {
@@ -156,6 +169,12 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
                 .collect(),
         });
     }
+    for package in &subject.installed {
+        dependencies.push(Dependency {
+            reference: installed_ref(package),
+            depends_on: Vec::new(),
+        });
+    }
     if subject.base.is_some() {
         dependencies.push(Dependency {
             reference: BASE_REF.into(),
@@ -183,6 +202,45 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
         dependencies,
     };
     crate::to_json(&bom)
+}
+
+/// `installed:<name>:<arch>`: unique among the subject's installed packages.
+fn installed_ref(package: &InstalledPackage) -> String {
+    format!("installed:{}:{}", package.name, package.arch)
+}
+
+/// A package the subject's package database lists: purl, license, database checksum.
+fn installed_component(reference: String, package: &InstalledPackage) -> Component {
+    Component {
+        kind: "library",
+        bom_ref: Some(reference),
+        name: package.name.clone(),
+        version: Some(package.version.clone()),
+        hashes: package
+            .checksum
+            .iter()
+            .map(|c| Hash {
+                alg: match c.algorithm {
+                    "SHA1" => "SHA-1",
+                    _ => "SHA-256",
+                },
+                content: c.value.clone(),
+            })
+            .collect(),
+        licenses: package
+            .license
+            .iter()
+            .map(|l| License {
+                expression: l.clone(),
+            })
+            .collect(),
+        purl: Some(package.purl.clone()),
+        properties: vec![Property {
+            name: "boxwright:package:arch".into(),
+            value: package.arch.clone(),
+        }],
+        ..Component::default()
+    }
 }
 
 /// A target built into the subject: its downloads as source distributions with their hashes,

@@ -21,6 +21,9 @@ pub enum Error {
         source: boxwright_oci::rootfs::RootfsError,
     },
 
+    #[error("package database {path}: {reason}")]
+    PackageDatabase { path: String, reason: String },
+
     #[error("layer {}: {message}", path.display())]
     Layer { path: PathBuf, message: String },
 

@@ -11,7 +11,8 @@ use std::path::Path;
 use boxwright_oci::rootfs::{ExportLimits, LayerCompression, LayerSource};
 use boxwright_oci::{Compression, PlatformSpec};
 
-use crate::hash::{Hashes, hash_reader, sha256_reader};
+use crate::hash::{Hashes, hash_reader, sha256_bytes, sha256_reader};
+use crate::installed::{self, InstalledPackage};
 use crate::{Error, FileEntry};
 
 /// What an image holds, as far as an SBOM is concerned.
@@ -29,6 +30,8 @@ pub struct ImageFacts {
     pub platform: String,
     /// The regular files of the flattened layers, sorted by path.
     pub files: Vec<FileEntry>,
+    /// What the image's package database lists as installed.
+    pub installed: Vec<InstalledPackage>,
 }
 
 /// Every regular file below `dir` (symbolic links are not followed), sorted by path.
@@ -147,6 +150,7 @@ pub fn image_named(
         });
     }
     let files = layered(&layers, path)?;
+    let installed = layered_installed(&layers, path, &files)?;
     let config = &base.config;
     let mut platform = format!("{}/{}", config.os(), config.architecture());
     if let Some(variant) = config.variant() {
@@ -164,7 +168,78 @@ pub fn image_named(
             .unwrap_or_default(),
         platform,
         files,
+        installed,
     })
+}
+
+/// The installed packages of a tar stream's package database (see [`tarball`]); a second
+/// pass over the stream, made only when `files` holds a package database.
+pub fn tarball_installed(path: &Path, files: &[FileEntry]) -> Result<Vec<InstalledPackage>, Error> {
+    let layer = LayerSource {
+        path: path.to_path_buf(),
+        compression: compression_of(path)?,
+    };
+    layered_installed(&[layer], path, files)
+}
+
+/// The installed packages of a directory's package database (see [`directory`]).
+pub fn directory_installed(
+    dir: &Path,
+    files: &[FileEntry],
+) -> Result<Vec<InstalledPackage>, Error> {
+    let mut contents = std::collections::BTreeMap::new();
+    for path in installed::wanted(files).into_keys() {
+        let full = dir.join(&path);
+        let bytes = std::fs::read(&full).map_err(Error::io(&full))?;
+        contents.insert(path, bytes);
+    }
+    if contents.is_empty() {
+        return Ok(Vec::new());
+    }
+    installed::read(&contents)
+}
+
+/// The installed packages of flattened layers: when `files` holds a package database, a
+/// second pass keeps the contents of the files [`installed::wanted`] names, recognised by
+/// their SHA-256 (the file reader does not name the file it hands over), at most
+/// [`installed::MAX_DATABASE`] bytes each.
+fn layered_installed(
+    layers: &[LayerSource],
+    shown: &Path,
+    files: &[FileEntry],
+) -> Result<Vec<InstalledPackage>, Error> {
+    let wanted = installed::wanted(files);
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let digests: std::collections::BTreeSet<&str> = files
+        .iter()
+        .filter(|f| wanted.contains_key(&f.path))
+        .map(|f| f.sha256.as_str())
+        .collect();
+    let largest = wanted.values().copied().max().unwrap_or(0);
+    let found = boxwright_oci::rootfs::files(layers, &ExportLimits::default(), |reader| {
+        let mut content = Vec::new();
+        reader.take(largest + 1).read_to_end(&mut content)?;
+        if content.len() as u64 > largest {
+            std::io::copy(reader, &mut std::io::sink())?;
+            return Ok(None);
+        }
+        let digest = sha256_bytes(&content);
+        Ok(digests
+            .contains(digest.as_str())
+            .then(|| std::sync::Arc::new(content)))
+    })
+    .map_err(|source| Error::Layers {
+        path: shown.to_path_buf(),
+        source,
+    })?;
+    let contents = found
+        .into_iter()
+        .filter(|file| wanted.contains_key(&file.path))
+        .filter_map(|file| Some((file.path, file.value?.to_vec())))
+        .collect();
+    installed::read(&contents)
 }
 
 fn layered(layers: &[LayerSource], shown: &Path) -> Result<Vec<FileEntry>, Error> {

@@ -19,6 +19,7 @@ pub mod cyclonedx;
 mod error;
 pub mod gather;
 pub mod hash;
+pub mod installed;
 pub mod provenance;
 pub mod purl;
 pub mod resolve;
@@ -26,6 +27,7 @@ pub mod spdx;
 mod subject;
 
 pub use error::Error;
+pub use installed::{InstalledPackage, PackageChecksum};
 pub use subject::{
     BaseInfo, DownloadInfo, FileEntry, PackageInfo, SourceInfo, Subject, SubjectKind,
 };

@@ -64,6 +64,31 @@ pub fn oci(name: &str, digest: &str, repository_url: Option<&str>) -> String {
     purl
 }
 
+/// A distribution package: `pkg:<kind>/<namespace>/<name>@<version>?<qualifiers>`
+/// (`pkg:deb/debian/libc6@2.36-9?arch=amd64&distro=debian-12`, `pkg:apk/alpine/musl@1.2.5-r0?arch=x86_64`);
+/// empty qualifier values are left out.
+pub fn distribution(
+    kind: &str,
+    namespace: &str,
+    name: &str,
+    version: &str,
+    qualifiers: &[(&str, String)],
+) -> String {
+    let mut purl = format!(
+        "pkg:{kind}/{}/{}@{}",
+        segment(&namespace.to_ascii_lowercase()),
+        segment(name),
+        segment(version)
+    );
+    let qualifiers: Vec<(&str, String)> = qualifiers
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .cloned()
+        .collect();
+    push_qualifiers(&mut purl, &qualifiers);
+    purl
+}
+
 fn push_qualifiers(purl: &mut String, qualifiers: &[(&str, String)]) {
     let mut sorted: Vec<&(&str, String)> = qualifiers.iter().collect();
     sorted.sort_by_key(|(key, _)| *key);

@@ -124,6 +124,7 @@ fn target_output(project: &Project, name: &str, host: &dyn Host) -> Result<Subje
         });
     }
     let files = gather::directory(&dir)?;
+    let installed = gather::directory_installed(&dir, &files)?;
     let digest = boxwright_build::key::tree_digest(&dir).map_err(|source| Error::Tree {
         dir: dir.clone(),
         source: Box::new(source),
@@ -138,6 +139,7 @@ fn target_output(project: &Project, name: &str, host: &dyn Host) -> Result<Subje
         purl: None,
         files,
         packages: packages(project, name, None, host)?,
+        installed,
         base: None,
         source: host.source(project, target),
     })
@@ -156,6 +158,7 @@ fn from_path(request: &Request<'_>, host: &dyn Host, path: &Path) -> Result<Subj
     }
     let digest = format!("sha256:{}", gather::file_sha256(path)?);
     let files = gather::tarball(path)?;
+    let installed = gather::tarball_installed(path, &files)?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -178,6 +181,7 @@ fn from_path(request: &Request<'_>, host: &dyn Host, path: &Path) -> Result<Subj
             purl: None,
             files,
             packages: packages(project, &tag.target, None, host)?,
+            installed,
             base: None,
             source: host.source(project, target),
         });
@@ -205,6 +209,7 @@ fn from_path(request: &Request<'_>, host: &dyn Host, path: &Path) -> Result<Subj
         purl: None,
         files,
         packages,
+        installed,
         base: None,
         source,
     })
@@ -335,6 +340,7 @@ fn image_subject(
         platform: Some(facts.platform),
         files: facts.files,
         packages,
+        installed: facts.installed,
         base,
         source: (source.url.is_some() || source.revision.is_some()).then_some(source),
     })

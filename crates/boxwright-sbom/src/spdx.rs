@@ -14,12 +14,12 @@
     reason = "fields are named after the specification's JSON keys"
 )]
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::subject::{DownloadInfo, Subject, SubjectKind};
-use crate::{DocumentOptions, hash};
+use crate::{DocumentOptions, InstalledPackage, hash};
 
 /// The namespace prefix of every document (`<prefix>/<name>-<hex digest>`).
 pub const NAMESPACE_PREFIX: &str = "https://boxwright.invalid/spdx";
@@ -38,6 +38,17 @@ struct Document {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     files: Vec<File>,
     relationships: Vec<Relationship>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    has_extracted_licensing_infos: Vec<ExtractedLicense>,
+}
+
+/// A license named in the document that is not on the SPDX list (`LicenseRef-…`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExtractedLicense {
+    license_id: String,
+    extracted_text: String,
+    name: String,
 }
 
 #[derive(Serialize)]
@@ -68,6 +79,10 @@ struct Package {
     external_refs: Vec<ExternalRef>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license_concluded: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    license_declared: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -151,6 +166,8 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
             },
             external_refs: purl_ref(package.purl.as_deref()),
             comment: None,
+            license_concluded: None,
+            license_declared: None,
         });
     }
     if let Some(base) = &subject.base {
@@ -170,6 +187,8 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
                 "base image; manifest digest {}; its files are among the subject's",
                 base.digest
             )),
+            license_concluded: None,
+            license_declared: None,
         });
     }
     for (package, id) in subject.packages.iter().zip(&package_ids) {
@@ -188,25 +207,8 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
             }
         }
     }
-    let files: Vec<File> = subject
-        .files
-        .iter()
-        .enumerate()
-        .map(|(i, file)| File {
-            spdx_id: format!("SPDXRef-File-{}", i + 1),
-            file_name: format!("./{}", file.path),
-            checksums: vec![
-                Checksum {
-                    algorithm: "SHA1",
-                    checksum_value: file.sha1.clone(),
-                },
-                Checksum {
-                    algorithm: "SHA256",
-                    checksum_value: file.sha256.clone(),
-                },
-            ],
-        })
-        .collect();
+    let extracted = push_installed(subject, &mut ids, &mut packages, &mut relationships);
+    let files = file_elements(subject);
     for file in &files {
         relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", &file.spdx_id));
     }
@@ -223,6 +225,7 @@ pub fn write(subject: &Subject, options: &DocumentOptions) -> Vec<u8> {
         packages,
         files,
         relationships,
+        has_extracted_licensing_infos: extracted,
     };
     crate::to_json(&document)
 }
@@ -289,6 +292,8 @@ fn subject_package(subject: &Subject) -> Package {
         },
         external_refs: purl_ref(subject.purl.as_deref()),
         comment: Some(comment),
+        license_concluded: None,
+        license_declared: None,
     }
 }
 
@@ -327,6 +332,8 @@ fn source_package(spdx_id: String, version: Option<String>, download: &DownloadI
             (Some(url), None) => Some(format!("downloaded from {url}")),
             _ => None,
         },
+        license_concluded: None,
+        license_declared: None,
     }
 }
 
@@ -338,6 +345,199 @@ fn source_info(subject: &Subject) -> Option<String> {
         (None, Some(revision)) => Some(format!("built from commit {revision}")),
         (None, None) => None,
     }
+}
+
+/// The installed packages as packages the subject CONTAINS; returns the licenses their
+/// expressions name that are not on the SPDX list.
+fn push_installed(
+    subject: &Subject,
+    ids: &mut Ids,
+    packages: &mut Vec<Package>,
+    relationships: &mut Vec<Relationship>,
+) -> Vec<ExtractedLicense> {
+    let mut license_refs = BTreeMap::new();
+    for package in &subject.installed {
+        let id = ids.unique(&format!(
+            "SPDXRef-Installed-{}-{}",
+            id_part(&package.name),
+            id_part(&package.arch)
+        ));
+        relationships.push(Relationship::new(SUBJECT_ID, "CONTAINS", &id));
+        packages.push(installed_package(id, package, &mut license_refs));
+    }
+    license_refs
+        .into_iter()
+        .map(|(license_id, name)| ExtractedLicense {
+            extracted_text: format!("the license its package database calls {name}"),
+            license_id,
+            name,
+        })
+        .collect()
+}
+
+/// The subject's files with their SHA-1 and SHA-256.
+fn file_elements(subject: &Subject) -> Vec<File> {
+    subject
+        .files
+        .iter()
+        .enumerate()
+        .map(|(i, file)| File {
+            spdx_id: format!("SPDXRef-File-{}", i + 1),
+            file_name: format!("./{}", file.path),
+            checksums: vec![
+                Checksum {
+                    algorithm: "SHA1",
+                    checksum_value: file.sha1.clone(),
+                },
+                Checksum {
+                    algorithm: "SHA256",
+                    checksum_value: file.sha256.clone(),
+                },
+            ],
+        })
+        .collect()
+}
+
+/// A package the subject's package database lists: its purl, its database checksum, its
+/// license as declared (none known: `NOASSERTION`).
+fn installed_package(
+    spdx_id: String,
+    package: &InstalledPackage,
+    license_refs: &mut BTreeMap<String, String>,
+) -> Package {
+    Package {
+        spdx_id,
+        name: package.name.clone(),
+        version_info: Some(package.version.clone()),
+        download_location: NOASSERTION.into(),
+        files_analyzed: false,
+        package_verification_code: None,
+        checksums: package
+            .checksum
+            .iter()
+            .map(|c| Checksum {
+                algorithm: c.algorithm,
+                checksum_value: c.value.clone(),
+            })
+            .collect(),
+        source_info: None,
+        primary_package_purpose: "LIBRARY",
+        external_refs: purl_ref(Some(&package.purl)),
+        comment: Some(format!("installed ({})", package.arch)),
+        license_concluded: Some(NOASSERTION.into()),
+        license_declared: Some(package.license.as_deref().map_or_else(
+            || NOASSERTION.into(),
+            |expression| spdx_expression(expression, license_refs),
+        )),
+    }
+}
+
+/// SPDX license identifiers boxwright writes as they are; any other name in an installed
+/// package's license becomes `LicenseRef-<name>`, declared in `hasExtractedLicensingInfos`,
+/// so the document stays valid whatever a package database says.
+const LISTED_LICENSES: &[&str] = &[
+    "0BSD",
+    "AFL-2.1",
+    "AGPL-3.0-only",
+    "AGPL-3.0-or-later",
+    "Apache-1.1",
+    "Apache-2.0",
+    "Artistic-1.0-Perl",
+    "Artistic-2.0",
+    "BSD-1-Clause",
+    "BSD-2-Clause",
+    "BSD-3-Clause",
+    "BSD-4-Clause",
+    "BSL-1.0",
+    "bzip2-1.0.6",
+    "CC-BY-3.0",
+    "CC-BY-4.0",
+    "CC-BY-SA-3.0",
+    "CC-BY-SA-4.0",
+    "CC0-1.0",
+    "curl",
+    "EPL-1.0",
+    "EPL-2.0",
+    "FTL",
+    "GFDL-1.2-only",
+    "GFDL-1.2-or-later",
+    "GFDL-1.3-only",
+    "GFDL-1.3-or-later",
+    "GPL-1.0-only",
+    "GPL-1.0-or-later",
+    "GPL-2.0-only",
+    "GPL-2.0-or-later",
+    "GPL-3.0-only",
+    "GPL-3.0-or-later",
+    "HPND",
+    "ICU",
+    "IJG",
+    "ISC",
+    "LGPL-2.0-only",
+    "LGPL-2.0-or-later",
+    "LGPL-2.1-only",
+    "LGPL-2.1-or-later",
+    "LGPL-3.0-only",
+    "LGPL-3.0-or-later",
+    "Libpng",
+    "libtiff",
+    "MIT",
+    "MIT-0",
+    "MPL-1.1",
+    "MPL-2.0",
+    "NCSA",
+    "OFL-1.1",
+    "OpenSSL",
+    "PHP-3.01",
+    "PostgreSQL",
+    "PSF-2.0",
+    "Python-2.0",
+    "Ruby",
+    "Sleepycat",
+    "TCL",
+    "Unicode-DFS-2016",
+    "Unlicense",
+    "Vim",
+    "W3C",
+    "X11",
+    "Zlib",
+    "ZPL-2.1",
+    "Classpath-exception-2.0",
+    "GCC-exception-3.1",
+    "LLVM-exception",
+    "OpenSSL-exception",
+    "Autoconf-exception-3.0",
+    "Bison-exception-2.2",
+];
+
+/// `expression` with every identifier not in [`LISTED_LICENSES`] as `LicenseRef-<name>`
+/// (recorded in `refs`: id → original name).
+fn spdx_expression(expression: &str, refs: &mut BTreeMap<String, String>) -> String {
+    let spaced = expression.replace('(', " ( ").replace(')', " ) ");
+    let mut out: Vec<String> = Vec::new();
+    for token in spaced.split_whitespace() {
+        let mapped = match token {
+            "AND" | "OR" | "WITH" | "(" | ")" => token.to_string(),
+            id if LISTED_LICENSES.contains(&id) => id.to_string(),
+            other => {
+                let clean: String = other
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                            c
+                        } else {
+                            '-'
+                        }
+                    })
+                    .collect();
+                let id = format!("LicenseRef-{clean}");
+                refs.insert(id.clone(), other.to_string());
+                id
+            }
+        };
+        out.push(mapped);
+    }
+    out.join(" ").replace("( ", "(").replace(" )", ")")
 }
 
 fn purl_ref(purl: Option<&str>) -> Vec<ExternalRef> {

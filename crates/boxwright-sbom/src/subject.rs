@@ -4,6 +4,8 @@
 
 use serde::Serialize;
 
+use crate::installed::InstalledPackage;
+
 /// What kind of thing the subject is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -50,6 +52,8 @@ pub struct Subject {
     pub files: Vec<FileEntry>,
     /// The targets built into the subject.
     pub packages: Vec<PackageInfo>,
+    /// The distribution packages its package database (dpkg, apk) lists as installed.
+    pub installed: Vec<InstalledPackage>,
     /// The base image, for images built on one.
     pub base: Option<BaseInfo>,
     /// The project's repository and commit (cleaned), when known.
@@ -123,6 +127,10 @@ impl Subject {
         self.files.dedup_by(|a, b| a.path == b.path);
         self.packages.sort_by(|a, b| a.name.cmp(&b.name));
         self.packages.dedup_by(|a, b| a.name == b.name);
+        self.installed
+            .sort_by(|a, b| (&a.name, &a.arch).cmp(&(&b.name, &b.arch)));
+        self.installed
+            .dedup_by(|a, b| a.name == b.name && a.arch == b.arch);
         for package in &mut self.packages {
             package.depends.sort();
             package.depends.dedup();

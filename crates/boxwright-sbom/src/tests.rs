@@ -81,6 +81,7 @@ fn subject() -> Subject {
                 depends: vec!["zlib".into(), "zlib".into()],
             },
         ],
+        installed: Vec::new(),
         base: Some(BaseInfo {
             name: "registry.example/library/base:1".into(),
             digest: BASE_DIGEST.into(),
@@ -540,5 +541,123 @@ fn provenance_in_github_actions_names_the_workflow_and_run() {
     assert_eq!(
         doc["buildDefinition"]["resolvedDependencies"][0],
         json!({"uri": "git+https://github.com/acme/hello", "digest": {"gitCommit": COMMIT}, "name": "source"})
+    );
+}
+
+/// A rootfs tarball from packages: the package databases are read from the flattened
+/// files (a second pass, by content digest) and every installed package reaches both
+/// documents with its purl, license and checksum.
+#[test]
+fn installed_packages_of_a_rootfs_reach_both_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = "Package: hello\nStatus: install ok installed\nArchitecture: amd64\n\
+Version: 1.0-1\n\nPackage: removed\nStatus: deinstall ok config-files\nArchitecture: amd64\n\
+Version: 2\n";
+    let copyright = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n\
+Files: *\nCopyright: 2024 Someone\nLicense: Expat or public-domain\n";
+    let apk = "C:Q1p8Dh0mEJhL1kOYe5BRlBWmtN9Xo=\nP:musl\nV:1.2.5-r0\nA:x86_64\nL:MIT\n\n";
+    let entries: [(&str, &[u8]); 6] = [
+        ("./bin/hello", b"\x7fELF hello"),
+        ("./usr/lib/os-release", b"ID=debian\nVERSION_ID=\"12\"\n"),
+        ("./usr/share/doc/hello/copyright", copyright.as_bytes()),
+        ("./var/lib/dpkg/status", status.as_bytes()),
+        ("./lib/apk/db/installed", apk.as_bytes()),
+        // Same content as the copyright file, elsewhere: read once, found by path.
+        ("./usr/share/doc/other/README", copyright.as_bytes()),
+    ];
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, content) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        builder.append_data(&mut header, path, content).unwrap();
+    }
+    let tarball = dir.path().join("rootfs.tar");
+    std::fs::write(&tarball, builder.into_inner().unwrap()).unwrap();
+    let files = crate::gather::tarball(&tarball).unwrap();
+    let installed = crate::gather::tarball_installed(&tarball, &files).unwrap();
+    let names: Vec<&str> = installed.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["hello", "musl"]);
+    assert_eq!(
+        installed[0].purl,
+        "pkg:deb/debian/hello@1.0-1?arch=amd64&distro=debian-12"
+    );
+    assert_eq!(
+        installed[0].license.as_deref(),
+        Some("MIT OR public-domain")
+    );
+    assert_eq!(
+        installed[1].purl,
+        "pkg:apk/debian/musl@1.2.5-r0?arch=x86_64"
+    );
+
+    let mut subject = subject();
+    subject.installed = installed;
+    subject.normalise();
+    let spdx = parse(&crate::spdx::write(&subject, &options()));
+    let packages = spdx["packages"].as_array().unwrap();
+    let hello = packages
+        .iter()
+        .find(|p| p["SPDXID"] == "SPDXRef-Installed-hello-amd64")
+        .expect("the installed package");
+    assert_eq!(hello["versionInfo"], "1.0-1");
+    assert_eq!(hello["licenseDeclared"], "MIT OR LicenseRef-public-domain");
+    assert_eq!(
+        spdx["hasExtractedLicensingInfos"][0]["licenseId"],
+        "LicenseRef-public-domain"
+    );
+    assert_eq!(hello["licenseConcluded"], "NOASSERTION");
+    assert_eq!(
+        hello["externalRefs"][0]["referenceLocator"],
+        "pkg:deb/debian/hello@1.0-1?arch=amd64&distro=debian-12"
+    );
+    let musl = packages
+        .iter()
+        .find(|p| p["name"] == "musl")
+        .expect("the apk package");
+    assert_eq!(musl["checksums"][0]["algorithm"], "SHA1");
+    assert_eq!(
+        musl["checksums"][0]["checksumValue"],
+        "a7c0e1d2610984bd643987b90519415a6b4df57a"
+    );
+    assert!(spdx["relationships"].as_array().unwrap().iter().any(|r| {
+        r["relationshipType"] == "CONTAINS"
+            && r["relatedSpdxElement"] == "SPDXRef-Installed-hello-amd64"
+    }));
+
+    let bom = parse(&crate::cyclonedx::write(&subject, &options()));
+    let components = bom["components"].as_array().unwrap();
+    let musl = components
+        .iter()
+        .find(|c| c["bom-ref"] == "installed:musl:x86_64")
+        .expect("the apk component");
+    assert_eq!(musl["purl"], "pkg:apk/debian/musl@1.2.5-r0?arch=x86_64");
+    assert_eq!(musl["licenses"][0]["expression"], "MIT");
+    assert_eq!(musl["hashes"][0]["alg"], "SHA-1");
+    let held = bom["dependencies"][0]["dependsOn"].as_array().unwrap();
+    assert!(held.iter().any(|r| r == "installed:hello:amd64"));
+}
+
+/// An image without a package database gets no installed packages, and the layers are
+/// read once.
+#[test]
+fn images_without_a_package_database_list_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(3);
+    header.set_mode(0o644);
+    header.set_cksum();
+    builder
+        .append_data(&mut header, "./etc/os-release", &b"x=1"[..])
+        .unwrap();
+    let tarball = dir.path().join("rootfs.tar");
+    std::fs::write(&tarball, builder.into_inner().unwrap()).unwrap();
+    let files = crate::gather::tarball(&tarball).unwrap();
+    assert!(
+        crate::gather::tarball_installed(&tarball, &files)
+            .unwrap()
+            .is_empty()
     );
 }

@@ -78,8 +78,28 @@ impl RsaSigningKey {
     }
 }
 
+/// The digest of a PKCS#1 v1.5 signature: apk's `.SIGN.RSA.` (SHA-1, what Alpine's own
+/// indexes and packages still carry), `.SIGN.RSA256.` and `.SIGN.RSA512.`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RsaDigest {
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
 /// Checks a PKCS#1 v1.5 SHA-256 signature against a PEM public key (`BEGIN PUBLIC KEY`).
 pub fn verify_sha256(public_pem: &str, data: &[u8], signature: &[u8]) -> Result<()> {
+    verify_pkcs1(public_pem, RsaDigest::Sha256, data, signature)
+}
+
+/// Checks a PKCS#1 v1.5 signature made with `digest` against a PEM public key
+/// (`BEGIN PUBLIC KEY`, 2048 to 8192 bits).
+pub fn verify_pkcs1(
+    public_pem: &str,
+    digest: RsaDigest,
+    data: &[u8],
+    signature: &[u8],
+) -> Result<()> {
     let block = pem::decode(public_pem, "RSA public key")?;
     if block.label != "PUBLIC KEY" {
         return Err(Error::UnsupportedPemType {
@@ -92,15 +112,17 @@ pub fn verify_sha256(public_pem: &str, data: &[u8], signature: &[u8]) -> Result<
         what: "RSA public key",
         reason: "not an RSA SubjectPublicKeyInfo".into(),
     })?;
-    ring::signature::UnparsedPublicKey::new(
-        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-        rsa_public,
-    )
-    .verify(data, signature)
-    .map_err(|_| Error::SignatureMismatch {
-        subject: "the data".into(),
-        key_id: "the RSA public key".into(),
-    })
+    let algorithm: &ring::signature::RsaParameters = match digest {
+        RsaDigest::Sha1 => &ring::signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
+        RsaDigest::Sha256 => &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        RsaDigest::Sha512 => &ring::signature::RSA_PKCS1_2048_8192_SHA512,
+    };
+    ring::signature::UnparsedPublicKey::new(algorithm, rsa_public)
+        .verify(data, signature)
+        .map_err(|_| Error::SignatureMismatch {
+            subject: "the data".into(),
+            key_id: "the RSA public key".into(),
+        })
 }
 
 /// A new RSA key of `bits` bits: the private key as PKCS#8 PEM and the public key as
