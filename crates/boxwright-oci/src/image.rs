@@ -34,7 +34,9 @@ pub struct ContainerSettings {
 pub struct PlatformInput {
     pub platform: PlatformSpec,
     pub base: Option<BaseImage>,
-    pub layer: LayerSpec,
+    /// The new layers over the base, bottom first (a package set as one layer or one per
+    /// package, then the target's own files); empty ones are left out.
+    pub layers: Vec<LayerSpec>,
 }
 
 /// Everything an image is made from.
@@ -157,9 +159,9 @@ fn write_platform(
         base_config = Some(&base.config);
     }
     let created = rfc3339(input.created);
-    if !platform.layer.is_empty() {
+    for layer in platform.layers.iter().filter(|layer| !layer.is_empty()) {
         let written = write_layer(
-            &platform.layer,
+            layer,
             store,
             input.compression,
             input.created,
