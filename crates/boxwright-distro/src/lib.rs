@@ -10,6 +10,9 @@
 //!
 //! Nothing here touches the network: callers fetch bytes (indexes, packages) and pass them in.
 
+mod error;
+pub mod install;
 pub mod model;
 
+pub use error::Error;
 pub use model::{Candidate, Kind, Op, Provide, Relation};
