@@ -122,32 +122,7 @@ fn bookworm_packages_install_as_dpkg_would_leave_them() {
     let root = temp.path().join("root");
     installed.write_to(&root).unwrap();
 
-    // dpkg-query lists exactly the set.
-    let admindir = format!("--admindir={}", root.join("var/lib/dpkg").display());
-    let (ok, listed, stderr) = run(Command::new("dpkg-query").args([
-        admindir.as_str(),
-        "-W",
-        "-f",
-        "${Package} ${Version} ${db:Status-Abbrev}\n",
-    ]));
-    assert!(ok, "{stderr}");
-    let mut expected: Vec<String> = candidates
-        .iter()
-        .map(|c| format!("{} {} ii ", c.name, c.version))
-        .collect();
-    expected.sort();
-    let mut listed: Vec<String> = listed.lines().map(str::to_string).collect();
-    listed.sort();
-    assert_eq!(listed, expected);
-
-    // dpkg finds every file as the package shipped it.
-    let (ok, out, stderr) = run(Command::new("dpkg")
-        .arg("--root")
-        .arg(&root)
-        .arg("--verify"));
-    assert!(ok, "dpkg --verify failed: {out}{stderr}");
-    assert_eq!(out, "", "dpkg --verify reports changes");
-    assert!(!stderr.contains("error"), "{stderr}");
+    dpkg_sees_exactly_the_set(&root, &candidates);
 
     // The CA bundle holds every certificate the package ships, links named as
     // update-ca-certificates names them.
@@ -259,12 +234,39 @@ fn same_bundle_as_update_ca_certificates(root: &Path, temp: &Path) {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".pem"))
+            .filter(|n| Path::new(n).extension().is_some_and(|e| e == "pem"))
             .collect();
         names.sort();
         names
     };
     assert_eq!(pem_names(&certs), pem_names(&root.join("etc/ssl/certs")));
+}
+
+/// `dpkg-query` lists exactly the set, all installed; `dpkg --verify` reports nothing.
+fn dpkg_sees_exactly_the_set(root: &Path, candidates: &[Candidate]) {
+    // dpkg-query lists exactly the set.
+    let admindir = format!("--admindir={}", root.join("var/lib/dpkg").display());
+    let (ok, listed, stderr) = run(Command::new("dpkg-query").args([
+        admindir.as_str(),
+        "-W",
+        "-f",
+        "${Package} ${Version} ${db:Status-Abbrev}\n",
+    ]));
+    assert!(ok, "{stderr}");
+    let mut expected: Vec<String> = candidates
+        .iter()
+        .map(|c| format!("{} {} ii ", c.name, c.version))
+        .collect();
+    expected.sort();
+    let mut listed: Vec<String> = listed.lines().map(str::to_string).collect();
+    listed.sort();
+    assert_eq!(listed, expected);
+
+    // dpkg finds every file as the package shipped it.
+    let (ok, out, stderr) = run(Command::new("dpkg").arg("--root").arg(root).arg("--verify"));
+    assert!(ok, "dpkg --verify failed: {out}{stderr}");
+    assert_eq!(out, "", "dpkg --verify reports changes");
+    assert!(!stderr.contains("error"), "{stderr}");
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

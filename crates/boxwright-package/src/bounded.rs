@@ -302,19 +302,17 @@ fn item<R: Read>(entry: &tar::Entry<'_, R>, pending: Pending) -> Result<Item, St
     let link = find(b"linkpath")
         .or(pending.long_link)
         .or_else(|| entry.link_name_bytes().map(std::borrow::Cow::into_owned));
+    // Owners and mode matter only to installers; a field that does not parse (the checks
+    // of `inspect` do not need it) reads as 0: root, no permissions.
     let header = entry.header();
-    let number = |key: &[u8], field: std::io::Result<u64>| -> Result<u64, String> {
-        match find(key) {
-            Some(value) => std::str::from_utf8(&value)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| format!("a bad pax {} record", String::from_utf8_lossy(key))),
-            None => field.map_err(|e| e.to_string()),
-        }
+    let number = |key: &[u8], field: std::io::Result<u64>| {
+        find(key)
+            .and_then(|value| std::str::from_utf8(&value).ok()?.parse().ok())
+            .unwrap_or_else(|| field.unwrap_or(0))
     };
-    let uid = number(b"uid", header.uid())?;
-    let gid = number(b"gid", header.gid())?;
-    let mode = header.mode().map_err(|e| e.to_string())? & 0o7777;
+    let uid = number(b"uid", header.uid());
+    let gid = number(b"gid", header.gid());
+    let mode = header.mode().unwrap_or(0) & 0o7777;
     Ok(Item {
         name,
         link,

@@ -139,7 +139,11 @@ pub(crate) fn database(
 }
 
 fn lines(items: &[String]) -> String {
-    items.iter().map(|i| format!("{i}\n")).collect()
+    items.iter().fold(String::new(), |mut out, item| {
+        out.push_str(item);
+        out.push('\n');
+        out
+    })
 }
 
 fn pkginfo(unit: &Unit<'_>) -> Result<Vec<(String, String)>, Error> {

@@ -75,7 +75,13 @@ pub(crate) fn apply(
 fn certificates<'a>(merged: &'a Merged, dir: &str) -> Vec<(String, &'a TreeEntry)> {
     let mut found: Vec<(String, &TreeEntry)> = merged
         .below(dir)
-        .filter(|e| e.path.ends_with(".crt") && e.node != Node::Directory)
+        // update-ca-certificates takes `*.crt` exactly (find -name '*.crt').
+        .filter(|e| {
+            std::path::Path::new(&e.path)
+                .extension()
+                .is_some_and(|x| x == "crt")
+                && e.node != Node::Directory
+        })
         .map(|e| (e.path.clone(), e))
         .collect();
     found.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));

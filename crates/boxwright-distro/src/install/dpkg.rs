@@ -12,6 +12,8 @@
 //!   `statoverride`, `alternatives/`, `parts/`, `triggers/` (with an empty `Unincorp`),
 //!   `updates/`.
 
+use std::fmt::Write as _;
+
 use boxwright_package::deb::parse_paragraph;
 
 use super::Generated;
@@ -73,7 +75,7 @@ pub(crate) fn database(
     let mut paragraphs = Vec::new();
     for unit in units {
         let fields = control_fields(unit)?;
-        let conffiles = conffiles(unit)?;
+        let conffiles = conffiles(unit);
         paragraphs.push(status_paragraph(&fields, &conffiles));
         info_files(unit, &fields, store, generated)?;
     }
@@ -106,23 +108,22 @@ fn control_fields(unit: &Unit<'_>) -> Result<Vec<(String, String)>, Error> {
 }
 
 /// `(path, md5)` of each conffile (`conffiles` lines may carry flags before the path).
-fn conffiles(unit: &Unit<'_>) -> Result<Vec<(String, String)>, Error> {
+fn conffiles(unit: &Unit<'_>) -> Vec<(String, String)> {
     let Some(text) = unit.unpacked.control.file("conffiles") else {
-        return Ok(Vec::new());
+        return Vec::new();
     };
     let text = String::from_utf8_lossy(text);
     let mut out = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         let path = line.split_whitespace().last().unwrap_or_default();
+        // A conffile the package does not ship (`remove-on-upgrade`) is recorded so.
         let md5 = unit
             .unpacked
             .content(path.trim_start_matches('/'))
-            .map(super::tree::Staged::md5_hex)
-            // A conffile the package does not ship (`remove-on-upgrade`) is recorded so.
-            .unwrap_or_else(|| "newconffile".to_string());
+            .map_or_else(|| "newconffile".to_string(), super::tree::Staged::md5_hex);
         out.push((path.to_string(), md5));
     }
-    Ok(out)
+    out
 }
 
 /// The status paragraph (ending with a newline; paragraphs are joined by a blank line).
@@ -131,10 +132,12 @@ fn status_paragraph(fields: &[(String, String)], conffiles: &[(String, String)])
     all.retain(|(k, _)| !k.eq_ignore_ascii_case("Status") && !k.eq_ignore_ascii_case("Conffiles"));
     all.push(("Status".into(), "install ok installed".into()));
     if !conffiles.is_empty() {
-        let lines: String = conffiles
+        let lines = conffiles
             .iter()
-            .map(|(path, md5)| format!("\n {path} {md5}"))
-            .collect();
+            .fold(String::new(), |mut out, (path, md5)| {
+                let _ = write!(out, "\n {path} {md5}");
+                out
+            });
         all.push(("Conffiles".into(), lines));
     }
     let rank = |key: &str| {
@@ -147,11 +150,8 @@ fn status_paragraph(fields: &[(String, String)], conffiles: &[(String, String)])
     all.sort_by_key(|(k, _)| rank(k));
     let mut out = String::new();
     for (key, value) in all {
-        if value.starts_with('\n') {
-            out.push_str(&format!("{key}:{value}\n"));
-        } else {
-            out.push_str(&format!("{key}: {value}\n"));
-        }
+        let space = if value.starts_with('\n') { "" } else { " " };
+        let _ = writeln!(out, "{key}:{space}{value}");
     }
     out
 }

@@ -116,7 +116,7 @@ pub fn install(packages: &[Package<'_>], options: &Options<'_>) -> Result<Instal
         .collect();
     let merged = merge::merge(&units)?;
     let mut generated = Generated::default();
-    let warnings = scripts::apply(kind, &units, &merged, &mut generated)?;
+    let warnings = scripts::apply(kind, &units, &merged, &mut generated);
     certs::apply(&merged, &store, &mut generated)?;
     alternatives::apply(
         kind,

@@ -19,7 +19,7 @@
 use super::Generated;
 use super::alternatives::Alternative;
 use super::merge::{Merged, Unit};
-use crate::{Error, Kind};
+use crate::Kind;
 
 /// Script lines of a package that installation did not carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +102,7 @@ pub(crate) fn apply(
     units: &[Unit<'_>],
     merged: &Merged,
     generated: &mut Generated,
-) -> Result<Vec<Warning>, Error> {
+) -> Vec<Warning> {
     let mut warnings = Vec::new();
     for unit in units {
         if HANDLED_PACKAGES.contains(&unit.candidate.name.as_str()) {
@@ -136,7 +136,7 @@ pub(crate) fn apply(
             }
         }
     }
-    Ok(warnings)
+    warnings
 }
 
 /// The script's commands: comments and blank lines dropped, `\` continuations joined.

@@ -456,11 +456,16 @@ fn modes_owners_and_hard_links_are_kept() {
     // Written out: one inode for both names, the mode set.
     let root = dir.path().join("root");
     installed.write_to(&root).unwrap();
-    use std::os::unix::fs::MetadataExt;
     let a = std::fs::metadata(root.join("usr/bin/su")).unwrap();
     let b = std::fs::metadata(root.join("usr/bin/su2")).unwrap();
-    assert_eq!(a.ino(), b.ino());
-    assert_eq!(a.mode() & 0o7777, 0o4755);
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::ino(&a),
+        std::os::unix::fs::MetadataExt::ino(&b)
+    );
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&a.permissions()) & 0o7777,
+        0o4755
+    );
 }
 
 #[test]
@@ -530,7 +535,7 @@ fn raw_deb_with_name(dir: &Path, name: &str) -> PathBuf {
     header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
     header.set_cksum();
     let mut data = header.as_bytes().to_vec();
-    data.extend_from_slice(&[b'x']);
+    data.extend_from_slice(b"x");
     data.resize(1024 + 1024, 0);
     let deb = raw_deb(dir, "evil", "", &[]);
     // Rebuild with the hand-made data tar.
