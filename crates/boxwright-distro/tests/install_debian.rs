@@ -162,6 +162,9 @@ fn bookworm_packages_install_as_dpkg_would_leave_them() {
 
     // openssl's `ln -sf /etc/ssl /usr/lib/ssl` is a no-op (the package ships the directory);
     // libc6's scripts are reported, never skipped; ca-certificates' are done declaratively.
+    for warning in &installed.warnings {
+        eprintln!("warning: {warning}");
+    }
     let warned: Vec<&str> = installed
         .warnings
         .iter()
