@@ -18,7 +18,7 @@ pub use atomic::AtomicFile;
 pub use gzip::{DEFAULT_LEVEL, ParallelGzip};
 pub use hash::HashingWriter;
 
-pub use tar_writer::{DeterministicTar, normalised_mode};
+pub use tar_writer::{DeterministicTar, Owner, normalised_mode};
 pub use unpack::{
     Format, Limits, Refusal, UnpackError, Unpacked, after_entry, display_name, entry_prefix, unpack,
 };

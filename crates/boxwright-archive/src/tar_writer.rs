@@ -12,6 +12,15 @@ pub struct DeterministicTar<W: Write> {
     mtime: u64,
 }
 
+/// The exact mode and numeric owner of an entry (packages keep theirs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Owner {
+    /// Permission bits, setuid (0o4000), setgid (0o2000) and sticky (0o1000) included.
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
 /// 0755 when any execute bit is set, else 0644.
 pub fn normalised_mode(mode: u32) -> u32 {
     if mode & 0o111 != 0 { 0o755 } else { 0o644 }
@@ -72,6 +81,53 @@ impl<W: Write> DeterministicTar<W> {
     /// Adds a hard link to `first`, an earlier entry of this archive.
     pub fn append_hardlink(&mut self, path: &str, first: &str) -> io::Result<()> {
         let mut header = self.header(EntryType::Link, 0o644, 0);
+        self.builder.append_link(&mut header, path, first)
+    }
+
+    /// A header with the caller's exact permission bits (setuid, setgid and sticky included)
+    /// and numeric owner, names left empty; the mtime is still the archive's.
+    fn exact_header(&self, kind: EntryType, owner: Owner, size: u64) -> Header {
+        let mut header = self.header(kind, owner.mode & 0o7777, size);
+        header.set_uid(u64::from(owner.uid));
+        header.set_gid(u64::from(owner.gid));
+        header
+    }
+
+    /// Adds a directory with exact mode and owner.
+    pub fn append_dir_as(&mut self, path: &str, owner: Owner) -> io::Result<()> {
+        let mut header = self.exact_header(EntryType::Directory, owner, 0);
+        self.builder
+            .append_data(&mut header, format!("{path}/"), io::empty())
+    }
+
+    /// Adds a regular file of `size` bytes read from `data`, with exact mode and owner.
+    pub fn append_reader_as(
+        &mut self,
+        path: &str,
+        owner: Owner,
+        size: u64,
+        data: impl io::Read,
+    ) -> io::Result<()> {
+        let mut header = self.exact_header(EntryType::Regular, owner, size);
+        // Content that is shorter than `size` is an error rather than a corrupt archive.
+        self.builder
+            .append_data(&mut header, path, io::Read::take(data, size))
+    }
+
+    /// Adds a symbolic link to `target` owned by `owner` (links keep mode 0777).
+    pub fn append_symlink_as(&mut self, path: &str, target: &Path, owner: Owner) -> io::Result<()> {
+        let owner = Owner {
+            mode: 0o777,
+            ..owner
+        };
+        let mut header = self.exact_header(EntryType::Symlink, owner, 0);
+        self.builder.append_link(&mut header, path, target)
+    }
+
+    /// Adds a hard link to `first`, an earlier entry of this archive, with that entry's
+    /// mode and owner repeated in the header (as GNU tar writes them).
+    pub fn append_hardlink_as(&mut self, path: &str, first: &str, owner: Owner) -> io::Result<()> {
+        let mut header = self.exact_header(EntryType::Link, owner, 0);
         self.builder.append_link(&mut header, path, first)
     }
 

@@ -29,6 +29,7 @@ pub fn check_deb(path: &Path, candidate: &Candidate) -> Result<()> {
             what: "SHA256",
         })?;
     let io = |source| Error::Io {
+        action: "read",
         path: path.to_path_buf(),
         source,
     };

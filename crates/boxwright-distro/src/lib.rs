@@ -17,6 +17,7 @@ pub mod apt;
 pub mod check;
 pub mod deb822;
 pub mod error;
+pub mod install;
 pub mod model;
 pub mod resolve;
 pub mod version;

@@ -367,7 +367,7 @@ fn platform_input(
     Ok(PlatformInput {
         platform,
         base,
-        layer,
+        layers: vec![layer],
     })
 }
 

@@ -34,7 +34,9 @@ pub struct ContainerSettings {
 pub struct PlatformInput {
     pub platform: PlatformSpec,
     pub base: Option<BaseImage>,
-    pub layer: LayerSpec,
+    /// The new layers over the base, bottom first (a package set as one layer or one per
+    /// package, then the target's own files); empty ones are left out.
+    pub layers: Vec<LayerSpec>,
 }
 
 /// Everything an image is made from.
@@ -157,9 +159,9 @@ fn write_platform(
         base_config = Some(&base.config);
     }
     let created = rfc3339(input.created);
-    if !platform.layer.is_empty() {
+    for layer in platform.layers.iter().filter(|layer| !layer.is_empty()) {
         let written = write_layer(
-            &platform.layer,
+            layer,
             store,
             input.compression,
             input.created,
@@ -290,4 +292,69 @@ fn configuration(
 pub fn rfc3339(epoch: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + std::time::Duration::from_secs(epoch))
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LayerEntry;
+
+    fn layer(path: &str, content: &[u8]) -> LayerSpec {
+        let mut spec = LayerSpec::default();
+        spec.insert(path, LayerEntry::Bytes(content.to_vec(), 0o644))
+            .unwrap();
+        spec
+    }
+
+    #[test]
+    fn a_platform_takes_several_layers_bottom_first_and_skips_empty_ones() {
+        let input = |layers: Vec<LayerSpec>| ImageInput {
+            platforms: vec![PlatformInput {
+                platform: PlatformSpec {
+                    os: "linux".into(),
+                    architecture: "amd64".into(),
+                    variant: None,
+                },
+                base: None,
+                layers,
+            }],
+            settings: ContainerSettings::default(),
+            annotations: BTreeMap::new(),
+            created: 1_700_000_000,
+            ref_name: "test".into(),
+            compression: Compression::None,
+            threads: 1,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let layers = || {
+            vec![
+                layer("usr/bin/a", b"package a"),
+                LayerSpec::default(),
+                layer("usr/bin/b", b"package b"),
+                layer("app/own", b"the target's files"),
+            ]
+        };
+        let written = write_layout(&input(layers()), &dir.path().join("one")).unwrap();
+        let platform = &written.platforms[0];
+        assert_eq!(platform.layers.len(), 3);
+        assert_eq!(platform.diff_ids.len(), 3);
+        let again = write_layout(&input(layers()), &dir.path().join("two")).unwrap();
+        assert_eq!(again.top, written.top);
+        // Bottom first: the first layer holds package a.
+        let first = std::fs::read(written.blob(&platform.layers[0])).unwrap();
+        let mut archive = tar::Archive::new(first.as_slice());
+        let names: Vec<String> = archive
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, ["usr/", "usr/bin/", "usr/bin/a"]);
+        // One layer, as callers with a single `LayerSpec` have it.
+        let single = write_layout(
+            &input(vec![layer("app/own", b"x")]),
+            &dir.path().join("three"),
+        )
+        .unwrap();
+        assert_eq!(single.platforms[0].layers.len(), 1);
+    }
 }

@@ -1,10 +1,10 @@
 //! A new layer: entries from a rootfs overlay, files from the build output and inline
 //! contents, written in one pass (tar → compression → SHA-256 of both streams).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
-use boxwright_archive::{DeterministicTar, HashingWriter, normalised_mode};
+use boxwright_archive::{DeterministicTar, HashingWriter, Owner, normalised_mode};
 use oci_spec::image::{Descriptor, MediaType};
 
 use crate::{BlobStore, Compression, Error};
@@ -19,6 +19,24 @@ pub enum LayerEntry {
     Bytes(Vec<u8>, u32),
     /// A symbolic link, kept as written.
     Symlink(PathBuf),
+    /// A directory with exact mode (setuid/setgid/sticky kept) and owner, as a package has it.
+    DirectoryAs(Owner),
+    /// A regular file copied from the host with exact mode and owner (the host file's own
+    /// mode and owner are ignored).
+    FileAs(PathBuf, Owner),
+    /// A symbolic link with an owner.
+    SymlinkAs(PathBuf, Owner),
+    /// A hard link to another image path of this layer holding a file (`FileAs`, `File` or
+    /// `Bytes`). In the tar the first of the linked paths in entry order holds the content
+    /// and the others link to it, whichever of them the link was declared on.
+    HardLink(String),
+}
+
+impl LayerEntry {
+    /// Whether the entry is a directory (plain or with an owner).
+    pub fn is_directory(&self) -> bool {
+        matches!(self, LayerEntry::Directory | LayerEntry::DirectoryAs(_))
+    }
 }
 
 /// The entries of a layer by image path, kept in `tar --sort=name` order with every parent
@@ -46,7 +64,7 @@ impl LayerSpec {
             let parent = parts[..depth].join("/");
             let key = sort_key(&parent);
             match self.entries.get(&key) {
-                Some((_, LayerEntry::Directory)) => {}
+                Some((_, entry)) if entry.is_directory() => {}
                 Some(_) => {
                     return Err(Error::BadImagePath {
                         path: image_path.to_string(),
@@ -58,7 +76,7 @@ impl LayerSpec {
                 }
             }
         }
-        if entry != LayerEntry::Directory {
+        if !entry.is_directory() {
             // A file replacing a directory drops what was below it.
             let below = sort_key(&format!("{path}/"));
             let doomed: Vec<String> = self
@@ -71,6 +89,10 @@ impl LayerSpec {
                 self.entries.remove(&key);
             }
         }
+        let entry = match entry {
+            LayerEntry::HardLink(target) => LayerEntry::HardLink(normalise(&target)?),
+            other => other,
+        };
         self.entries.insert(sort_key(&path), (path, entry));
         Ok(())
     }
@@ -124,7 +146,9 @@ impl LayerSpec {
         self.entries
             .values()
             .filter_map(|(path, entry)| match entry {
-                LayerEntry::File(source) => Some((path.as_str(), source.as_path())),
+                LayerEntry::File(source) | LayerEntry::FileAs(source, _) => {
+                    Some((path.as_str(), source.as_path()))
+                }
                 _ => None,
             })
     }
@@ -145,17 +169,54 @@ pub fn write_layer(
     };
     let compressor = compression.writer(blob, threads).map_err(write_error)?;
     let mut tar = DeterministicTar::new(HashingWriter::new(compressor), mtime);
+    // Hard-link groups: a linked file's path → the path that holds its content in the tar.
+    let mut holders: HashMap<&str, &str> = HashMap::new();
     for (path, entry) in spec.entries.values() {
-        match entry {
-            LayerEntry::Directory => tar.append_dir(path),
-            LayerEntry::File(source) => {
-                let file = std::fs::File::open(source).map_err(Error::io(source))?;
-                tar.append_file(path, file)
-            }
-            LayerEntry::Bytes(data, mode) => tar.append_bytes(path, normalised_mode(*mode), data),
-            LayerEntry::Symlink(target) => tar.append_symlink(path, target),
+        let content_of = match entry {
+            LayerEntry::HardLink(target) => target.as_str(),
+            _ => path.as_str(),
+        };
+        if let Some(holder) = holders.get(content_of) {
+            let (_, first) = &spec.entries[&sort_key(holder)];
+            let first = match first {
+                LayerEntry::HardLink(target) => &spec.entries[&sort_key(target)].1,
+                other => other,
+            };
+            tar.append_hardlink_as(path, holder, owner_of(first))
+                .map_err(write_error)?;
+            continue;
         }
-        .map_err(write_error)?;
+        let body = match entry {
+            LayerEntry::HardLink(target) => {
+                let linked = spec
+                    .entries
+                    .get(&sort_key(target))
+                    .map(|(_, e)| e)
+                    .filter(|e| {
+                        matches!(
+                            e,
+                            LayerEntry::File(_) | LayerEntry::FileAs(..) | LayerEntry::Bytes(..)
+                        )
+                    })
+                    .ok_or_else(|| Error::BadImagePath {
+                        path: path.clone(),
+                        reason: "is a hard link to a path of the layer that is not a regular file",
+                    })?;
+                holders.insert(target.as_str(), path.as_str());
+                linked
+            }
+            other => {
+                holders.insert(path.as_str(), path.as_str());
+                other
+            }
+        };
+        append_entry(&mut tar, path, body).map_err(|e| match e {
+            AppendError::Open(source, e) => Error::Io {
+                path: source.to_path_buf(),
+                source: e,
+            },
+            AppendError::Write(e) => write_error(e),
+        })?;
     }
     let hashing = tar.finish().map_err(write_error)?;
     let (compressor, diff_hex, _) = hashing.finish();
@@ -165,6 +226,58 @@ pub fn write_layer(
         descriptor: with_standard_media_type(descriptor, compression),
         diff_id: format!("sha256:{diff_hex}"),
     })
+}
+
+/// Why appending one entry failed: its host file, or the archive.
+enum AppendError<'a> {
+    Open(&'a Path, std::io::Error),
+    Write(std::io::Error),
+}
+
+/// Writes one entry that is not a hard link.
+fn append_entry<'a, W: std::io::Write>(
+    tar: &mut DeterministicTar<W>,
+    path: &str,
+    entry: &'a LayerEntry,
+) -> Result<(), AppendError<'a>> {
+    let open = |source: &'a PathBuf| {
+        std::fs::File::open(source).map_err(|e| AppendError::Open(source.as_path(), e))
+    };
+    match entry {
+        LayerEntry::Directory => tar.append_dir(path),
+        LayerEntry::File(source) => tar.append_file(path, open(source)?),
+        LayerEntry::Bytes(data, mode) => tar.append_bytes(path, normalised_mode(*mode), data),
+        LayerEntry::Symlink(target) => tar.append_symlink(path, target),
+        LayerEntry::DirectoryAs(owner) => tar.append_dir_as(path, *owner),
+        LayerEntry::FileAs(source, owner) => {
+            let file = open(source)?;
+            let size = file
+                .metadata()
+                .map_err(|e| AppendError::Open(source.as_path(), e))?
+                .len();
+            tar.append_reader_as(path, *owner, size, file)
+        }
+        LayerEntry::SymlinkAs(target, owner) => tar.append_symlink_as(path, target, *owner),
+        LayerEntry::HardLink(_) => unreachable!("hard links are resolved by the caller"),
+    }
+    .map_err(AppendError::Write)
+}
+
+/// The mode and owner a hard link's header repeats from the entry holding the content.
+fn owner_of(entry: &LayerEntry) -> Owner {
+    match entry {
+        LayerEntry::FileAs(_, owner) => *owner,
+        LayerEntry::Bytes(_, mode) => Owner {
+            mode: normalised_mode(*mode),
+            uid: 0,
+            gid: 0,
+        },
+        _ => Owner {
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+        },
+    }
 }
 
 /// oci-spec has named media types for the common layer kinds; use them where they exist.
@@ -321,5 +434,102 @@ mod tests {
                 "writes of {write_size} bytes"
             );
         }
+    }
+
+    fn package_like_spec(dir: &Path) -> LayerSpec {
+        let binary = dir.join("su");
+        std::fs::write(&binary, b"setuid binary").unwrap();
+        let mut spec = LayerSpec::default();
+        let owner = |mode, uid, gid| Owner { mode, uid, gid };
+        spec.insert("tmp", LayerEntry::DirectoryAs(owner(0o1777, 0, 0)))
+            .unwrap();
+        spec.insert("var/mail", LayerEntry::DirectoryAs(owner(0o2775, 0, 8)))
+            .unwrap();
+        spec.insert(
+            "bin/su",
+            LayerEntry::FileAs(binary.clone(), owner(0o4755, 0, 0)),
+        )
+        .unwrap();
+        // Declared on `bin/ksu`, which sorts first: it holds the content in the tar and
+        // `bin/su` becomes the link.
+        spec.insert("bin/ksu", LayerEntry::HardLink("/bin/su".into()))
+            .unwrap();
+        spec.insert("usr/bin/su2", LayerEntry::HardLink("bin/su".into()))
+            .unwrap();
+        spec.insert(
+            "etc/mtab",
+            LayerEntry::SymlinkAs("../proc/self/mounts".into(), owner(0o777, 0, 4)),
+        )
+        .unwrap();
+        spec
+    }
+
+    #[test]
+    fn exact_modes_owners_and_hard_links_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::create(&dir.path().join("store")).unwrap();
+        let spec = package_like_spec(dir.path());
+        let a = write_layer(&spec, &store, Compression::None, 1_700_000_000, 1).unwrap();
+        let b = write_layer(&spec, &store, Compression::None, 1_700_000_000, 1).unwrap();
+        let blob = store.path(a.descriptor.digest().digest());
+        let first = std::fs::read(&blob).unwrap();
+        assert_eq!(a.descriptor, b.descriptor);
+        assert_eq!(
+            std::fs::read(store.path(b.descriptor.digest().digest())).unwrap(),
+            first
+        );
+        let mut archive = tar::Archive::new(first.as_slice());
+        let mut seen = Vec::new();
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let header = entry.header().clone();
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+            seen.push((
+                entry.path().unwrap().display().to_string(),
+                header.entry_type(),
+                header.mode().unwrap(),
+                header.uid().unwrap(),
+                header.gid().unwrap(),
+                entry.link_name().unwrap().map(|l| l.display().to_string()),
+                data,
+            ));
+        }
+        let find = |name: &str| seen.iter().find(|e| e.0 == name).unwrap().clone();
+        let ksu = find("bin/ksu");
+        assert_eq!(ksu.1, tar::EntryType::Regular);
+        assert_eq!((ksu.2, ksu.3, ksu.4), (0o4755, 0, 0));
+        assert_eq!(ksu.6, b"setuid binary");
+        let su = find("bin/su");
+        assert_eq!(su.1, tar::EntryType::Link);
+        assert_eq!(su.5.as_deref(), Some("bin/ksu"));
+        assert_eq!(su.2, 0o4755);
+        assert_eq!(find("usr/bin/su2").5.as_deref(), Some("bin/ksu"));
+        assert_eq!(find("tmp/").2, 0o1777);
+        let mail = find("var/mail/");
+        assert_eq!((mail.2, mail.4), (0o2775, 8));
+        let mtab = find("etc/mtab");
+        assert_eq!(mtab.1, tar::EntryType::Symlink);
+        assert_eq!(
+            (mtab.4, mtab.5.as_deref()),
+            (4, Some("../proc/self/mounts"))
+        );
+        // Parents made for the entries stay plain directories.
+        assert_eq!(find("usr/").2, 0o755);
+    }
+
+    #[test]
+    fn a_hard_link_to_a_missing_or_special_path_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::create(dir.path()).unwrap();
+        let mut spec = LayerSpec::default();
+        spec.insert("a/link", LayerEntry::HardLink("a/none".into()))
+            .unwrap();
+        assert!(matches!(
+            write_layer(&spec, &store, Compression::None, 0, 1),
+            Err(Error::BadImagePath { path, .. }) if path == "a/link"
+        ));
+        spec.insert("a/none", LayerEntry::Directory).unwrap();
+        assert!(write_layer(&spec, &store, Compression::None, 0, 1).is_err());
     }
 }

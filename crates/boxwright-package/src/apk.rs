@@ -222,6 +222,8 @@ fn sha1_file(path: &Path) -> Result<(String, u64), PackageError> {
 /// The parsed `.PKGINFO` and facts of the signature and control members.
 pub(crate) struct Control {
     pub fields: Vec<(String, String)>,
+    /// Every regular file of the control tar (`.PKGINFO`, install scripts, `.trigger`).
+    pub files: Vec<(String, Vec<u8>)>,
     pub identity: [u8; 20],
     pub signer: Option<(String, Vec<u8>)>,
     pub member: Vec<u8>,
@@ -368,6 +370,7 @@ pub(crate) fn read_control<R: Read>(
     }
     let text = std::str::from_utf8(pkginfo).map_err(|_| bad(".PKGINFO is not UTF-8".into()))?;
     let mut fields = Vec::new();
+    let text = text.to_string();
     for line in text.lines() {
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
@@ -379,6 +382,7 @@ pub(crate) fn read_control<R: Read>(
     }
     Ok(Control {
         fields,
+        files: entries,
         identity: sha1::Sha1::digest(&control_member).into(),
         signer,
         member: control_member,
@@ -386,7 +390,7 @@ pub(crate) fn read_control<R: Read>(
 }
 
 /// Decompresses one gzip member from `tee`, at most [`limits::CONTROL`] bytes.
-fn gunzip_member<R: Read>(
+pub(crate) fn gunzip_member<R: Read>(
     path: &Path,
     tee: &mut Tee<R>,
     budget: &Budget,

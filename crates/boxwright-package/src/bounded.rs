@@ -134,6 +134,13 @@ pub(crate) struct Item {
     pub pax: PaxRecords,
     /// Where its data ends in the tar stream, padding included.
     pub end: u64,
+    /// Permission bits as the header has them (setuid, setgid, sticky included).
+    pub mode: u32,
+    /// Numeric owner: the pax `uid`/`gid` records over the header's fields.
+    pub uid: u64,
+    pub gid: u64,
+    /// The data's size in bytes.
+    pub size: u64,
 }
 
 impl Item {
@@ -295,12 +302,27 @@ fn item<R: Read>(entry: &tar::Entry<'_, R>, pending: Pending) -> Result<Item, St
     let link = find(b"linkpath")
         .or(pending.long_link)
         .or_else(|| entry.link_name_bytes().map(std::borrow::Cow::into_owned));
+    // Owners and mode matter only to installers; a field that does not parse (the checks
+    // of `inspect` do not need it) reads as 0: root, no permissions.
+    let header = entry.header();
+    let number = |key: &[u8], field: std::io::Result<u64>| {
+        find(key)
+            .and_then(|value| std::str::from_utf8(&value).ok()?.parse().ok())
+            .unwrap_or_else(|| field.unwrap_or(0))
+    };
+    let uid = number(b"uid", header.uid());
+    let gid = number(b"gid", header.gid());
+    let mode = header.mode().unwrap_or(0) & 0o7777;
     Ok(Item {
         name,
         link,
-        kind: entry.header().entry_type(),
+        kind: header.entry_type(),
         end: entry.raw_file_position() + size.div_ceil(512) * 512,
         pax,
+        mode,
+        uid,
+        gid,
+        size,
     })
 }
 

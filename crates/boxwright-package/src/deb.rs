@@ -323,7 +323,7 @@ fn control(spec: &PackageSpec, version: &str, arch: &str, installed_kib: u64) ->
 /// given twice (names compare without case) is refused: readers differ on which one counts
 /// (the server would check the first `Package:`, apt keeps the last). So is text after the
 /// paragraph's end.
-pub(crate) fn parse_paragraph(text: &str) -> Result<Vec<(String, String)>, String> {
+pub fn parse_paragraph(text: &str) -> Result<Vec<(String, String)>, String> {
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut ended = false;
     for line in text.lines() {
@@ -361,7 +361,15 @@ pub(crate) fn parse_paragraph(text: &str) -> Result<Vec<(String, String)>, Strin
     Ok(fields)
 }
 
-fn decompressor<'a>(name: &str, input: impl Read + 'a) -> Option<Box<dyn Read + 'a>> {
+/// The decompressing reader of a `control.tar.*` or `data.tar.*` member (gzip, xz, zstd or
+/// none), chosen by the member's name.
+pub(crate) fn decompressor<'a>(name: &str, input: impl Read + 'a) -> Option<Box<dyn Read + 'a>> {
+    if name.ends_with(".tar.zst") {
+        // zstd's decoder keeps a window of at most 2^27 bytes unless told otherwise.
+        return zstd::stream::read::Decoder::new(input)
+            .ok()
+            .map(|d| Box::new(d) as Box<dyn Read + 'a>);
+    }
     if name.ends_with(".tar.gz") {
         Some(Box::new(flate2::read::GzDecoder::new(input)))
     } else if name.ends_with(".tar.xz") {
@@ -604,7 +612,7 @@ fn read_control_files(
 /// Reads a decompressed member to its end: a tar reader stops at the end-of-archive blocks,
 /// and only the end of a compressed stream carries its check (gzip's CRC-32 and size, xz's
 /// check), so a changed byte is caught only by reading that far.
-fn drain(mut reader: impl Read, what: &str) -> Result<(), String> {
+pub(crate) fn drain(mut reader: impl Read, what: &str) -> Result<(), String> {
     io::copy(&mut reader, &mut io::sink())
         .map(|_| ())
         .map_err(|e| format!("{what}: {e}"))
@@ -647,7 +655,10 @@ fn check_data(
 }
 
 /// Reads what the decoder left of a member (end blocks, trailing bytes) and its padding.
-fn finish_member<R: Read>(mut member: io::Take<R>, header: &ar::Header) -> Result<(), String> {
+pub(crate) fn finish_member<R: Read>(
+    mut member: io::Take<R>,
+    header: &ar::Header,
+) -> Result<(), String> {
     io::copy(&mut member, &mut io::sink()).map_err(|e| e.to_string())?;
     if member.limit() != 0 {
         return Err(format!("the ar member `{}` is truncated", header.name));

@@ -5,6 +5,8 @@
 //!   see [`split_tree`] for a target's output tree and its subpackages); deterministic bytes.
 //! - [`inspect`]: reads a package file of either format fully and checks its structure and
 //!   internal hashes, as apk-tools and dpkg would; built for untrusted uploads.
+//! - [`contents::read_contents`]: a package's control files and data entries (exact modes,
+//!   owners, links) streamed to the caller, through the same bounded readers (installers).
 //! - [`repo`]: where packages live in a repository tree and the signed indexes
 //!   (`APKINDEX.tar.gz`; apt's `Packages`, `Release`, `InRelease`, `Release.gpg`).
 //!
@@ -14,6 +16,7 @@ pub mod apk;
 mod ar;
 mod bounded;
 mod build;
+pub mod contents;
 pub mod deb;
 mod error;
 mod info;
