@@ -6,8 +6,14 @@
 //! What only the caller knows (the source URL and revision, the creation time) comes in the
 //! [`Request`]; the registry client and notes go through [`Host`]. Nothing is printed.
 
+pub mod accounts;
+pub mod check;
 mod error;
+pub mod generated;
+pub mod image_tree;
 mod layers;
+pub mod services;
+pub mod tree;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +27,13 @@ use boxwright_oci::{
 };
 use boxwright_registry::{BaseCache, Client, Reference};
 
+pub use accounts::{AccountFiles, accounts};
+pub use check::{ServiceProblem, ServiceReport, check_services};
 pub use error::{Error, HostError};
+pub use generated::{GeneratedEntry, GeneratedKind};
+pub use image_tree::{ImageTree, image_tree};
+pub use services::{ServiceFiles, services};
+pub use tree::{Node, NodeKind, ResolveError, TreeIndex};
 
 /// One image to write.
 #[derive(Debug, Clone)]
