@@ -86,9 +86,12 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
     } else {
         request.compression
     };
-    let tag = request
-        .tag
-        .map_or_else(|| target.version().to_string(), str::to_string);
+    // A target without a version (an image made from packages) is tagged `latest`.
+    let tag = match (request.tag, target.version()) {
+        (Some(tag), _) => tag.to_string(),
+        (None, "") => "latest".to_string(),
+        (None, version) => version.to_string(),
+    };
     let requested: Vec<String> = if request.platforms.is_empty() {
         image.platforms.clone()
     } else {
