@@ -112,72 +112,134 @@ fn line(fields: &[&str]) -> Line {
     }
 }
 
-/// The account files of `accounts` over the installed `tree`.
-pub fn accounts(accounts: &Accounts, tree: &TreeIndex) -> Result<AccountFiles, Error> {
-    let (mut passwd, passwd_from_master) = read(
-        tree,
-        &["etc/passwd", "usr/share/base-passwd/passwd.master"],
-        7,
-    );
-    let (mut group, _) = read(
-        tree,
-        &["etc/group", "usr/share/base-passwd/group.master"],
-        4,
-    );
-    let (mut shadow, _) = read(tree, &["etc/shadow"], 9);
-    if passwd.is_empty() {
-        passwd.push(line(&["root", "x", "0", "0", "root", "/root", "/bin/sh"]));
+/// The three databases being merged, and the shadow password of every passwd entry.
+struct Databases {
+    passwd: Vec<Line>,
+    group: Vec<Line>,
+    shadow: Vec<Line>,
+    /// User name → the password its new shadow line gets.
+    locked: Vec<(String, String)>,
+}
+
+impl Databases {
+    /// What the installed tree ships (see the module documentation).
+    fn read(tree: &TreeIndex) -> Databases {
+        let (mut passwd, from_master) = read(
+            tree,
+            &["etc/passwd", "usr/share/base-passwd/passwd.master"],
+            7,
+        );
+        let (mut group, _) = read(
+            tree,
+            &["etc/group", "usr/share/base-passwd/group.master"],
+            4,
+        );
+        let (shadow, _) = read(tree, &["etc/shadow"], 9);
+        if passwd.is_empty() {
+            passwd.push(line(&["root", "x", "0", "0", "root", "/root", "/bin/sh"]));
+        }
+        if group.is_empty() {
+            group.push(line(&["root", "x", "0", ""]));
+        }
+        for entry in &mut group {
+            entry.fields[1] = "x".into();
+        }
+        // The master's password field (`*`) goes to shadow; passwd says `x`.
+        let mut locked = Vec::new();
+        for entry in &mut passwd {
+            let password = std::mem::replace(&mut entry.fields[1], "x".into());
+            let kept = if from_master && !password.is_empty() && password != "x" {
+                password
+            } else {
+                "!".into()
+            };
+            locked.push((entry.name().to_string(), kept));
+        }
+        Databases {
+            passwd,
+            group,
+            shadow,
+            locked,
+        }
     }
-    if group.is_empty() {
-        group.push(line(&["root", "x", "0", ""]));
-    }
-    for entry in &mut group {
-        entry.fields[1] = "x".into();
-    }
-    // The master's password field (`*`) goes to shadow; passwd says `x`.
-    let mut locked: Vec<(String, String)> = Vec::new();
-    for entry in &mut passwd {
-        let password = std::mem::replace(&mut entry.fields[1], "x".into());
-        let kept = if passwd_from_master && !password.is_empty() && password != "x" {
-            password
-        } else {
-            "!".into()
-        };
-        locked.push((entry.name().to_string(), kept));
-    }
-    for declared in &accounts.groups {
-        let members = merged_members(&group, &declared.name, &declared.members);
+
+    fn add_group(&mut self, declared: &boxwright_metadata::Group) -> Result<(), Error> {
+        let members = merged_members(&self.group, &declared.name, &declared.members);
         let gid = declared.gid.to_string();
         merge(
-            &mut group,
+            &mut self.group,
             line(&[&declared.name, "x", &gid, &members]),
             "group",
+        )
+    }
+
+    fn add_user(&mut self, user: &boxwright_metadata::User) -> Result<(), Error> {
+        let (uid, gid) = (user.uid.to_string(), user.gid.to_string());
+        merge(
+            &mut self.passwd,
+            line(&[
+                &user.name,
+                "x",
+                &uid,
+                &gid,
+                &user.name,
+                &user.home(),
+                user.shell(),
+            ]),
+            "user",
         )?;
+        self.locked.retain(|(name, _)| *name != user.name);
+        self.locked.push((user.name.clone(), "!".into()));
+        // The user's own shadow line replaces one the image had.
+        self.shadow.retain(|l| l.name() != user.name);
+        if self.group.iter().any(|g| g.id() == Some(user.gid)) {
+            return Ok(());
+        }
+        if let Some(named) = self.group.iter().find(|g| g.name() == user.name) {
+            return Err(Error::Account {
+                message: format!(
+                    "user `{}` has gid {gid}, which no group has, and group `{}` has gid {}",
+                    user.name,
+                    named.name(),
+                    named.fields[2]
+                ),
+            });
+        }
+        merge(&mut self.group, line(&[&user.name, "x", &gid, ""]), "group")
+    }
+
+    /// The three files: shadow lines added for passwd entries that have none.
+    fn files(mut self) -> Vec<GeneratedEntry> {
+        for (name, password) in std::mem::take(&mut self.locked) {
+            if !self.shadow.iter().any(|l| l.name() == name) {
+                self.shadow
+                    .push(line(&[&name, &password, "", "", "", "", "", "", ""]));
+            }
+        }
+        let shadow_gid = self
+            .group
+            .iter()
+            .find(|g| g.name() == "shadow")
+            .and_then(Line::id)
+            .unwrap_or(0);
+        vec![
+            GeneratedEntry::file("/etc/group", text(&self.group), 0o644, (0, 0)),
+            GeneratedEntry::file("/etc/passwd", text(&self.passwd), 0o644, (0, 0)),
+            GeneratedEntry::file("/etc/shadow", text(&self.shadow), 0o640, (0, shadow_gid)),
+        ]
+    }
+}
+
+/// The account files of `accounts` over the installed `tree`.
+pub fn accounts(accounts: &Accounts, tree: &TreeIndex) -> Result<AccountFiles, Error> {
+    let mut databases = Databases::read(tree);
+    for declared in &accounts.groups {
+        databases.add_group(declared)?;
     }
     let mut entries = Vec::new();
     for user in &accounts.users {
-        let (uid, gid) = (user.uid.to_string(), user.gid.to_string());
+        databases.add_user(user)?;
         let home = user.home();
-        merge(
-            &mut passwd,
-            line(&[&user.name, "x", &uid, &gid, &user.name, &home, user.shell()]),
-            "user",
-        )?;
-        locked.retain(|(name, _)| *name != user.name);
-        locked.push((user.name.clone(), "!".into()));
-        if !group.iter().any(|g| g.id() == Some(user.gid)) {
-            if let Some(named) = group.iter().find(|g| g.name() == user.name) {
-                return Err(Error::Account {
-                    message: format!(
-                        "user `{}` has gid {gid}, which no group has, and group `{}` has gid {}",
-                        user.name,
-                        named.name(),
-                        named.fields[2]
-                    ),
-                });
-            }
-            merge(&mut group, line(&[&user.name, "x", &gid, ""]), "group")?;
-        }
         if home != "/" && home != "/nonexistent" && !tree.exists(&home) {
             entries.push(GeneratedEntry::directory(
                 &home,
@@ -186,36 +248,7 @@ pub fn accounts(accounts: &Accounts, tree: &TreeIndex) -> Result<AccountFiles, E
             ));
         }
     }
-    for (name, password) in locked {
-        if !shadow.iter().any(|l| l.name() == name) || accounts.users.iter().any(|u| u.name == name)
-        {
-            shadow.retain(|l| l.name() != name);
-            shadow.push(line(&[&name, &password, "", "", "", "", "", "", ""]));
-        }
-    }
-    let shadow_gid = group
-        .iter()
-        .find(|g| g.name() == "shadow")
-        .and_then(Line::id)
-        .unwrap_or(0);
-    entries.push(GeneratedEntry::file(
-        "/etc/group",
-        text(&group),
-        0o644,
-        (0, 0),
-    ));
-    entries.push(GeneratedEntry::file(
-        "/etc/passwd",
-        text(&passwd),
-        0o644,
-        (0, 0),
-    ));
-    entries.push(GeneratedEntry::file(
-        "/etc/shadow",
-        text(&shadow),
-        0o640,
-        (0, shadow_gid),
-    ));
+    entries.extend(databases.files());
     entries.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(AccountFiles {
         entries,

@@ -434,104 +434,106 @@ mod tests {
         );
     }
 
+    /// (text of WEB, replacement, pointer the error names).
+    const BAD: &[(&str, &str, &str)] = &[
+        (
+            "\"keys\": [\"keys/repo.rsa.pub\"]",
+            "\"keys\": []",
+            "/web/image/packages/repositories/1/keys",
+        ),
+        (
+            "\"keys\": [\"keys/repo.rsa.pub\"]",
+            "\"keys\": [\"\"]",
+            "/web/image/packages/repositories/1/keys/0",
+        ),
+        (
+            "\"key\": \"/usr/share/keyrings/debian-archive-keyring.gpg\"",
+            "\"components\": [\"main\"]",
+            "/web/image/packages/repositories/0/key",
+        ),
+        (
+            "http://deb.debian.org",
+            "ftp://deb.debian.org",
+            "/web/image/packages/repositories/0/apt",
+        ),
+        (
+            "http://127.0.0.1:8080",
+            "http://u:p@127.0.0.1:8080",
+            "/web/image/packages/repositories/1/apk",
+        ),
+        (
+            "\"apk\": \"http",
+            "\"apt\": \"http",
+            "/web/image/packages/repositories/1/keys",
+        ),
+        (
+            "\"suite\": \"bookworm\"",
+            "\"suite\": \"book worm\"",
+            "/web/image/packages/repositories/0/suite",
+        ),
+        (
+            "\"hello=1.0-r0\"",
+            "\"hello=\"",
+            "/web/image/packages/install/4",
+        ),
+        (
+            "\"hello=1.0-r0\"",
+            "\"-x\"",
+            "/web/image/packages/install/4",
+        ),
+        (
+            "\"hello=1.0-r0\"",
+            "\"s6=2\"",
+            "/web/image/packages/install/4",
+        ),
+        (
+            "[\"amd64\"]",
+            "[\"sparc\"]",
+            "/web/image/packages/architectures/0",
+        ),
+        ("\"single\"", "\"per-file\"", "/web/image/packages/layering"),
+        (
+            "\"run_as\": \"web\"",
+            "\"run_as\": \"www\"",
+            "/web/image/accounts/run_as",
+        ),
+        (
+            "\"home\": \"/srv\"",
+            "\"home\": \"srv\"",
+            "/web/image/accounts/users/0/home",
+        ),
+        (
+            "\"name\": \"web\", \"uid\"",
+            "\"name\": \"Web\", \"uid\"",
+            "/web/image/accounts/users/0/name",
+        ),
+        (
+            "{ \"name\": \"web\", \"gid\": 1000 }",
+            "{ \"name\": \"web\", \"gid\": 1 }, { \"name\": \"w2\", \"gid\": 1 }",
+            "/web/image/accounts/groups/1/gid",
+        ),
+        ("\"httpd\": [", "\"../x\": [", "/web/image/services/..~1x"),
+        (
+            "[\"/bin/busybox\", \"httpd\"",
+            "[\"busybox\", \"httpd\"",
+            "/web/image/services/httpd/0",
+        ),
+        ("\"layering\"", "\"layerin\"", "/web/image/packages/layerin"),
+        (
+            "\"services\"",
+            "\"entrypoint\": [\"/x\"], \"services\"",
+            "/web/image/entrypoint",
+        ),
+        (
+            "\"run_as\": \"web\"",
+            "\"run_as\": \"web\" }, \"user\": \"0\", \"x-\": {",
+            "/web/image/user",
+        ),
+    ];
+
     #[test]
     fn bad_values_name_their_key() {
-        let cases: &[(&str, &str, &str)] = &[
-            (
-                "\"keys\": [\"keys/repo.rsa.pub\"]",
-                "\"keys\": []",
-                "/web/image/packages/repositories/1/keys",
-            ),
-            (
-                "\"keys\": [\"keys/repo.rsa.pub\"]",
-                "\"keys\": [\"\"]",
-                "/web/image/packages/repositories/1/keys/0",
-            ),
-            (
-                "\"key\": \"/usr/share/keyrings/debian-archive-keyring.gpg\"",
-                "\"components\": [\"main\"]",
-                "/web/image/packages/repositories/0/key",
-            ),
-            (
-                "http://deb.debian.org",
-                "ftp://deb.debian.org",
-                "/web/image/packages/repositories/0/apt",
-            ),
-            (
-                "http://127.0.0.1:8080",
-                "http://u:p@127.0.0.1:8080",
-                "/web/image/packages/repositories/1/apk",
-            ),
-            (
-                "\"apk\": \"http",
-                "\"apt\": \"http",
-                "/web/image/packages/repositories/1/keys",
-            ),
-            (
-                "\"suite\": \"bookworm\"",
-                "\"suite\": \"book worm\"",
-                "/web/image/packages/repositories/0/suite",
-            ),
-            (
-                "\"hello=1.0-r0\"",
-                "\"hello=\"",
-                "/web/image/packages/install/4",
-            ),
-            (
-                "\"hello=1.0-r0\"",
-                "\"-x\"",
-                "/web/image/packages/install/4",
-            ),
-            (
-                "\"hello=1.0-r0\"",
-                "\"s6=2\"",
-                "/web/image/packages/install/4",
-            ),
-            (
-                "[\"amd64\"]",
-                "[\"sparc\"]",
-                "/web/image/packages/architectures/0",
-            ),
-            ("\"single\"", "\"per-file\"", "/web/image/packages/layering"),
-            (
-                "\"run_as\": \"web\"",
-                "\"run_as\": \"www\"",
-                "/web/image/accounts/run_as",
-            ),
-            (
-                "\"home\": \"/srv\"",
-                "\"home\": \"srv\"",
-                "/web/image/accounts/users/0/home",
-            ),
-            (
-                "\"name\": \"web\", \"uid\"",
-                "\"name\": \"Web\", \"uid\"",
-                "/web/image/accounts/users/0/name",
-            ),
-            (
-                "{ \"name\": \"web\", \"gid\": 1000 }",
-                "{ \"name\": \"web\", \"gid\": 1 }, { \"name\": \"w2\", \"gid\": 1 }",
-                "/web/image/accounts/groups/1/gid",
-            ),
-            ("\"httpd\": [", "\"../x\": [", "/web/image/services/..~1x"),
-            (
-                "[\"/bin/busybox\", \"httpd\"",
-                "[\"busybox\", \"httpd\"",
-                "/web/image/services/httpd/0",
-            ),
-            ("\"layering\"", "\"layerin\"", "/web/image/packages/layerin"),
-            (
-                "\"services\"",
-                "\"entrypoint\": [\"/x\"], \"services\"",
-                "/web/image/entrypoint",
-            ),
-            (
-                "\"run_as\": \"web\"",
-                "\"run_as\": \"web\" }, \"user\": \"0\", \"x-\": {",
-                "/web/image/user",
-            ),
-        ];
-        for (from, to, pointer) in cases {
+        for (from, to, pointer) in BAD {
             assert!(WEB.contains(from), "{from}");
             let err = parse(&WEB.replacen(from, to, 1)).unwrap_err().to_string();
             assert!(err.contains(&format!("at {pointer}")), "{to}: {err}");
