@@ -13,7 +13,10 @@ mod targets;
 
 pub use download::{FetchOptions, FetchReport, Outcome, fetch_all};
 pub use error::Error;
-pub use lock::{LOCK_FILE, LockFile, checksum_for};
+pub use lock::{
+    ArchitectureLock, ImageLock, ImageLockStatus, LOCK_FILE, LockFile, LockedIndex, LockedPackage,
+    checksum_for,
+};
 pub use plan::{FetchRequest, Source, plan};
 pub use progress::{NoProgress, Progress, ProgressItem};
 pub use targets::{Fetched, fetch_targets};

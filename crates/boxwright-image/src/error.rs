@@ -101,6 +101,24 @@ pub enum Error {
     #[error(transparent)]
     Oci(#[from] boxwright_oci::Error),
 
+    /// A tree (directory or tar stream) could not be read.
+    #[error("cannot read the file tree {}: {message}", path.display())]
+    Tree { path: PathBuf, message: String },
+
+    /// An account of `image.accounts` clashes with one the packages ship.
+    #[error("image.accounts: {message}")]
+    Account { message: String },
+
+    /// `image.services` needs a program (`execlineb`, `s6-svscan`) no installed package has.
+    #[error(
+        "image.services needs `{program}` in the image, and no installed package has it \
+         (install {package}, or the static s6/execline build)"
+    )]
+    MissingSupervisor {
+        program: &'static str,
+        package: &'static str,
+    },
+
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,

@@ -6,8 +6,14 @@
 //! What only the caller knows (the source URL and revision, the creation time) comes in the
 //! [`Request`]; the registry client and notes go through [`Host`]. Nothing is printed.
 
+pub mod accounts;
+pub mod check;
 mod error;
+pub mod generated;
+pub mod image_tree;
 mod layers;
+pub mod services;
+pub mod tree;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +27,13 @@ use boxwright_oci::{
 };
 use boxwright_registry::{BaseCache, Client, Reference};
 
+pub use accounts::{AccountFiles, accounts};
+pub use check::{ServiceProblem, ServiceReport, check_services};
 pub use error::{Error, HostError};
+pub use generated::{GeneratedEntry, GeneratedKind};
+pub use image_tree::{ImageTree, image_tree};
+pub use services::{ServiceFiles, services};
+pub use tree::{Node, NodeKind, ResolveError, TreeIndex};
 
 /// One image to write.
 #[derive(Debug, Clone)]
@@ -74,9 +86,12 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
     } else {
         request.compression
     };
-    let tag = request
-        .tag
-        .map_or_else(|| target.version().to_string(), str::to_string);
+    // A target without a version (an image made from packages) is tagged `latest`.
+    let tag = match (request.tag, target.version()) {
+        (Some(tag), _) => tag.to_string(),
+        (None, "") => "latest".to_string(),
+        (None, version) => version.to_string(),
+    };
     let requested: Vec<String> = if request.platforms.is_empty() {
         image.platforms.clone()
     } else {

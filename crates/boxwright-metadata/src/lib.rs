@@ -10,6 +10,8 @@ pub mod env_vars;
 mod error;
 mod load;
 mod model;
+mod packages;
+mod packages_check;
 mod pointer;
 mod project;
 pub mod schema;
@@ -22,6 +24,10 @@ pub use error::Error;
 pub use model::{
     Download, Image, Metadata, PACKAGE_SCRIPTS, Package, Release, SignatureFormat, Target,
     Upstream, Verify,
+};
+pub use packages::{
+    Accounts, Group, ImagePackages, InstallRequest, Layering, PackageRepository, RepositoryKind,
+    Services, User,
 };
 pub use project::{METADATA_FILE, Project};
 pub use source::{

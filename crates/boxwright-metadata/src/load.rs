@@ -128,7 +128,13 @@ fn load_target(
 ) -> Result<Target> {
     let raw = typed(path, base, &value)?;
     let mirror = raw.upstream.is_some();
-    if !mirror && !raw.env.contains_key(&raw.version_env_var) {
+    // An image made from packages has no version of its own unless it names one.
+    let from_packages = raw.version_env_var.is_empty()
+        && raw
+            .image
+            .as_ref()
+            .is_some_and(|image| image.packages.is_some());
+    if !mirror && !from_packages && !raw.env.contains_key(&raw.version_env_var) {
         let message = if raw.version_env_var.is_empty() {
             "version_env_var is required (it names the env entry holding the target's version), \
              unless the target has `upstream`"
@@ -384,6 +390,9 @@ fn check_layers(path: &Path, base: &str, target: &Target) -> Result<()> {
 fn check_target(path: &Path, base: &str, target: &Target) -> Result<()> {
     check_upstream(path, base, target)?;
     check_layers(path, base, target)?;
+    if let Some(image) = &target.image {
+        crate::packages_check::check_image(path, &pointer::push(base, "image"), image)?;
+    }
     if let Some(prefix) = &target.tag_prefix
         && (prefix.is_empty() || prefix.chars().any(|c| c.is_whitespace() || c.is_control()))
     {

@@ -21,7 +21,11 @@ pub struct Metadata {
 #[schemars(
     deny_unknown_fields,
     extend("patternProperties" = { "^x-": true }),
-    extend("anyOf" = [{ "required": ["version_env_var"] }, { "required": ["upstream"] }])
+    extend("anyOf" = [
+        { "required": ["version_env_var"] },
+        { "required": ["upstream"] },
+        { "required": ["image"], "properties": { "image": { "required": ["packages"] } } }
+    ])
 )]
 pub struct Target {
     /// Prefix of the target's release tags (`{tag_prefix}-{version}[-{prerelease}].{revision}`);
@@ -29,7 +33,8 @@ pub struct Target {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_prefix: Option<String>,
     /// Name of the `env` entry holding the target's official version; required unless the
-    /// target has `upstream` (its versions are then discovered).
+    /// target has `upstream` (its versions are then discovered) or is an image made from
+    /// packages (`image.packages`).
     #[serde(default)]
     pub version_env_var: String,
     /// Paths under the target's output directory packed by `release package`; a trailing `/`
@@ -225,6 +230,18 @@ pub struct Image {
     /// Layers made from downloads instead of a build output (mirror targets), in order.
     #[serde(default)]
     pub layers: Vec<ImageLayer>,
+    /// Distribution packages installed into the image (apt or apk repositories), below the
+    /// target's own files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub packages: Option<crate::ImagePackages>,
+    /// Users and groups (`/etc/passwd`, `/etc/group`, `/etc/shadow`) and the user the image
+    /// runs as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<crate::Accounts>,
+    /// s6 services by name: `/etc/services.d/<name>/run` starts the command; the entrypoint
+    /// is `s6-svscan /etc/services.d`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: crate::Services,
 }
 
 /// A target's published release: its artifacts and the signed manifest naming them.

@@ -39,7 +39,11 @@ mod tests {
         assert_eq!(target["additionalProperties"], json!(false));
         assert_eq!(
             target["anyOf"],
-            json!([{"required": ["version_env_var"]}, {"required": ["upstream"]}])
+            json!([
+                {"required": ["version_env_var"]},
+                {"required": ["upstream"]},
+                {"required": ["image"], "properties": {"image": {"required": ["packages"]}}}
+            ])
         );
         assert!(schema["$defs"]["Download"]["properties"]["sha256"].is_object());
     }

@@ -586,8 +586,21 @@ pub struct PackageArgs {
 pub struct VerifyArgs {
     /// Files to report on. Directories are walked recursively in name order; symbolic links
     /// inside them are not followed.
-    #[arg(required = true, value_name = "PATH")]
+    #[arg(
+        required_unless_present = "image",
+        conflicts_with = "image",
+        value_name = "PATH"
+    )]
     pub paths: Vec<PathBuf>,
+    /// Check an image's s6 services instead: every /etc/services.d/*/run executable, its
+    /// interpreter and the program it starts present. SUBJECT is an OCI layout (DIR or
+    /// DIR:TAG), an oci-archive (FILE[:TAG] or oci-archive:FILE[:TAG]), a rootfs tarball or
+    /// an unpacked rootfs directory. Exit 1 naming the service and the missing path.
+    #[arg(long, value_name = "SUBJECT")]
+    pub image: Option<String>,
+    /// The platform of a multi-platform image (os/arch[/variant]).
+    #[arg(long, value_name = "PLATFORM", requires = "image")]
+    pub platform: Option<String>,
     /// Requirements, comma-separated: static, pie, stripped, relro (full RELRO), nx, canary,
     /// fortify, arch=NAME (x86_64, aarch64, bpf...). Any file that misses one exits 1, with a
     /// reason per miss on stderr.

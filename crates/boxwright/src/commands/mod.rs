@@ -53,7 +53,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         }
         Command::Release(ReleaseCommand::Publish(args)) => release::publish(global, printer, &args),
         Command::Release(ReleaseCommand::Verify(args)) => release::verify(printer, &args),
-        Command::Verify(args) => verify::run(printer, &args),
+        Command::Verify(args) => verify::run(global, printer, &args),
         Command::Plan(args) => mirror::plan(global, printer, &args),
         Command::Mirror(MirrorCommand::Run(args)) => mirror::run(global, printer, &args),
         Command::Mirror(MirrorCommand::Build(args)) => mirror::build(global, printer, &args),

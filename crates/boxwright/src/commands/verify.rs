@@ -6,7 +6,8 @@ use boxwright_elf::{ElfReport, FileKind, FileReport, Policy};
 use serde::Serialize;
 
 use super::ExitStatus;
-use crate::cli::VerifyArgs;
+use crate::cli::{GlobalArgs, VerifyArgs};
+use crate::context;
 use crate::printer::Printer;
 
 /// One file's report and what the policy found wrong with it (the `--json` array items).
@@ -17,7 +18,14 @@ struct Verdict {
     violations: Vec<String>,
 }
 
-pub fn run(printer: &Printer, args: &VerifyArgs) -> anyhow::Result<ExitStatus> {
+pub fn run(
+    global: &GlobalArgs,
+    printer: &Printer,
+    args: &VerifyArgs,
+) -> anyhow::Result<ExitStatus> {
+    if let Some(subject) = &args.image {
+        return services(global, printer, subject, args.platform.as_deref());
+    }
     let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let results = boxwright_elf::inspect_paths(&args.paths, threads)?;
     let total = results.len();
@@ -189,4 +197,77 @@ fn details(elf: &ElfReport) -> String {
         }
     }
     parts.join(", ")
+}
+
+/// `verify --image SUBJECT`: the image's s6 services, one line per problem on stderr.
+fn services(
+    global: &GlobalArgs,
+    printer: &Printer,
+    subject: &str,
+    platform: Option<&str>,
+) -> anyhow::Result<ExitStatus> {
+    use boxwright_registry::Subject;
+    let project = context::optional_project(global)?;
+    let targets: Vec<String> = project
+        .iter()
+        .flat_map(|p| p.metadata.targets.keys().cloned())
+        .collect();
+    let parsed = Subject::parse(
+        subject,
+        &boxwright_registry::subject::FileSystem { targets: &targets },
+    )?;
+    let (path, tag) = match &parsed {
+        Subject::Path(path) => (path.clone(), None),
+        Subject::Layout { dir, tag } => (dir.clone(), Some(tag.clone())),
+        Subject::OciArchive { file, tag } => (file.clone(), tag.clone()),
+        Subject::Target(name) => anyhow::bail!(
+            "`{name}` is a target: verify --image checks an image; build it first \
+             (boxwright image build {name} --format oci -o DIR) and name DIR"
+        ),
+        other => anyhow::bail!(
+            "verify --image reads local images (OCI layout, oci-archive, rootfs), not {}; \
+             save it first with `boxwright image pull REF -o DIR`",
+            other.kind()
+        ),
+    };
+    let image = boxwright_image::image_tree(&path, tag.as_deref(), platform)?;
+    let report = boxwright_image::check_services(&image.tree, &image.entrypoint);
+    if printer.json {
+        let problems: Vec<_> = report
+            .problems
+            .iter()
+            .map(
+                |p| serde_json::json!({ "service": p.service, "path": p.path, "reason": p.reason }),
+            )
+            .collect();
+        printer.json(&serde_json::json!({ "services": report.services, "problems": problems }));
+    } else {
+        for name in &report.services {
+            let ok = !report.problems.iter().any(|p| &p.service == name);
+            printer.line(format!("{name}  {}", if ok { "ok" } else { "FAILED" }));
+        }
+    }
+    if report.services.is_empty() {
+        printer.error(&anyhow::anyhow!(
+            "{subject} has no services (no directory in /etc/services.d)"
+        ));
+        return Ok(ExitStatus::CheckFailed);
+    }
+    if report.problems.is_empty() {
+        printer.detail(format!(
+            "{} services checked in {subject}",
+            report.services.len()
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    let mut err = io::stderr().lock();
+    for problem in &report.problems {
+        let _ = writeln!(err, "{problem}");
+    }
+    let _ = writeln!(
+        err,
+        "error: {} problem(s) in the services of {subject}",
+        report.problems.len()
+    );
+    Ok(ExitStatus::CheckFailed)
 }

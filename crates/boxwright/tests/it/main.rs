@@ -8,6 +8,7 @@ mod distro_release;
 mod fetch;
 mod hostile;
 mod image;
+mod image_packages;
 mod metadata;
 mod package;
 mod publish;
