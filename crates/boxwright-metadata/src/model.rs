@@ -326,10 +326,11 @@ impl Metadata {
     /// The target called `name`; [`Error::UnknownTarget`](crate::Error::UnknownTarget)
     /// listing the known ones when there is none.
     pub fn require_target(&self, name: &str) -> Result<&Target, crate::Error> {
-        self.target(name).ok_or_else(|| crate::Error::UnknownTarget {
-            name: name.to_string(),
-            known: self.targets.keys().cloned().collect(),
-        })
+        self.target(name)
+            .ok_or_else(|| crate::Error::UnknownTarget {
+                name: name.to_string(),
+                known: self.targets.keys().cloned().collect(),
+            })
     }
 
     /// `names` and everything they depend on (`build_depends`, transitively), dependencies
