@@ -413,7 +413,7 @@ fn cut_tar_entries(
     budget: &Budget,
     which: &str,
 ) -> Result<Vec<(String, Vec<u8>)>, PackageError> {
-    let context = format!("{which} tar");
+    let member = format!("{which} tar");
     let mut archive = tar::Archive::new(bytes);
     let mut entries = Vec::new();
     let mut end = 0u64;
@@ -421,7 +421,7 @@ fn cut_tar_entries(
         path,
         &mut archive,
         budget,
-        &format!("the {context}"),
+        &format!("the {member}"),
         |item, data| {
             end = item.end;
             if item.kind.is_file() {
@@ -433,12 +433,12 @@ fn cut_tar_entries(
             Ok(())
         },
     )
-    .map_err(|e| e.within(&context))?;
+    .map_err(|e| e.within(&member))?;
     if end != bytes.len() as u64 {
         return Err(PackageError::malformed(
             path,
             format!(
-                "{context}: not cut: it has end-of-archive blocks or data after its last entry (apk stops reading there)"
+                "{member}: not cut: it has end-of-archive blocks or data after its last entry (apk stops reading there)"
             ),
         ));
     }
