@@ -7,8 +7,9 @@ pub type HostError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("unknown target `{name}` (known: {})", known.join(", "))]
-    UnknownTarget { name: String, known: Vec<String> },
+    /// `boxwright_metadata::Error::UnknownTarget`.
+    #[error(transparent)]
+    UnknownTarget(boxwright_metadata::Error),
 
     #[error("target `{target}` has no `image` in {}", metadata.display())]
     NoImage { target: String, metadata: PathBuf },

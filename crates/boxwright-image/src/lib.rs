@@ -71,11 +71,8 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
     let name = request.target;
     let target = project
         .metadata
-        .target(name)
-        .ok_or_else(|| Error::UnknownTarget {
-            name: name.to_string(),
-            known: project.metadata.targets.keys().cloned().collect(),
-        })?;
+        .require_target(name)
+        .map_err(Error::UnknownTarget)?;
     let image = target.image.clone().ok_or_else(|| Error::NoImage {
         target: name.to_string(),
         metadata: project.metadata.path.clone(),

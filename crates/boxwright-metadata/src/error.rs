@@ -72,6 +72,10 @@ pub enum Error {
         pointer: String,
         message: String,
     },
+
+    /// A target name that the file does not define.
+    #[error("unknown target `{name}` (known: {})", known.join(", "))]
+    UnknownTarget { name: String, known: Vec<String> },
 }
 
 impl Error {

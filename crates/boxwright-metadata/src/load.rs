@@ -812,6 +812,18 @@ mod tests {
     }"#;
 
     #[test]
+    fn require_target_names_the_known_targets() {
+        let metadata = parse(SEED).unwrap();
+        assert!(metadata.require_target("your-target").is_ok());
+        let error = metadata.require_target("other").unwrap_err();
+        assert!(matches!(&error, Error::UnknownTarget { name, .. } if name == "other"));
+        assert_eq!(
+            error.to_string(),
+            "unknown target `other` (known: your-target)"
+        );
+    }
+
+    #[test]
     fn seed_entry_loads_and_expands_templates() {
         let m = parse(SEED).unwrap();
         let t = m.target("your-target").unwrap();

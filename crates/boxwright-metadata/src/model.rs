@@ -340,6 +340,16 @@ impl Metadata {
         self.targets.get(name)
     }
 
+    /// The target called `name`; [`Error::UnknownTarget`](crate::Error::UnknownTarget)
+    /// listing the known ones when there is none.
+    pub fn require_target(&self, name: &str) -> Result<&Target, crate::Error> {
+        self.target(name)
+            .ok_or_else(|| crate::Error::UnknownTarget {
+                name: name.to_string(),
+                known: self.targets.keys().cloned().collect(),
+            })
+    }
+
     /// `names` and everything they depend on (`build_depends`, transitively), dependencies
     /// before their dependents; ties in name order. The loader refused unknown names and
     /// cycles, so this always succeeds for a loaded file's target names.

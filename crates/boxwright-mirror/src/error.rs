@@ -4,8 +4,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("unknown target `{name}` (known: {})", known.join(", "))]
-    UnknownTarget { name: String, known: Vec<String> },
+    /// `boxwright_metadata::Error::UnknownTarget`.
+    #[error(transparent)]
+    UnknownTarget(boxwright_metadata::Error),
 
     #[error(
         "target `{target}` has no `upstream` in {}: plan and mirror work on targets whose \

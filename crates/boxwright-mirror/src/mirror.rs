@@ -108,11 +108,8 @@ impl<'a> Mirror<'a> {
     ) -> Result<Mirror<'a>, Error> {
         let target = project
             .metadata
-            .target(name)
-            .ok_or_else(|| Error::UnknownTarget {
-                name: name.to_string(),
-                known: project.metadata.targets.keys().cloned().collect(),
-            })?;
+            .require_target(name)
+            .map_err(Error::UnknownTarget)?;
         if target.upstream.is_none() {
             return Err(Error::NotMirrored {
                 target: name.to_string(),

@@ -304,7 +304,7 @@ impl Control {
             provides: self.all("provides"),
             control_sha1: Some(self.identity),
             signer: self.signer.map(|(k, _)| k),
-            control_fields: Vec::new(),
+            control_fields: self.fields.clone(),
             sha256,
             name,
             version,
@@ -417,46 +417,40 @@ fn cut_tar_entries(
     budget: &Budget,
     which: &str,
 ) -> Result<Vec<(String, Vec<u8>)>, PackageError> {
-    let bad = |reason: String| PackageError::malformed(path, format!("{which} tar: {reason}"));
+    let member = format!("{which} tar");
     let mut archive = tar::Archive::new(bytes);
     let mut entries = Vec::new();
     let mut end = 0u64;
     for_each_entry(
+        path,
         &mut archive,
         budget,
-        &format!("the {which} tar"),
+        &format!("the {member}"),
         |item, data| {
             end = item.end;
             if item.kind.is_file() {
                 let mut content = Vec::new();
-                data.read_to_end(&mut content).map_err(|e| e.to_string())?;
+                data.read_to_end(&mut content)
+                    .map_err(|e| PackageError::malformed(path, e.to_string()))?;
                 entries.push((item.name(), content));
             }
             Ok(())
         },
     )
-    .map_err(bad)?;
+    .map_err(|e| e.within(&member))?;
     if end != bytes.len() as u64 {
-        return Err(bad(
-            "not cut: it has end-of-archive blocks or data after its last entry (apk stops reading there)".into(),
+        return Err(PackageError::malformed(
+            path,
+            format!(
+                "{member}: not cut: it has end-of-archive blocks or data after its last entry (apk stops reading there)"
+            ),
         ));
     }
     Ok(entries)
 }
 
-/// Reads and checks an apk fully (see [`crate::inspect`]).
+/// Reads and checks an apk fully within `budget` (see [`crate::inspect`]).
 pub(crate) fn inspect(
-    path: &Path,
-    file: File,
-    file_size: u64,
-    limits: &ReadLimits,
-) -> Result<PackageInfo, PackageError> {
-    let budget = Budget::new(limits, file_size);
-    let result = inspect_within(path, file, file_size, &budget);
-    budget.explain(path, result)
-}
-
-fn inspect_within(
     path: &Path,
     file: File,
     file_size: u64,
@@ -496,14 +490,17 @@ fn check_data<R: Read>(path: &Path, tee: &mut Tee<R>, budget: &Budget) -> Result
     let mut archive = tar::Archive::new(budget.count(flate2::bufread::GzDecoder::new(&mut *tee)));
     let mut dirs = BTreeSet::new();
     let mut count = 0usize;
-    for_each_entry(&mut archive, budget, "the data tar", |item, data| {
+    for_each_entry(path, &mut archive, budget, "the data tar", |item, data| {
         count += 1;
         if count > limits::ENTRIES {
-            return Err(format!("more than {} entries", limits::ENTRIES));
+            return Err(PackageError::malformed(
+                path,
+                format!("more than {} entries", limits::ENTRIES),
+            ));
         }
-        check_data_entry(item, data, &mut dirs)
+        check_data_entry(path, item, data, &mut dirs)
     })
-    .map_err(bad)?;
+    .map_err(|e| e.within("data tar"))?;
     // What follows the last entry must be the end-of-archive zeros.
     let mut decoder = archive.into_inner();
     let mut rest = [0u8; 8192];
@@ -519,19 +516,22 @@ fn check_data<R: Read>(path: &Path, tee: &mut Tee<R>, budget: &Budget) -> Result
     Ok(())
 }
 
-/// One entry of the data tar (see [`check_data`]); `dirs` holds the directories seen.
+/// One entry of the data tar of the package `path` (see [`check_data`]); `dirs` holds the
+/// directories seen.
 fn check_data_entry(
+    path: &Path,
     item: &crate::bounded::Item,
     data: &mut dyn Read,
     dirs: &mut BTreeSet<String>,
-) -> Result<(), String> {
-    let name = validate::entry_path(&item.name())?;
+) -> Result<(), PackageError> {
+    let bad = |reason: String| PackageError::malformed(path, reason);
+    let name = validate::entry_path(path, &item.name())?;
     if let Some((parent, _)) = name.rsplit_once('/')
         && !dirs.contains(parent)
     {
-        return Err(format!(
+        return Err(bad(format!(
             "`{name}` comes before an entry for its directory `{parent}/` (apk: no dirent in archive)"
-        ));
+        )));
     }
     let kind = item.kind;
     if kind.is_dir() {
@@ -540,26 +540,26 @@ fn check_data_entry(
         let expected = item
             .pax_value(CHECKSUM_RECORD)
             .map(|v| String::from_utf8_lossy(v).into_owned())
-            .ok_or_else(|| format!("`{name}` has no {CHECKSUM_RECORD} pax record"))?;
+            .ok_or_else(|| bad(format!("`{name}` has no {CHECKSUM_RECORD} pax record")))?;
         let actual = if kind.is_symlink() {
             hex::encode(sha1::Sha1::digest(item.link.as_deref().unwrap_or_default()))
         } else {
             let mut hasher = sha1::Sha1::new();
             crate::stream::digest_reader(data, |chunk| hasher.update(chunk))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| bad(e.to_string()))?;
             hex::encode(hasher.finalize())
         };
         if actual != expected {
-            return Err(format!(
+            return Err(bad(format!(
                 "`{name}` has SHA-1 {actual}, its pax record says {expected}"
-            ));
+            )));
         }
     } else if !kind.is_hard_link()
         && !kind.is_character_special()
         && !kind.is_block_special()
         && !kind.is_fifo()
     {
-        return Err(format!("`{name}` has an unknown entry type"));
+        return Err(bad(format!("`{name}` has an unknown entry type")));
     }
     Ok(())
 }

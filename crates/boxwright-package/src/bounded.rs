@@ -173,21 +173,24 @@ impl Pending {
     }
 }
 
-/// Calls `visit` with each entry of `archive` and a reader of its data (what `visit` leaves
-/// unread is skipped). Header records past [`limits::HEADER`] are refused unread and
-/// recorded in `budget` as the limit of `member` (the tar's name in messages). Errors are
-/// messages; a tripped limit is found by [`Budget::explain`].
+/// Calls `visit` with each entry of `archive` (a tar of the package `path`) and a reader of
+/// its data (what `visit` leaves unread is skipped). Header records past [`limits::HEADER`]
+/// are refused unread and recorded in `budget` as the limit of `member` (the tar's name in
+/// messages). Structural errors are [`PackageError::Malformed`]; a tripped limit is found by
+/// [`Budget::explain`].
 pub(crate) fn for_each_entry<R: Read>(
+    path: &Path,
     archive: &mut tar::Archive<R>,
     budget: &Budget,
     member: &str,
-    mut visit: impl FnMut(&Item, &mut dyn Read) -> Result<(), String>,
-) -> Result<(), String> {
-    let mut entries = archive.entries().map_err(|e| e.to_string())?.raw(true);
+    mut visit: impl FnMut(&Item, &mut dyn Read) -> Result<(), PackageError>,
+) -> Result<(), PackageError> {
+    let bad = |reason: String| PackageError::malformed(path, reason);
+    let mut entries = archive.entries().map_err(|e| bad(e.to_string()))?.raw(true);
     let mut pending = Pending::default();
     let mut previous: Option<String> = None;
     for entry in &mut entries {
-        let mut entry = entry.map_err(|e| e.to_string())?;
+        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
         let kind = entry.header().entry_type();
         if let Some(record) = record_name(kind) {
             let size = entry.size();
@@ -202,21 +205,21 @@ pub(crate) fn for_each_entry<R: Read>(
                     None => format!("{member}, before its first entry"),
                 };
                 budget.trip(Trip::Header { location, record });
-                return Err(format!("{record} over the header limit"));
+                return Err(bad(format!("{record} over the header limit")));
             }
             let mut data = Vec::new();
             entry
                 .read_to_end(&mut data)
-                .map_err(|e| format!("{record}: {e}"))?;
-            add_record(&mut pending, kind, data)?;
+                .map_err(|e| bad(format!("{record}: {e}")))?;
+            add_record(path, &mut pending, kind, data)?;
             continue;
         }
-        let item = item(&entry, std::mem::take(&mut pending))?;
+        let item = item(path, &entry, std::mem::take(&mut pending))?;
         visit(&item, &mut entry)?;
         previous = Some(shortened(&item.name()));
     }
     if !pending.is_empty() {
-        return Err("header records at the end describe no entry".into());
+        return Err(bad("header records at the end describe no entry".into()));
     }
     Ok(())
 }
@@ -231,7 +234,13 @@ fn record_name(kind: EntryType) -> Option<&'static str> {
     }
 }
 
-fn add_record(pending: &mut Pending, kind: EntryType, data: Vec<u8>) -> Result<(), String> {
+/// Keeps a header record of the package `path` for the entry it describes.
+fn add_record(
+    path: &Path,
+    pending: &mut Pending,
+    kind: EntryType,
+    data: Vec<u8>,
+) -> Result<(), PackageError> {
     let size = data.len() as u64;
     match kind {
         EntryType::GNULongName if pending.long_name.is_none() => {
@@ -240,16 +249,21 @@ fn add_record(pending: &mut Pending, kind: EntryType, data: Vec<u8>) -> Result<(
         EntryType::GNULongLink if pending.long_link.is_none() => {
             pending.long_link = Some(until_nul(data));
         }
-        EntryType::XHeader if pending.pax.is_none() => pending.pax = Some(pax_records(&data)?),
+        EntryType::XHeader if pending.pax.is_none() => {
+            pending.pax = Some(pax_records(path, &data)?);
+        }
         // Global records set defaults for the archive; none that a package needs is honoured.
         EntryType::XGlobalHeader => {
-            pax_records(&data)?;
+            pax_records(path, &data)?;
             return Ok(());
         }
         _ => {
-            return Err(format!(
-                "two {} records describe one entry",
-                record_name(kind).unwrap_or("header")
+            return Err(PackageError::malformed(
+                path,
+                format!(
+                    "two {} records describe one entry",
+                    record_name(kind).unwrap_or("header")
+                ),
             ));
         }
     }
@@ -268,12 +282,12 @@ fn until_nul(mut data: Vec<u8>) -> Vec<u8> {
 /// Pax records: (key, value) pairs in order.
 type PaxRecords = Vec<(Vec<u8>, Vec<u8>)>;
 
-fn pax_records(data: &[u8]) -> Result<PaxRecords, String> {
+fn pax_records(path: &Path, data: &[u8]) -> Result<PaxRecords, PackageError> {
     tar::PaxExtensions::new(data)
         .map(|record| {
             record
                 .map(|r| (r.key_bytes().to_vec(), r.value_bytes().to_vec()))
-                .map_err(|e| format!("bad pax record: {e}"))
+                .map_err(|e| PackageError::malformed(path, format!("bad pax record: {e}")))
         })
         .collect()
 }
@@ -281,7 +295,11 @@ fn pax_records(data: &[u8]) -> Result<PaxRecords, String> {
 /// The entry with the records that precede it applied: pax `path` and `linkpath` over the
 /// GNU long name and link over the header's fields. A pax `size` must agree with the
 /// header's (the raw reader steps by the header's size, as GNU tar would by the record's).
-fn item<R: Read>(entry: &tar::Entry<'_, R>, pending: Pending) -> Result<Item, String> {
+fn item<R: Read>(
+    path: &Path,
+    entry: &tar::Entry<'_, R>,
+    pending: Pending,
+) -> Result<Item, PackageError> {
     let pax = pending.pax.unwrap_or_default();
     let find = |key: &[u8]| pax.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     let size = entry.size();
@@ -291,9 +309,12 @@ fn item<R: Read>(entry: &tar::Entry<'_, R>, pending: Pending) -> Result<Item, St
             .and_then(|s| s.parse().ok())
             != Some(size)
     {
-        return Err(format!(
-            "a pax size record ({}) differs from the header's size {size}",
-            String::from_utf8_lossy(&recorded)
+        return Err(PackageError::malformed(
+            path,
+            format!(
+                "a pax size record ({}) differs from the header's size {size}",
+                String::from_utf8_lossy(&recorded)
+            ),
         ));
     }
     let name = find(b"path")

@@ -82,7 +82,7 @@ pub struct DataEntry {
 pub fn read_contents(
     path: &Path,
     limits: &ReadLimits,
-    mut visit: impl FnMut(&DataEntry, &mut dyn Read) -> Result<(), String>,
+    mut visit: impl FnMut(&DataEntry, &mut dyn Read) -> Result<(), Refused>,
 ) -> Result<Control, PackageError> {
     let mut file = File::open(path).map_err(|e| PackageError::io("open", path, e))?;
     let size = file
@@ -114,7 +114,12 @@ pub fn read_contents(
     budget.explain(path, result)
 }
 
-type Visit<'a> = dyn FnMut(&DataEntry, &mut dyn Read) -> Result<(), String> + 'a;
+/// A visitor's refusal of an entry: the read stops, and the reason comes back as
+/// [`PackageError::Malformed`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused(pub String);
+
+type Visit<'a> = dyn FnMut(&DataEntry, &mut dyn Read) -> Result<(), Refused> + 'a;
 
 fn deb_contents(
     path: &Path,
@@ -130,15 +135,15 @@ fn deb_contents(
         .map_err(|_| bad("not an ar archive".into()))?;
     let mut control = None;
     let mut data_seen = false;
-    while let Some(header) = ar::next_header(&mut input).map_err(bad)? {
+    while let Some(header) = ar::next_header(path, &mut input)? {
         let mut member = (&mut input).take(header.size);
         if header.name.starts_with("control.tar") {
-            control = Some(deb_control(&header, &mut member, budget).map_err(&bad)?);
+            control = Some(deb_control(path, &header, &mut member, budget)?);
         } else if header.name.starts_with("data.tar") {
-            deb_data(&header, &mut member, budget, visit).map_err(&bad)?;
+            deb_data(path, &header, &mut member, budget, visit)?;
             data_seen = true;
         }
-        deb::finish_member(member, &header).map_err(&bad)?;
+        deb::finish_member(path, member, &header)?;
     }
     match (control, data_seen) {
         (Some(control), true) => Ok(control),
@@ -147,23 +152,29 @@ fn deb_contents(
 }
 
 fn deb_control(
+    path: &Path,
     header: &ar::Header,
     member: &mut impl Read,
     budget: &Budget,
-) -> Result<Control, String> {
-    let reader = deb::decompressor(&header.name, member)
-        .ok_or_else(|| format!("unsupported control member `{}`", header.name))?;
+) -> Result<Control, PackageError> {
+    let reader = deb::decompressor(&header.name, member).ok_or_else(|| {
+        PackageError::malformed(
+            path,
+            format!("unsupported control member `{}`", header.name),
+        )
+    })?;
     let mut archive = tar::Archive::new(Limited::new(
         budget.count(reader),
         limits::CONTROL,
         "the control member",
     ));
     let mut files = Vec::new();
-    for_each_entry(&mut archive, budget, &header.name, |item, data| {
-        let name = validate::entry_path(&item.name())?;
+    for_each_entry(path, &mut archive, budget, &header.name, |item, data| {
+        let name = validate::entry_path(path, &item.name())?;
         if item.kind.is_file() && !name.is_empty() {
             let mut bytes = Vec::new();
-            data.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+            data.read_to_end(&mut bytes)
+                .map_err(|e| PackageError::malformed(path, e.to_string()))?;
             files.push(ControlFile {
                 name,
                 mode: item.mode,
@@ -172,8 +183,8 @@ fn deb_control(
         }
         Ok(())
     })
-    .map_err(|e| format!("{}: {e}", header.name))?;
-    deb::drain(archive.into_inner(), &header.name)?;
+    .map_err(|e| e.within(&header.name))?;
+    deb::drain(path, archive.into_inner(), &header.name)?;
     Ok(Control {
         files,
         apk_identity: None,
@@ -181,17 +192,19 @@ fn deb_control(
 }
 
 fn deb_data(
+    path: &Path,
     header: &ar::Header,
     member: &mut impl Read,
     budget: &Budget,
     visit: &mut Visit<'_>,
-) -> Result<(), String> {
-    let reader = deb::decompressor(&header.name, member)
-        .ok_or_else(|| format!("unsupported data member `{}`", header.name))?;
+) -> Result<(), PackageError> {
+    let reader = deb::decompressor(&header.name, member).ok_or_else(|| {
+        PackageError::malformed(path, format!("unsupported data member `{}`", header.name))
+    })?;
     let mut archive = tar::Archive::new(budget.count(reader));
-    data_entries(&mut archive, budget, &header.name, visit)
-        .map_err(|e| format!("{}: {e}", header.name))?;
-    deb::drain(archive.into_inner(), &header.name)
+    data_entries(path, &mut archive, budget, &header.name, visit)
+        .map_err(|e| e.within(&header.name))?;
+    deb::drain(path, archive.into_inner(), &header.name)
 }
 
 fn apk_contents(
@@ -203,10 +216,9 @@ fn apk_contents(
     let mut tee = Tee::new(file);
     let control = apk::read_control(path, &mut tee, budget)?;
     let mut archive = tar::Archive::new(budget.count(flate2::bufread::GzDecoder::new(&mut tee)));
-    data_entries(&mut archive, budget, "the data tar", visit)
-        .map_err(|e| PackageError::malformed(path, format!("data tar: {e}")))?;
-    deb::drain(archive.into_inner(), "the data tar")
-        .map_err(|e| PackageError::malformed(path, e))?;
+    data_entries(path, &mut archive, budget, "the data tar", visit)
+        .map_err(|e| e.within("data tar"))?;
+    deb::drain(path, archive.into_inner(), "the data tar")?;
     let files = control
         .files
         .into_iter()
@@ -228,43 +240,47 @@ fn apk_contents(
 
 /// Every entry of a data tar but its root, to `visit`.
 fn data_entries<R: Read>(
+    package: &Path,
     archive: &mut tar::Archive<R>,
     budget: &Budget,
     member: &str,
     visit: &mut Visit<'_>,
-) -> Result<(), String> {
+) -> Result<(), PackageError> {
+    let bad = |reason: String| PackageError::malformed(package, reason);
     let mut count = 0usize;
-    for_each_entry(archive, budget, member, |item, data| {
+    for_each_entry(package, archive, budget, member, |item, data| {
         count += 1;
         if count > limits::ENTRIES {
-            return Err(format!("more than {} entries", limits::ENTRIES));
+            return Err(bad(format!("more than {} entries", limits::ENTRIES)));
         }
-        let path = validate::entry_path(&item.name())?;
+        let path = validate::entry_path(package, &item.name())?;
         if path.is_empty() {
             return Ok(());
         }
-        let entry = data_entry(item, path)?;
-        visit(&entry, data)?;
+        let entry = data_entry(package, item, path)?;
+        visit(&entry, data).map_err(|Refused(reason)| bad(reason))?;
         // What the visitor left unread is skipped by the entry loop.
-        io::copy(data, &mut io::sink()).map_err(|e| e.to_string())?;
+        io::copy(data, &mut io::sink()).map_err(|e| bad(e.to_string()))?;
         Ok(())
     })
 }
 
-fn data_entry(item: &Item, path: String) -> Result<DataEntry, String> {
+fn data_entry(package: &Path, item: &Item, path: String) -> Result<DataEntry, PackageError> {
     let link = || String::from_utf8_lossy(item.link.as_deref().unwrap_or_default()).into_owned();
     let kind = match item.kind {
         EntryType::Directory => DataKind::Directory,
         EntryType::Regular | EntryType::Continuous => DataKind::File,
         EntryType::Symlink => DataKind::Symlink(link()),
-        EntryType::Link => DataKind::HardLink(validate::entry_path(&link())?),
+        EntryType::Link => DataKind::HardLink(validate::entry_path(package, &link())?),
         EntryType::Char => DataKind::Special("character device"),
         EntryType::Block => DataKind::Special("block device"),
         EntryType::Fifo => DataKind::Special("FIFO"),
         _ => DataKind::Special("entry of an unknown type"),
     };
     let owner = |id: u64, what: &str| {
-        u32::try_from(id).map_err(|_| format!("`{path}` has {what} {id}, over 32 bits"))
+        u32::try_from(id).map_err(|_| {
+            PackageError::malformed(package, format!("`{path}` has {what} {id}, over 32 bits"))
+        })
     };
     Ok(DataEntry {
         kind,

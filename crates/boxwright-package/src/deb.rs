@@ -14,7 +14,6 @@ use crate::apk::{LEVEL, sha256_reader};
 use crate::bounded::{Budget, for_each_entry};
 use crate::error::PackageError;
 use crate::info::{PackageFormat, PackageInfo, format_arch};
-use crate::limits::ReadLimits;
 use crate::spec::{EntryKind, PackageSpec, Script, with_parents};
 use crate::stream::Limited;
 use crate::tarball::TarWriter;
@@ -319,11 +318,15 @@ fn control(spec: &PackageSpec, version: &str, arch: &str, installed_kib: u64) ->
     out
 }
 
-/// Parses a deb822 paragraph: fields in order, continuation lines joined with `\n`. A field
-/// given twice (names compare without case) is refused: readers differ on which one counts
-/// (the server would check the first `Package:`, apt keeps the last). So is text after the
-/// paragraph's end.
-pub fn parse_paragraph(text: &str) -> Result<Vec<(String, String)>, String> {
+/// Parses a deb822 paragraph of the package `path`: fields in order, continuation lines
+/// joined with `\n`. A field given twice (names compare without case) is refused: readers
+/// differ on which one counts (the server would check the first `Package:`, apt keeps the
+/// last). So is text after the paragraph's end.
+pub fn parse_paragraph(
+    path: &Path,
+    text: &str,
+) -> Result<Vec<(String, String)>, PackageError> {
+    let bad = |reason: String| PackageError::malformed(path, reason);
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut ended = false;
     for line in text.lines() {
@@ -332,29 +335,29 @@ pub fn parse_paragraph(text: &str) -> Result<Vec<(String, String)>, String> {
             continue;
         }
         if ended {
-            return Err(format!(
+            return Err(bad(format!(
                 "text after the paragraph's end: `{}`",
                 crate::bounded::shortened(line)
-            ));
+            )));
         }
         if line.starts_with([' ', '\t']) {
             let (_, value) = fields
                 .last_mut()
-                .ok_or_else(|| "a continuation line before any field".to_string())?;
+                .ok_or_else(|| bad("a continuation line before any field".into()))?;
             value.push('\n');
             value.push_str(line);
             continue;
         }
         let (key, value) = line
             .split_once(':')
-            .ok_or_else(|| format!("control line `{line}` is not `Field: value`"))?;
+            .ok_or_else(|| bad(format!("control line `{line}` is not `Field: value`")))?;
         if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(format!("bad control field name `{key}`"));
+            return Err(bad(format!("bad control field name `{key}`")));
         }
         if let Some((first, _)) = fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
-            return Err(format!(
+            return Err(bad(format!(
                 "the field `{key}` is given twice (first as `{first}`)"
-            ));
+            )));
         }
         fields.push((key.to_string(), value.trim().to_string()));
     }
@@ -385,19 +388,8 @@ pub(crate) fn decompressor<'a>(name: &str, input: impl Read + 'a) -> Option<Box<
     }
 }
 
-/// Reads and checks a deb fully (see [`crate::inspect`]).
+/// Reads and checks a deb fully within `budget` (see [`crate::inspect`]).
 pub(crate) fn inspect(
-    path: &Path,
-    file: File,
-    file_size: u64,
-    limits: &ReadLimits,
-) -> Result<PackageInfo, PackageError> {
-    let budget = Budget::new(limits, file_size);
-    let result = inspect_within(path, file, file_size, &budget);
-    budget.explain(path, result)
-}
-
-fn inspect_within(
     path: &Path,
     file: File,
     file_size: u64,
@@ -413,8 +405,7 @@ fn inspect_within(
         return Err(bad("not an ar archive".into()));
     }
     let expect = |want: &str, input: &mut BufReader<_>| -> Result<ar::Header, PackageError> {
-        let header = ar::next_header(input)
-            .map_err(bad)?
+        let header = ar::next_header(path, input)?
             .ok_or_else(|| bad(format!("ends before its `{want}` member")))?;
         if !header.name.starts_with(want) {
             return Err(bad(format!(
@@ -433,7 +424,7 @@ fn inspect_within(
         .take(header.size)
         .read_to_end(&mut version)
         .map_err(|e| bad(e.to_string()))?;
-    ar::skip_rest(&mut input, header.size, version.len() as u64).map_err(bad)?;
+    ar::skip_rest(path, &mut input, header.size, version.len() as u64)?;
     if !version.starts_with(b"2.") {
         return Err(bad(format!(
             "format version `{}` is not 2.x",
@@ -443,12 +434,12 @@ fn inspect_within(
 
     let header = expect("control.tar", &mut input)?;
     let mut member = (&mut input).take(header.size);
-    let (control_text, md5sums) = read_control_files(&header, &mut member, budget).map_err(&bad)?;
-    finish_member(member, &header).map_err(&bad)?;
+    let (control_text, md5sums) = read_control_files(path, &header, &mut member, budget)?;
+    finish_member(path, member, &header)?;
 
     let control_text =
         control_text.ok_or_else(|| bad("control.tar has no `control` file".into()))?;
-    let fields = parse_paragraph(&control_text).map_err(|e| bad(format!("control: {e}")))?;
+    let fields = parse_paragraph(path, &control_text).map_err(|e| e.within("control"))?;
     let get = |key: &str| {
         fields
             .iter()
@@ -472,26 +463,26 @@ fn inspect_within(
             .map_err(|_| bad(format!("control `Installed-Size: {v}` is not a number")))?,
         None => 0,
     };
-    let mut expected = parse_md5sums(md5sums.as_deref().unwrap_or_default()).map_err(&bad)?;
+    let mut expected = parse_md5sums(path, md5sums.as_deref().unwrap_or_default())?;
 
     let header = expect("data.tar", &mut input)?;
     let mut member = (&mut input).take(header.size);
-    check_data(&header, &mut member, &mut expected, budget).map_err(&bad)?;
-    finish_member(member, &header).map_err(&bad)?;
+    check_data(path, &header, &mut member, &mut expected, budget)?;
+    finish_member(path, member, &header)?;
     if let Some(missing) = expected.keys().next() {
         return Err(bad(format!(
             "md5sums lists `{missing}`, which data.tar does not hold"
         )));
     }
     // dpkg ignores members after data.tar whose names start with `_`; anything else is refused.
-    while let Some(extra) = ar::next_header(&mut input).map_err(&bad)? {
+    while let Some(extra) = ar::next_header(path, &mut input)? {
         if !extra.name.starts_with('_') {
             return Err(bad(format!(
                 "unexpected member `{}` after data.tar",
                 extra.name
             )));
         }
-        ar::skip_rest(&mut input, extra.size, 0).map_err(&bad)?;
+        ar::skip_rest(path, &mut input, extra.size, 0)?;
     }
     let sha256 = {
         io::copy(&mut input, &mut io::sink()).map_err(|e| PackageError::io("read", path, e))?;
@@ -508,15 +499,20 @@ fn inspect_within(
     ))
 }
 
-/// Path → MD5 from an `md5sums` file.
-fn parse_md5sums(text: &str) -> Result<BTreeMap<String, String>, String> {
+/// Path → MD5 from the `md5sums` file of the package `path`.
+fn parse_md5sums(path: &Path, text: &str) -> Result<BTreeMap<String, String>, PackageError> {
     let mut expected = BTreeMap::new();
     for line in text.lines() {
         let (sum, file) = line
             .split_once("  ")
             .or_else(|| line.split_once(' '))
-            .ok_or_else(|| format!("md5sums line `{line}` is not `<md5>  <path>`"))?;
-        let file = validate::entry_path(file.trim())?;
+            .ok_or_else(|| {
+                PackageError::malformed(
+                    path,
+                    format!("md5sums line `{line}` is not `<md5>  <path>`"),
+                )
+            })?;
+        let file = validate::entry_path(path, file.trim())?;
         expected.insert(file, sum.trim().to_ascii_lowercase());
     }
     Ok(expected)
@@ -576,23 +572,25 @@ fn package_info(
     }
 }
 
-/// The `control` and `md5sums` files of the control member.
+/// The `control` and `md5sums` files of the control member of the package `path`.
 fn read_control_files(
+    path: &Path,
     header: &ar::Header,
     member: &mut impl Read,
     budget: &Budget,
-) -> Result<(Option<String>, Option<String>), String> {
+) -> Result<(Option<String>, Option<String>), PackageError> {
+    let bad = |reason: String| PackageError::malformed(path, reason);
     let mut control = None;
     let mut md5sums = None;
     let reader = decompressor(&header.name, member)
-        .ok_or_else(|| format!("unsupported control member `{}`", header.name))?;
+        .ok_or_else(|| bad(format!("unsupported control member `{}`", header.name)))?;
     let mut archive = tar::Archive::new(Limited::new(
         budget.count(reader),
         limits::CONTROL,
         "the control member",
     ));
-    for_each_entry(&mut archive, budget, &header.name, |item, data| {
-        let name = validate::entry_path(&item.name())?;
+    for_each_entry(path, &mut archive, budget, &header.name, |item, data| {
+        let name = validate::entry_path(path, &item.name())?;
         let slot = match name.as_str() {
             "control" => &mut control,
             "md5sums" => &mut md5sums,
@@ -600,68 +598,75 @@ fn read_control_files(
         };
         let mut text = String::new();
         data.read_to_string(&mut text)
-            .map_err(|_| format!("`{name}` is not UTF-8 text"))?;
+            .map_err(|_| bad(format!("`{name}` is not UTF-8 text")))?;
         *slot = Some(text);
         Ok(())
     })
-    .map_err(|e| format!("{}: {e}", header.name))?;
-    drain(archive.into_inner(), &header.name)?;
+    .map_err(|e| e.within(&header.name))?;
+    drain(path, archive.into_inner(), &header.name)?;
     Ok((control, md5sums))
 }
 
 /// Reads a decompressed member to its end: a tar reader stops at the end-of-archive blocks,
 /// and only the end of a compressed stream carries its check (gzip's CRC-32 and size, xz's
 /// check), so a changed byte is caught only by reading that far.
-pub(crate) fn drain(mut reader: impl Read, what: &str) -> Result<(), String> {
+pub(crate) fn drain(path: &Path, mut reader: impl Read, what: &str) -> Result<(), PackageError> {
     io::copy(&mut reader, &mut io::sink())
         .map(|_| ())
-        .map_err(|e| format!("{what}: {e}"))
+        .map_err(|e| PackageError::malformed(path, format!("{what}: {e}")))
 }
 
-/// Checks each regular file of the data member that `expected` lists (path → MD5), removing
-/// the ones seen; paths must be safe.
+/// Checks each regular file of the data member of the package `path` that `expected` lists
+/// (path → MD5), removing the ones seen; paths must be safe.
 fn check_data(
+    path: &Path,
     header: &ar::Header,
     member: &mut impl Read,
     expected: &mut BTreeMap<String, String>,
     budget: &Budget,
-) -> Result<(), String> {
+) -> Result<(), PackageError> {
+    let bad = |reason: String| PackageError::malformed(path, reason);
     let reader = decompressor(&header.name, member)
-        .ok_or_else(|| format!("unsupported data member `{}`", header.name))?;
+        .ok_or_else(|| bad(format!("unsupported data member `{}`", header.name)))?;
     let mut archive = tar::Archive::new(budget.count(reader));
     let mut count = 0usize;
-    for_each_entry(&mut archive, budget, &header.name, |item, data| {
+    for_each_entry(path, &mut archive, budget, &header.name, |item, data| {
         count += 1;
         if count > limits::ENTRIES {
-            return Err(format!("more than {} entries", limits::ENTRIES));
+            return Err(bad(format!("more than {} entries", limits::ENTRIES)));
         }
-        let name = validate::entry_path(&item.name())?;
+        let name = validate::entry_path(path, &item.name())?;
         if !item.kind.is_file() {
             return Ok(());
         }
         if let Some(sum) = expected.remove(&name) {
             let mut hasher = md5::Md5::new();
             crate::stream::digest_reader(data, |chunk| hasher.update(chunk))
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| bad(e.to_string()))?;
             let actual = hex::encode(hasher.finalize());
             if actual != sum {
-                return Err(format!("`{name}` has MD5 {actual}, md5sums says {sum}"));
+                return Err(bad(format!(
+                    "`{name}` has MD5 {actual}, md5sums says {sum}"
+                )));
             }
         }
         Ok(())
     })
-    .map_err(|e| format!("{}: {e}", header.name))?;
-    drain(archive.into_inner(), &header.name)
+    .map_err(|e| e.within(&header.name))?;
+    drain(path, archive.into_inner(), &header.name)
 }
 
-/// Reads what the decoder left of a member (end blocks, trailing bytes) and its padding.
+/// Reads what the decoder left of a member of the package `path` (end blocks, trailing
+/// bytes) and its padding.
 pub(crate) fn finish_member<R: Read>(
+    path: &Path,
     mut member: io::Take<R>,
     header: &ar::Header,
-) -> Result<(), String> {
-    io::copy(&mut member, &mut io::sink()).map_err(|e| e.to_string())?;
+) -> Result<(), PackageError> {
+    let bad = |reason: String| PackageError::malformed(path, reason);
+    io::copy(&mut member, &mut io::sink()).map_err(|e| bad(e.to_string()))?;
     if member.limit() != 0 {
-        return Err(format!("the ar member `{}` is truncated", header.name));
+        return Err(bad(format!("the ar member `{}` is truncated", header.name)));
     }
     if header.size % 2 == 1 {
         let mut pad = [0u8; 1];
@@ -669,7 +674,7 @@ pub(crate) fn finish_member<R: Read>(
         let _ = member
             .into_inner()
             .read(&mut pad)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| bad(e.to_string()))?;
     }
     Ok(())
 }

@@ -14,6 +14,9 @@ pub enum PackageError {
         #[source]
         source: std::io::Error,
     },
+    /// A package format name other than `apk` and `deb`.
+    #[error("unknown package format `{name}` (known: apk, deb)")]
+    FormatName { name: String },
     /// A file that is neither an apk nor a deb package.
     #[error("{path} is not a package (neither an .apk gzip stream nor a .deb ar archive)")]
     UnknownFormat { path: PathBuf },
@@ -87,6 +90,18 @@ impl PackageError {
         PackageError::Malformed {
             path: path.to_path_buf(),
             reason: reason.into(),
+        }
+    }
+
+    /// `self` with `context` (`data tar`, `control`) before the reason of a
+    /// [`PackageError::Malformed`]: `<path>: data tar: <reason>`. Other errors unchanged.
+    pub(crate) fn within(self, context: &str) -> Self {
+        match self {
+            PackageError::Malformed { path, reason } => PackageError::Malformed {
+                path,
+                reason: format!("{context}: {reason}"),
+            },
+            other => other,
         }
     }
 }

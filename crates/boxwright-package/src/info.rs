@@ -3,6 +3,8 @@
 use boxwright_platform::Arch;
 use serde::Serialize;
 
+use crate::error::PackageError;
+
 /// A package file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -30,14 +32,14 @@ impl std::fmt::Display for PackageFormat {
 }
 
 impl std::str::FromStr for PackageFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = PackageError;
+    fn from_str(s: &str) -> Result<Self, PackageError> {
         match s {
             "apk" => Ok(PackageFormat::Apk),
             "deb" => Ok(PackageFormat::Deb),
-            other => Err(format!(
-                "unknown package format `{other}` (known: apk, deb)"
-            )),
+            other => Err(PackageError::FormatName {
+                name: other.to_string(),
+            }),
         }
     }
 }
@@ -74,7 +76,8 @@ pub struct PackageInfo {
     pub control_sha1: Option<[u8; 20]>,
     /// apk: the key file name the package is signed for (`.SIGN.RSA256.<keyname>`).
     pub signer: Option<String>,
-    /// deb: the control paragraph's fields in file order (written into `Packages`).
+    /// deb: the control paragraph's fields in file order (written into `Packages`); apk: the
+    /// `.PKGINFO` pairs in file order.
     #[serde(skip)]
     pub control_fields: Vec<(String, String)>,
 }
@@ -150,6 +153,18 @@ mod tests {
         assert!(arch_matches(&info("all"), "x86_64"));
         assert!(!arch_matches(&info("x86_64"), "arm64"));
         assert!(!arch_matches(&info("aarch64"), "noarch"));
+    }
+
+    #[test]
+    fn format_names_parse() {
+        assert_eq!("apk".parse::<PackageFormat>().unwrap(), PackageFormat::Apk);
+        assert_eq!("deb".parse::<PackageFormat>().unwrap(), PackageFormat::Deb);
+        let error = "rpm".parse::<PackageFormat>().unwrap_err();
+        assert!(matches!(&error, PackageError::FormatName { name } if name == "rpm"));
+        assert_eq!(
+            error.to_string(),
+            "unknown package format `rpm` (known: apk, deb)"
+        );
     }
 
     #[test]

@@ -68,15 +68,17 @@ pub fn inspect_with(path: &Path, limits: &ReadLimits) -> Result<PackageInfo, Pac
         .read(&mut magic)
         .map_err(|e| PackageError::io("read", path, e))?;
     let file = std::fs::File::open(path).map_err(|e| PackageError::io("open", path, e))?;
-    if n >= 8 && &magic == ar::MAGIC {
-        deb::inspect(path, file, size, limits)
+    let budget = bounded::Budget::new(limits, size);
+    let result = if n >= 8 && &magic == ar::MAGIC {
+        deb::inspect(path, file, size, &budget)
     } else if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-        apk::inspect(path, file, size, limits)
+        apk::inspect(path, file, size, &budget)
     } else {
-        Err(PackageError::UnknownFormat {
+        return Err(PackageError::UnknownFormat {
             path: path.to_path_buf(),
-        })
-    }
+        });
+    };
+    budget.explain(path, result)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Checks of names and versions that become file names and index lines.
 
+use std::path::Path;
+
 use crate::error::PackageError;
 
 fn invalid(field: &'static str, value: &str, reason: &str) -> PackageError {
@@ -154,9 +156,9 @@ pub fn key_name(name: &str) -> Result<(), PackageError> {
     Ok(())
 }
 
-/// A tar entry path made relative and checked safe: no `..`, no empty components. Returns
-/// it without a leading `./` or `/` and without a trailing `/`.
-pub fn entry_path(path: &str) -> Result<String, String> {
+/// A tar entry path of the package `package` made relative and checked safe: no `..`, no
+/// empty components. Returns it without a leading `./` or `/` and without a trailing `/`.
+pub fn entry_path(package: &Path, path: &str) -> Result<String, PackageError> {
     let trimmed = path.trim_start_matches("./").trim_start_matches('/');
     let trimmed = trimmed.trim_end_matches('/');
     if trimmed.is_empty() || trimmed == "." {
@@ -166,7 +168,10 @@ pub fn entry_path(path: &str) -> Result<String, String> {
         .split('/')
         .any(|c| c.is_empty() || c == ".." || c == ".")
     {
-        return Err(format!("unsafe entry path `{path}`"));
+        return Err(PackageError::malformed(
+            package,
+            format!("unsafe entry path `{path}`"),
+        ));
     }
     Ok(trimmed.to_string())
 }
@@ -200,9 +205,13 @@ mod tests {
         assert!(deb_name("a").is_err());
         assert!(key_name("repo.rsa.pub").is_ok());
         assert!(key_name("../k").is_err());
-        assert_eq!(entry_path("./usr/bin/").unwrap(), "usr/bin");
-        assert_eq!(entry_path("./").unwrap(), "");
-        assert!(entry_path("../etc").is_err());
-        assert!(entry_path("a/../b").is_err());
+        let package = Path::new("p.apk");
+        assert_eq!(entry_path(package, "./usr/bin/").unwrap(), "usr/bin");
+        assert_eq!(entry_path(package, "./").unwrap(), "");
+        assert_eq!(
+            entry_path(package, "../etc").unwrap_err().to_string(),
+            "p.apk: unsafe entry path `../etc`"
+        );
+        assert!(entry_path(package, "a/../b").is_err());
     }
 }

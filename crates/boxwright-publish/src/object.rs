@@ -14,6 +14,30 @@ pub struct Digests {
     pub sha256: String,
 }
 
+impl Digests {
+    /// The size and SHA-256 of the chunks of `stream`, hashed as they come; a chunk's error
+    /// goes through `error`.
+    pub async fn of_stream<C: AsRef<[u8]>, E>(
+        mut stream: impl futures_util::Stream<Item = Result<C, E>> + Unpin,
+        error: impl Fn(E) -> Error,
+    ) -> Result<Digests, Error> {
+        use futures_util::StreamExt as _;
+        use sha2::Digest as _;
+        let mut hasher = sha2::Sha256::new();
+        let mut size = 0_u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(&error)?;
+            let chunk = chunk.as_ref();
+            size += chunk.len() as u64;
+            hasher.update(chunk);
+        }
+        Ok(Digests {
+            size,
+            sha256: hex::encode(hasher.finalize()),
+        })
+    }
+}
+
 /// An object's bytes: in memory (manifest, signature) or a file (artifacts).
 #[derive(Debug, Clone, Copy)]
 pub enum Content<'a> {

@@ -248,3 +248,24 @@ async fn versioned_objects_are_immutable_unless_forced_and_stable_ones_are_repla
     );
     assert_eq!(memory.objects.lock().unwrap()["manifest.json"], b"{ }");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn digests_of_a_stream_match_the_content_and_name_a_failed_chunk() {
+    let chunks: Vec<Result<&[u8], u16>> = vec![Ok(b"abc"), Ok(b""), Ok(b"defg")];
+    let digests = Digests::of_stream(futures_util::stream::iter(chunks), |_| unreachable!())
+        .await
+        .unwrap();
+    assert_eq!(digests, Content::Bytes(b"abcdefg").digests().unwrap());
+
+    let failing: Vec<Result<&[u8], u16>> = vec![Ok(b"abc"), Err(503)];
+    let error = Digests::of_stream(futures_util::stream::iter(failing), |status| {
+        Error::Status {
+            url: "https://example.invalid/x".into(),
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            body: String::new(),
+        }
+    })
+    .await
+    .unwrap_err();
+    assert!(error.to_string().contains("example.invalid/x"), "{error}");
+}

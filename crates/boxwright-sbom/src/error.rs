@@ -40,8 +40,9 @@ pub enum Error {
     #[error("--target {target} needs a project (run inside one, or pass --project DIR)")]
     NoProject { target: String },
 
-    #[error("unknown target `{name}` (known: {})", known.join(", "))]
-    UnknownTarget { name: String, known: Vec<String> },
+    /// `boxwright_metadata::Error::UnknownTarget`.
+    #[error(transparent)]
+    UnknownTarget(boxwright_metadata::Error),
 
     #[error("target `{target}` has no output in {}: build it first (`boxwright build {target}`)", dir.display())]
     NoOutput { target: String, dir: PathBuf },

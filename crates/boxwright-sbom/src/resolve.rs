@@ -106,11 +106,8 @@ pub fn metadata_sha256(
 fn target_of<'a>(project: &'a Project, name: &str) -> Result<&'a Target, Error> {
     project
         .metadata
-        .target(name)
-        .ok_or_else(|| Error::UnknownTarget {
-            name: name.to_string(),
-            known: project.metadata.targets.keys().cloned().collect(),
-        })
+        .require_target(name)
+        .map_err(Error::UnknownTarget)
 }
 
 /// A target's output directory.

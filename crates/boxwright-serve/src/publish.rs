@@ -19,6 +19,7 @@ use boxwright_package::repo::Repository;
 use boxwright_package::{PackageInfo, ReadLimits, RepoError, arch_matches, inspect_with};
 use serde::Serialize;
 
+use crate::Error;
 use crate::upload::{Refusal, Staged};
 
 /// One package of an upload, checked.
@@ -155,7 +156,7 @@ pub fn commit(
                 true
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-            Err(e) => return Err(internal(&package.destination, &e)),
+            Err(e) => return Err(internal(&Error::io("look up", &package.destination, e))),
         };
         present.push(exists);
     }
@@ -170,7 +171,7 @@ pub fn commit(
         if !exists && !added.contains(&package.destination.as_path()) {
             if let Err(e) = place(&package.staged, &package.destination) {
                 undo(&added);
-                return Err(internal(&package.destination, &e));
+                return Err(internal(&e));
             }
             added.push(&package.destination);
         }
@@ -204,13 +205,15 @@ pub fn commit(
 }
 
 /// Renames `staged` to `destination` (parents created), never replacing a file.
-fn place(staged: &Path, destination: &Path) -> std::io::Result<()> {
+fn place(staged: &Path, destination: &Path) -> Result<(), Error> {
     if let Some(parent) = destination.parent() {
-        std::fs::create_dir_all(parent)?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io("create the directory", parent, e))?;
     }
     // A hard link fails when the destination exists; the staged name is removed with the
     // staging directory.
-    std::fs::hard_link(staged, destination)?;
+    std::fs::hard_link(staged, destination)
+        .map_err(|e| Error::io("link the staged package to", destination, e))?;
     if let Some(parent) = destination.parent()
         && let Ok(dir) = std::fs::File::open(parent)
     {
@@ -249,11 +252,8 @@ fn relative(root: &Path, path: &Path) -> String {
         .into_owned()
 }
 
-fn internal(path: &Path, error: &std::io::Error) -> Refusal {
-    Refusal::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format!("cannot write {}: {error}", path.display()),
-    )
+fn internal(error: &Error) -> Refusal {
+    Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, error_chain(error))
 }
 
 /// An error and its causes on one line.

@@ -65,18 +65,11 @@ impl Server {
     /// Checks the configuration's files, prepares the staging area and binds `addr`
     /// (the configuration's address unless given).
     pub async fn bind(config: &ServeConfig, addr: Option<&str>, log: Log) -> Result<Server, Error> {
-        std::fs::create_dir_all(&config.dir).map_err(|source| Error::Root {
-            path: config.dir.clone(),
-            source,
-        })?;
-        let root = std::fs::canonicalize(&config.dir).map_err(|source| Error::Root {
-            path: config.dir.clone(),
-            source,
-        })?;
-        let staging = upload::prepare_staging(&root).map_err(|source| Error::Root {
-            path: root.join(upload::STAGING_DIR),
-            source,
-        })?;
+        std::fs::create_dir_all(&config.dir)
+            .map_err(|e| Error::io("create the repository directory", &config.dir, e))?;
+        let root = std::fs::canonicalize(&config.dir)
+            .map_err(|e| Error::io("resolve the repository directory", &config.dir, e))?;
+        let staging = upload::prepare_staging(&root)?;
         let tls = config.tls.as_ref().map(tls::acceptor).transpose()?;
         let auth = config.jwt.clone().map(Authoriser::new).transpose()?;
         if auth.is_none() {
@@ -129,7 +122,7 @@ impl Server {
 
     /// The bound address.
     pub fn local_addr(&self) -> Result<SocketAddr, Error> {
-        Ok(self.listener.local_addr()?)
+        self.listener.local_addr().map_err(Error::LocalAddr)
     }
 
     /// `http://` or `https://` and the bound address.

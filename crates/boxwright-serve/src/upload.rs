@@ -200,13 +200,14 @@ async fn store(
 }
 
 /// Empties the staging directory (uploads cut short by a crash) and creates it.
-pub fn prepare_staging(root: &Path) -> std::io::Result<PathBuf> {
+pub fn prepare_staging(root: &Path) -> Result<PathBuf, crate::Error> {
     let staging = root.join(STAGING_DIR);
     match std::fs::remove_dir_all(&staging) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(e),
+        Err(e) => return Err(crate::Error::io("empty the staging directory", &staging, e)),
     }
-    std::fs::create_dir_all(&staging)?;
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| crate::Error::io("create the staging directory", &staging, e))?;
     Ok(staging)
 }

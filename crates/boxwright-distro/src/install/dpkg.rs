@@ -13,6 +13,7 @@
 //!   `updates/`.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use boxwright_package::deb::parse_paragraph;
 
@@ -104,7 +105,8 @@ fn control_fields(unit: &Unit<'_>) -> Result<Vec<(String, String)>, Error> {
         .ok_or_else(|| invalid(unit, "control member", "it has no `control` file"))?;
     let text = std::str::from_utf8(control)
         .map_err(|_| invalid(unit, "control file", "it is not UTF-8"))?;
-    parse_paragraph(text).map_err(|e| invalid(unit, "control file", e))
+    parse_paragraph(Path::new(&unit.label()), text)
+        .map_err(|e| invalid(unit, "control file", e.to_string()))
 }
 
 /// `(path, md5)` of each conffile (`conffiles` lines may carry flags before the path).

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use boxwright_archive::Owner;
 use boxwright_package::ReadLimits;
-use boxwright_package::contents::{Control, DataKind, read_contents};
+use boxwright_package::contents::{Control, DataKind, Refused, read_contents};
 
 use super::tree::{Node, Store, TreeEntry};
 use crate::Error;
@@ -47,7 +47,7 @@ pub(crate) fn unpack(
             path: path.to_string(),
             reason: reason.clone(),
         });
-        reason
+        Refused(reason)
     };
     let control = read_contents(file, limits, |entry, data| {
         let owner = Owner {
@@ -61,7 +61,7 @@ pub(crate) fn unpack(
                 let staged = store.put(data).map_err(|e| {
                     let message = e.to_string();
                     *refused.borrow_mut() = Some(e);
-                    message
+                    Refused(message)
                 })?;
                 files.insert(entry.path.clone(), entries.len());
                 Node::File(staged)

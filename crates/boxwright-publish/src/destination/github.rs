@@ -191,12 +191,7 @@ impl Destination for GitHubDestination {
             .bearer_auth(&self.token)
             .header(reqwest::header::ACCEPT, "application/octet-stream")
             .header(API_VERSION.0, API_VERSION.1);
-        http::download_digests(request, &url)
-            .await
-            .map_err(|source| Error::Download {
-                name: self.name(relative),
-                source: Box::new(source),
-            })
+        http::read_back(request, &url, self.name(relative)).await
     }
 
     async fn put(

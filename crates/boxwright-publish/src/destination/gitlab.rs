@@ -106,12 +106,7 @@ impl Destination for GitLabDestination {
     async fn digests(&self, relative: &str) -> Result<Option<Digests>, Error> {
         let url = self.url(relative);
         let request = self.client.get(&url).header(self.auth.0, &self.auth.1);
-        http::download_digests(request, &url)
-            .await
-            .map_err(|source| Error::Download {
-                name: self.name(relative),
-                source: Box::new(source),
-            })
+        http::read_back(request, &url, self.name(relative)).await
     }
 
     async fn put(

@@ -6,7 +6,6 @@ use std::time::Duration;
 use boxwright_http::{ClientConfig, RetryPolicy};
 use futures_util::StreamExt as _;
 use reqwest::{Method, RequestBuilder, StatusCode};
-use sha2::Digest as _;
 
 use crate::object::Digests;
 use crate::{Error, Progress};
@@ -98,10 +97,7 @@ fn excerpt(body: &[u8]) -> String {
 
 /// The size and SHA-256 of what `request` (a GET of `url`) answers, hashed as it streams;
 /// `None` for 404.
-pub(super) async fn download_digests(
-    request: RequestBuilder,
-    url: &str,
-) -> Result<Option<Digests>, Error> {
+async fn download_digests(request: RequestBuilder, url: &str) -> Result<Option<Digests>, Error> {
     let download = async {
         let response = request.send().await.map_err(|source| Error::Request {
             method: Method::GET,
@@ -120,23 +116,30 @@ pub(super) async fn download_digests(
                 body: excerpt(&body),
             });
         }
-        let mut stream = response.bytes_stream();
-        let mut hasher = sha2::Sha256::new();
-        let mut size = 0_u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|source| Error::Answer {
-                url: url.to_string(),
-                source,
-            })?;
-            size += chunk.len() as u64;
-            hasher.update(&chunk);
-        }
-        Ok(Some(Digests {
-            size,
-            sha256: hex::encode(hasher.finalize()),
-        }))
+        let answer = |source| Error::Answer {
+            url: url.to_string(),
+            source,
+        };
+        Digests::of_stream(response.bytes_stream(), answer)
+            .await
+            .map(Some)
     };
     within(url, download).await
+}
+
+/// [`download_digests`] for the read-back of the destination's object `name`: its errors
+/// as [`Error::Download`] of that name.
+pub(super) async fn read_back(
+    request: RequestBuilder,
+    url: &str,
+    name: String,
+) -> Result<Option<Digests>, Error> {
+    download_digests(request, url)
+        .await
+        .map_err(|source| Error::Download {
+            name,
+            source: Box::new(source),
+        })
 }
 
 /// A request body sent in 64 KiB pieces, reported to `progress` as reqwest takes them. The

@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use futures_util::StreamExt as _;
 use object_store::ObjectStoreExt as _;
-use sha2::Digest as _;
 use tokio::io::AsyncWriteExt as _;
 
 use super::Destination;
@@ -130,21 +128,13 @@ impl Destination for S3Destination {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(source) => return Err(Error::StoreRead { name, source }),
         };
-        let mut stream = result.into_stream();
-        let mut hasher = sha2::Sha256::new();
-        let mut size = 0_u64;
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|source| Error::StoreRead {
-                name: name.clone(),
-                source,
-            })?;
-            size += chunk.len() as u64;
-            hasher.update(&chunk);
-        }
-        Ok(Some(Digests {
-            size,
-            sha256: hex::encode(hasher.finalize()),
-        }))
+        let read = |source| Error::StoreRead {
+            name: name.clone(),
+            source,
+        };
+        Digests::of_stream(result.into_stream(), read)
+            .await
+            .map(Some)
     }
 
     async fn put(

@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use crate::cli::{GlobalArgs, ManifestArgs};
 use crate::commands::ExitStatus;
-use crate::context;
 use crate::printer::Printer;
 
 #[derive(Serialize)]
@@ -25,14 +24,8 @@ pub fn manifest(
     printer: &Printer,
     args: &ManifestArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let project = context::project(global)?;
-    let prepared = super::prepare(
-        &project,
-        &args.tag,
-        args.key.as_deref(),
-        &args.registry,
-        printer,
-    )?;
+    let key = args.key.as_deref();
+    let (project, prepared) = super::prepare(global, printer, &args.tag, key, &args.registry)?;
     let dir = args
         .output
         .clone()

@@ -84,26 +84,28 @@ pub fn package(
     Ok(ExitStatus::Success)
 }
 
-/// A release ready to write: the tag's plan, its artifacts located (rootfs tarballs built
-/// here), the time of the tag, its images resolved, signed with `--key` or the release's
-/// `manifest_key_env`.
+/// The project and a release ready to write (what `manifest` and `publish` share): the
+/// tag's plan, its artifacts located (rootfs tarballs built here), the time of the tag, its
+/// images resolved, signed with `--key` or the release's `manifest_key_env`.
 fn prepare(
-    project: &Project,
+    global: &GlobalArgs,
+    printer: &Printer,
     tag: &str,
     key: Option<&str>,
     registry: &RegistryArgs,
-    printer: &Printer,
-) -> anyhow::Result<Prepared> {
+) -> anyhow::Result<(Project, Prepared)> {
+    let project = context::project(global)?;
     let parsed = ReleaseTag::parse(&project.metadata, tag)?;
-    let plan = Plan::new(project, tag, parsed)?;
+    let plan = Plan::new(&project, tag, parsed)?;
     let files = plan.files(&mut |target, _, output| {
-        build_rootfs(project, printer, target, output).map_err(Into::into)
+        build_rootfs(&project, printer, target, output).map_err(Into::into)
     })?;
     // The tag's commit time when SOURCE_DATE_EPOCH is unset.
     let epoch = context::source_date_epoch_at(&project.root, &format!("refs/tags/{tag}"))?;
     let images = resolve_images(&plan, registry, printer)?;
     let key = manifest_key(key, plan.manifest_key_env.as_deref(), plan.signature)?;
-    Ok(plan.assemble(files, images, epoch, key.as_ref())?)
+    let prepared = plan.assemble(files, images, epoch, key.as_ref())?;
+    Ok((project, prepared))
 }
 
 /// The flat rootfs tarball of `target`'s image (`image build TARGET --format rootfs`) at

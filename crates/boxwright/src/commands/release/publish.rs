@@ -26,14 +26,8 @@ pub fn publish(
     if !matches!(location, Location::GitLab(_)) && args.package_version.is_some() {
         bail!("--package-version is for gitlab:// destinations");
     }
-    let project = context::project(global)?;
-    let prepared = super::prepare(
-        &project,
-        &args.tag,
-        args.key.as_deref(),
-        &args.registry,
-        printer,
-    )?;
+    let key = args.key.as_deref();
+    let (_, prepared) = super::prepare(global, printer, &args.tag, key, &args.registry)?;
     let objects = prepared.publish_objects(location.has_stable());
     let reporter = Arc::new(Reporter::new(printer));
     let observer: Arc<dyn PublishObserver> = reporter.clone();

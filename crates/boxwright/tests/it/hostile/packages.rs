@@ -91,6 +91,18 @@ fn tar_header(name: &str, kind: tar::EntryType, size: u64, mode: u32) -> Vec<u8>
     header.as_bytes().to_vec()
 }
 
+/// `tar` followed by the two end-of-archive blocks.
+fn with_end_blocks(mut tar: Vec<u8>) -> Vec<u8> {
+    tar.extend_from_slice(&[0; 1024]);
+    tar
+}
+
+/// A gzip member of a tar holding one directory entry `name` (no files, so no checksums).
+fn directory_tar_gz(out: &Path, name: &str) {
+    let tar = with_end_blocks(tar_header(name, tar::EntryType::Directory, 0, 0o755));
+    std::fs::write(out, gzip(&tar)).unwrap();
+}
+
 /// A tar entry: header and data, padded.
 fn tar_file(name: &str, data: &[u8], mode: u32) -> Vec<u8> {
     let mut out = tar_header(name, tar::EntryType::Regular, data.len() as u64, mode);
@@ -107,8 +119,7 @@ fn long_name_tar(out: &Path) {
         LONG_NAME,
         0o644,
     );
-    let mut tail = tar_header("x/", tar::EntryType::Directory, 0, 0o755);
-    tail.extend_from_slice(&[0; 1024]);
+    let tail = with_end_blocks(tar_header("x/", tar::EntryType::Directory, 0, 0o755));
     let mut file = std::io::BufWriter::new(std::fs::File::create(out).unwrap());
     write_gzip(
         &mut file,
@@ -151,8 +162,7 @@ fn write_deb(out: &Path, control: &str, data: &Path) {
     let dir = out.parent().unwrap();
     let binary = dir.join("debian-binary");
     std::fs::write(&binary, "2.0\n").unwrap();
-    let mut control_tar = tar_file("./control", control.as_bytes(), 0o644);
-    control_tar.extend_from_slice(&[0; 1024]);
+    let control_tar = with_end_blocks(tar_file("./control", control.as_bytes(), 0o644));
     let control_gz = dir.join("control.tar.gz");
     std::fs::write(&control_gz, gzip(&control_tar)).unwrap();
     write_ar(
@@ -163,13 +173,6 @@ fn write_deb(out: &Path, control: &str, data: &Path) {
             ("data.tar.gz", data),
         ],
     );
-}
-
-/// A gzip member of an empty data tar (one `./` entry).
-fn empty_data_tar(out: &Path) {
-    let mut tar = tar_header("./", tar::EntryType::Directory, 0, 0o755);
-    tar.extend_from_slice(&[0; 1024]);
-    std::fs::write(out, gzip(&tar)).unwrap();
 }
 
 /// An apk at `out`: a signature member (the bytes need not verify: the structure is what is
@@ -198,15 +201,35 @@ fn pkginfo(name: &str, version: &str, arch: &str, description: &str) -> String {
     )
 }
 
-/// A data member with one directory entry, as apk wants it (no files, so no checksums).
-fn apk_data(out: &Path) {
-    let mut tar = tar_header("usr/", tar::EntryType::Directory, 0, 0o755);
-    tar.extend_from_slice(&[0; 1024]);
-    std::fs::write(out, gzip(&tar)).unwrap();
-}
-
 fn peak_kib(served: &Served) -> u64 {
     vm_hwm_kib(served.child.id())
+}
+
+/// A served repository with the keys `keys` adds and its `build/` directory for packages.
+fn served_repo<T>(keys: impl FnOnce(&Repo) -> T) -> (Repo, Served, PathBuf) {
+    let repo = Repo::new();
+    keys(&repo);
+    let served = Served::start(&repo.config(""));
+    let build = repo.path("build");
+    std::fs::create_dir_all(&build).unwrap();
+    (repo, served, build)
+}
+
+/// Uploads the ordinary package `file` of `build` to `fields`: it is published, and the
+/// server's peak memory stayed within the limit.
+fn assert_a_normal_upload_works(
+    served: &Served,
+    build: &Path,
+    fields: (&str, &str, &str),
+    file: &str,
+) {
+    let (status, body) = curl_upload(build, &served.url, None, fields, &[file]);
+    assert_eq!(status, 201, "{body}; log: {}", served.log());
+    let peak = peak_kib(served);
+    assert!(
+        peak < PEAK_LIMIT_KIB,
+        "peak RSS {peak} KiB after a normal upload"
+    );
 }
 
 fn assert_refused_as_too_large_or_invalid(status: u16, body: &str, served: &Served) {
@@ -227,11 +250,7 @@ fn assert_refused_as_too_large_or_invalid(status: u16, body: &str, served: &Serv
 
 #[test]
 fn a_deb_with_a_gigabyte_long_name_is_refused_within_bounded_memory() {
-    let repo = Repo::new();
-    repo.apt_key();
-    let served = Served::start(&repo.config(""));
-    let build = repo.path("build");
-    std::fs::create_dir_all(&build).unwrap();
+    let (_repo, served, build) = served_repo(Repo::apt_key);
     let data = build.join("data.tar.gz");
     long_name_tar(&data);
     let hostile = build.join("longname_1.0-1_amd64.deb");
@@ -243,11 +262,12 @@ fn a_deb_with_a_gigabyte_long_name_is_refused_within_bounded_memory() {
     let size = std::fs::metadata(&hostile).unwrap().len();
     assert!(size < 2 << 20, "the hostile .deb is small: {size} bytes");
 
+    let fields = ("stable", "main", "amd64");
     let (status, body) = curl_upload(
         &build,
         &served.url,
         None,
-        ("stable", "main", "amd64"),
+        fields,
         &["longname_1.0-1_amd64.deb"],
     );
     assert_refused_as_too_large_or_invalid(status, &body, &served);
@@ -255,28 +275,12 @@ fn a_deb_with_a_gigabyte_long_name_is_refused_within_bounded_memory() {
     assert!(body.contains("long name"), "{body}");
 
     deb(&build, "plain");
-    let (status, body) = curl_upload(
-        &build,
-        &served.url,
-        None,
-        ("stable", "main", "amd64"),
-        &["plain_1.0-0_amd64.deb"],
-    );
-    assert_eq!(status, 201, "{body}; log: {}", served.log());
-    let peak = peak_kib(&served);
-    assert!(
-        peak < PEAK_LIMIT_KIB,
-        "peak RSS {peak} KiB after a normal upload"
-    );
+    assert_a_normal_upload_works(&served, &build, fields, "plain_1.0-0_amd64.deb");
 }
 
 #[test]
 fn an_apk_with_a_gigabyte_long_name_is_refused_within_bounded_memory() {
-    let repo = Repo::new();
-    repo.apk_key();
-    let served = Served::start(&repo.config(""));
-    let build = repo.path("build");
-    std::fs::create_dir_all(&build).unwrap();
+    let (_repo, served, build) = served_repo(Repo::apk_key);
     let data = build.join("data.gz");
     long_name_tar(&data);
     let hostile = build.join("longname-1.0-r0.apk");
@@ -293,140 +297,130 @@ fn an_apk_with_a_gigabyte_long_name_is_refused_within_bounded_memory() {
     assert!(body.contains("long name"), "{body}");
 
     apk(&build, "plain", 0);
-    let (status, body) = curl_upload(&build, &served.url, None, fields, &["plain-1.0-r0.apk"]);
-    assert_eq!(status, 201, "{body}; log: {}", served.log());
-    let peak = peak_kib(&served);
-    assert!(
-        peak < PEAK_LIMIT_KIB,
-        "peak RSS {peak} KiB after a normal upload"
-    );
+    assert_a_normal_upload_works(&served, &build, fields, "plain-1.0-r0.apk");
 }
 
 // --- case 5: apk indexing checks what it signs -------------------------------------------
 
-/// A repository tree for `repo index` with the apk key; returns (tree, key).
-fn index_tree() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("repo.rsa");
-    openssl_key(
-        &key,
-        &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-    );
-    std::fs::create_dir_all(dir.path().join("tree/3.20/main/x86_64")).unwrap();
-    (dir, key)
+/// A repository tree for `repo index` with the apk key, an apk directory, and a data member
+/// with one `usr/` directory entry for hand-made apks.
+struct IndexTree {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    arch_dir: PathBuf,
+    data: PathBuf,
+}
+
+impl IndexTree {
+    fn new() -> IndexTree {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("repo.rsa");
+        openssl_key(
+            &key,
+            &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        );
+        let arch_dir = dir.path().join("tree/3.20/main/x86_64");
+        std::fs::create_dir_all(&arch_dir).unwrap();
+        let data = dir.path().join("data.gz");
+        directory_tar_gz(&data, "usr/");
+        IndexTree {
+            dir,
+            key,
+            arch_dir,
+            data,
+        }
+    }
+
+    /// Writes the hand-made apk `name` into the apk directory.
+    fn apk(&self, name: &str, pkginfo: &str) {
+        write_apk(&self.arch_dir.join(name), pkginfo, &self.data);
+    }
+
+    /// `repo index` of the tree: its exit code and stderr.
+    fn index(&self) -> (Option<i32>, String) {
+        let output = boxwright()
+            .args(["repo", "index"])
+            .arg(self.dir.path().join("tree"))
+            .arg("--apk-key")
+            .arg(&self.key)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+
+    fn has_index(&self) -> bool {
+        self.arch_dir.join("APKINDEX.tar.gz").exists()
+    }
+
+    /// `repo index` of the tree, which must fail (exit 2) without writing an index: its stderr.
+    fn index_refused(&self) -> String {
+        let (code, stderr) = self.index();
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(!self.has_index(), "no index is written");
+        stderr
+    }
 }
 
 #[test]
 fn repo_index_refuses_a_dropped_apk_with_fields_upload_would_refuse() {
-    let (dir, key) = index_tree();
-    let arch_dir = dir.path().join("tree/3.20/main/x86_64");
-    let data = dir.path().join("data.gz");
-    apk_data(&data);
-    write_apk(
-        &arch_dir.join("evil.apk"),
+    let tree = IndexTree::new();
+    tree.apk(
+        "evil.apk",
         &pkginfo("../../../etc/evil", "1.0-r0 ; rm -rf", "x86_64", "evil"),
-        &data,
     );
-    let output = boxwright()
-        .args(["repo", "index"])
-        .arg(dir.path().join("tree"))
-        .arg("--apk-key")
-        .arg(&key)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let stderr = tree.index_refused();
     assert!(stderr.contains("evil.apk"), "{stderr}");
     assert!(
         stderr.contains("name") && stderr.contains("../../../etc/evil"),
         "{stderr}"
     );
-    assert!(
-        !arch_dir.join("APKINDEX.tar.gz").exists(),
-        "no index is written"
-    );
 
     // The name alone fixed: the version is refused next.
-    write_apk(
-        &arch_dir.join("evil.apk"),
+    tree.apk(
+        "evil.apk",
         &pkginfo("evil", "1.0-r0 ; rm -rf", "x86_64", "evil"),
-        &data,
     );
-    let output = boxwright()
-        .args(["repo", "index"])
-        .arg(dir.path().join("tree"))
-        .arg("--apk-key")
-        .arg(&key)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let stderr = tree.index_refused();
     assert!(
         stderr.contains("evil.apk") && stderr.contains("version"),
         "{stderr}"
     );
-    assert!(!arch_dir.join("APKINDEX.tar.gz").exists());
 }
 
 #[test]
 fn repo_index_refuses_two_files_claiming_one_name_and_version() {
-    let (dir, key) = index_tree();
-    let arch_dir = dir.path().join("tree/3.20/main/x86_64");
-    let data = dir.path().join("data.gz");
-    apk_data(&data);
-    write_apk(
-        &arch_dir.join("hello-1.0.0-r0.apk"),
+    let tree = IndexTree::new();
+    tree.apk(
+        "hello-1.0.0-r0.apk",
         &pkginfo("hello", "1.0.0-r0", "x86_64", "the real one"),
-        &data,
     );
-    write_apk(
-        &arch_dir.join("other.apk"),
+    tree.apk(
+        "other.apk",
         &pkginfo("hello", "1.0.0-r0", "x86_64", "an impostor"),
-        &data,
     );
-    let output = boxwright()
-        .args(["repo", "index"])
-        .arg(dir.path().join("tree"))
-        .arg("--apk-key")
-        .arg(&key)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let stderr = tree.index_refused();
     assert!(
         stderr.contains("hello-1.0.0-r0.apk") && stderr.contains("other.apk"),
         "{stderr}"
     );
-    assert!(!arch_dir.join("APKINDEX.tar.gz").exists());
 
     // One of them gone: the index is written.
-    std::fs::remove_file(arch_dir.join("other.apk")).unwrap();
-    let output = boxwright()
-        .args(["repo", "index"])
-        .arg(dir.path().join("tree"))
-        .arg("--apk-key")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(arch_dir.join("APKINDEX.tar.gz").exists());
+    std::fs::remove_file(tree.arch_dir.join("other.apk")).unwrap();
+    let (code, stderr) = tree.index();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(tree.has_index());
 }
 
 // --- case 6: duplicate control fields -------------------------------------------------------
 
 #[test]
 fn a_deb_with_a_duplicate_package_field_is_refused() {
-    let repo = Repo::new();
-    repo.apt_key();
-    let served = Served::start(&repo.config(""));
-    let build = repo.path("build");
-    std::fs::create_dir_all(&build).unwrap();
+    let (repo, served, build) = served_repo(Repo::apt_key);
     let data = build.join("data.tar.gz");
-    empty_data_tar(&data);
+    directory_tar_gz(&data, "./");
     write_deb(
         &build.join("plain_1.0-1_amd64.deb"),
         "Package: plain\nVersion: 1.0-1\nArchitecture: amd64\nMaintainer: X <x@example.invalid>\nDescription: plain\n more text\nPackage: other\n",
@@ -452,12 +446,10 @@ fn a_deb_with_a_duplicate_package_field_is_refused() {
 
 #[test]
 fn apk_uploads_cannot_reach_into_the_apt_tree() {
-    let repo = Repo::new();
-    repo.apk_key();
-    repo.apt_key();
-    let served = Served::start(&repo.config(""));
-    let build = repo.path("build");
-    std::fs::create_dir_all(&build).unwrap();
+    let (repo, served, build) = served_repo(|repo| {
+        repo.apk_key();
+        repo.apt_key();
+    });
     let key_path = build.join("builder.rsa");
     openssl_key(
         &key_path,
@@ -503,20 +495,13 @@ fn apk_uploads_cannot_reach_into_the_apt_tree() {
 
 #[test]
 fn repo_index_and_repo_upload_refuse_apk_trees_in_apt_names() {
-    let (dir, key) = index_tree();
-    let pool_dir = dir.path().join("tree/3.20/pool/x86_64");
+    let tree = IndexTree::new();
+    let pool_dir = tree.dir.path().join("tree/3.20/pool/x86_64");
     std::fs::create_dir_all(&pool_dir).unwrap();
-    let built = apk(&dir.path().join("build"), "hello", 0);
+    let built = apk(&tree.dir.path().join("build"), "hello", 0);
     std::fs::copy(&built, pool_dir.join("hello-1.0-r0.apk")).unwrap();
-    let output = boxwright()
-        .args(["repo", "index"])
-        .arg(dir.path().join("tree"))
-        .arg("--apk-key")
-        .arg(&key)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, stderr) = tree.index();
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(stderr.contains("`pool`"), "{stderr}");
     assert!(!pool_dir.join("APKINDEX.tar.gz").exists());
 
