@@ -24,6 +24,8 @@ pub enum LayerEntry {
     /// A regular file copied from the host with exact mode and owner (the host file's own
     /// mode and owner are ignored).
     FileAs(PathBuf, Owner),
+    /// Inline content with exact mode and owner (generated account and service files).
+    BytesAs(Vec<u8>, Owner),
     /// A symbolic link with an owner.
     SymlinkAs(PathBuf, Owner),
     /// A hard link to another image path of this layer holding a file (`FileAs`, `File` or
@@ -195,7 +197,10 @@ pub fn write_layer(
                     .filter(|e| {
                         matches!(
                             e,
-                            LayerEntry::File(_) | LayerEntry::FileAs(..) | LayerEntry::Bytes(..)
+                            LayerEntry::File(_)
+                                | LayerEntry::FileAs(..)
+                                | LayerEntry::Bytes(..)
+                                | LayerEntry::BytesAs(..)
                         )
                     })
                     .ok_or_else(|| Error::BadImagePath {
@@ -257,6 +262,9 @@ fn append_entry<'a, W: std::io::Write>(
                 .len();
             tar.append_reader_as(path, *owner, size, file)
         }
+        LayerEntry::BytesAs(data, owner) => {
+            tar.append_reader_as(path, *owner, data.len() as u64, data.as_slice())
+        }
         LayerEntry::SymlinkAs(target, owner) => tar.append_symlink_as(path, target, *owner),
         LayerEntry::HardLink(_) => unreachable!("hard links are resolved by the caller"),
     }
@@ -266,7 +274,7 @@ fn append_entry<'a, W: std::io::Write>(
 /// The mode and owner a hard link's header repeats from the entry holding the content.
 fn owner_of(entry: &LayerEntry) -> Owner {
     match entry {
-        LayerEntry::FileAs(_, owner) => *owner,
+        LayerEntry::FileAs(_, owner) | LayerEntry::BytesAs(_, owner) => *owner,
         LayerEntry::Bytes(_, mode) => Owner {
             mode: normalised_mode(*mode),
             uid: 0,
