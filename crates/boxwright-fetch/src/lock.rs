@@ -260,6 +260,7 @@ mod tests {
                     packages: vec![package("s6", 'a'), package("busybox-static", 'b')],
                 },
             )]),
+            os_release: None,
         }
     }
 

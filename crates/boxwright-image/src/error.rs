@@ -58,6 +58,73 @@ pub enum Error {
     #[error(transparent)]
     Elf(#[from] boxwright_elf::Error),
 
+    /// A key file of an `image.packages` repository that cannot be read.
+    #[error("image.packages of `{target}`: cannot read the key {} of {repository}", path.display())]
+    RepositoryKey {
+        target: String,
+        repository: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `image.packages` that cannot be used as written.
+    #[error("image.packages of `{target}`: {reason}")]
+    PackagesConfig { target: String, reason: String },
+
+    /// A repository's index, a resolution or an installation that failed.
+    #[error("image.packages of `{target}`: {context}")]
+    Distro {
+        target: String,
+        /// The repository or index URL, or the step.
+        context: String,
+        #[source]
+        source: Box<boxwright_distro::Error>,
+    },
+
+    /// A package of the lock that cannot be brought into the cache as locked.
+    #[error("image.packages of `{target}`: the locked package {package} cannot be used")]
+    LockedPackage {
+        target: String,
+        package: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A package file that does not read as a package.
+    #[error("package {package}")]
+    Package {
+        package: String,
+        #[source]
+        source: Box<boxwright_package::PackageError>,
+    },
+
+    /// A download that failed (or a cached file that does not match its digest).
+    #[error("cannot fetch {url}")]
+    Fetch {
+        url: String,
+        #[source]
+        source: Box<boxwright_fetch::Error>,
+    },
+
+    /// metadata.lock.json that cannot be read or written.
+    #[error("lock file {}", path.display())]
+    Lock {
+        path: PathBuf,
+        #[source]
+        source: Box<boxwright_fetch::Error>,
+    },
+
+    /// `--locked` with a lock that is missing or no longer matches `image.packages`.
+    #[error("image.packages of `{target}`: {reason}; run `boxwright image lock {target}`")]
+    StaleLock { target: String, reason: String },
+
+    /// A download needed while working offline.
+    #[error(
+        "{url} is needed, but downloads are off (--offline, or a complete lock without its packages cached)"
+    )]
+    Offline { url: String },
+
     #[error("unknown host architecture")]
     UnknownHost,
 

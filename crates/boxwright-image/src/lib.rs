@@ -9,9 +9,11 @@
 pub mod accounts;
 pub mod check;
 mod error;
+mod from_packages;
 pub mod generated;
 pub mod image_tree;
 mod layers;
+pub mod packages;
 pub mod services;
 pub mod tree;
 
@@ -46,8 +48,11 @@ pub struct Request<'a> {
     pub compression: Compression,
     /// `os/arch[/variant]`; the target's `image.platforms` when empty, else the host's.
     pub platforms: &'a [String],
-    /// Registry bases only from the cache.
+    /// Registry bases and packages only from the cache.
     pub offline: bool,
+    /// An image from packages installs its recorded lock, and fails when the lock is missing
+    /// or no longer matches `image.packages` (else a new resolution is recorded).
+    pub locked: bool,
     /// Seconds since the epoch: the image's creation time.
     pub created: u64,
     /// The publishable source URL and revision (cleaned by the caller).
@@ -63,6 +68,12 @@ pub trait Host {
     fn client(&self) -> Result<Client, HostError>;
     /// A registry base was pulled into the cache (`resolved` is its digest).
     fn pulled_base(&self, written: &str, resolved: &str, platform: &str);
+    /// Something the user should know (a package script line that was not carried out).
+    fn note(&self, _message: &str) {}
+    /// Where download progress goes.
+    fn download_progress(&self) -> &dyn boxwright_fetch::Progress {
+        &boxwright_fetch::NoProgress
+    }
 }
 
 /// Assembles and writes the image of `request.target` in `project` (which may hold a target
@@ -89,11 +100,24 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
         (None, "") => "latest".to_string(),
         (None, version) => version.to_string(),
     };
-    let requested: Vec<String> = if request.platforms.is_empty() {
-        image.platforms.clone()
-    } else {
-        request.platforms.to_vec()
+    let lock = match &image.packages {
+        Some(packages) => Some(from_packages::current_lock(
+            project, name, packages, request, host,
+        )?),
+        None => None,
     };
+    let requested: Vec<String> = if !request.platforms.is_empty() {
+        request.platforms.to_vec()
+    } else if let (Some(packages), true) = (&image.packages, image.platforms.is_empty()) {
+        packages::architectures(packages)?
+            .into_iter()
+            .map(|arch| format!("linux/{}", arch.oci()))
+            .collect()
+    } else {
+        image.platforms.clone()
+    };
+    let mut entrypoint = None;
+    let mut user = None;
     let mut bases = Bases {
         project,
         offline: request.offline,
@@ -104,7 +128,7 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
     let mut platforms = Vec::new();
     if requested.is_empty() {
         let host_dir = project.output_dir(name);
-        let layer = layer_spec(project, name, &image, &host_dir)?;
+        let layer = layer_spec(project, name, &image, &host_dir, LayerSpec::default())?;
         let platform = detect_platform(&layer)?;
         platforms.push(platform_input(&mut bases, &image, platform, layer)?);
     } else {
@@ -113,14 +137,42 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
                 .parse()
                 .map_err(|message| Error::Platform { message })?;
             let dir = output_dir_for(project, name, &platform);
-            let layer = layer_spec(project, name, &image, &dir)?;
-            check_machines(&layer, &platform)?;
-            platforms.push(platform_input(&mut bases, &image, platform, layer)?);
+            let (Some(packages), Some(lock)) = (&image.packages, &lock) else {
+                let layer = layer_spec(project, name, &image, &dir, LayerSpec::default())?;
+                check_machines(&layer, &platform)?;
+                platforms.push(platform_input(&mut bases, &image, platform, layer)?);
+                continue;
+            };
+            let arch = platform.arch().ok_or_else(|| Error::Platform {
+                message: format!("{wanted}: no package architecture for this platform"),
+            })?;
+            let made = from_packages::platform(
+                project, name, &image, packages, lock, arch, request, host,
+            )?;
+            let mut top = LayerSpec::default();
+            from_packages::add_generated(&mut top, &made.generated)?;
+            let top = layer_spec(project, name, &image, &dir, top)?;
+            let mut input = platform_input(&mut bases, &image, platform, top)?;
+            let mut layers = made.layers;
+            layers.append(&mut input.layers);
+            input.layers = layers;
+            platforms.push(input);
+            entrypoint = entrypoint.or(made.entrypoint);
+            user = user.or(made.user);
         }
+    }
+    let mut container = settings(request, target, &image);
+    if container.entrypoint.is_empty()
+        && let Some(entrypoint) = entrypoint
+    {
+        container.entrypoint = entrypoint;
+    }
+    if container.user.is_none() {
+        container.user = user;
     }
     let input = ImageInput {
         platforms,
-        settings: settings(request, target, &image),
+        settings: container,
         annotations: annotations(request, target, &image),
         created: request.created,
         ref_name: tag.clone(),
@@ -185,8 +237,8 @@ fn layer_spec(
     name: &str,
     image: &Image,
     output_dir: &Path,
+    mut spec: LayerSpec,
 ) -> Result<LayerSpec, Error> {
-    let mut spec = LayerSpec::default();
     if !image.layers.is_empty() {
         let staged = layers::stage(project, name, image, output_dir)?;
         spec.insert_tree(&staged)?;

@@ -311,6 +311,7 @@ impl<'a> Mirror<'a> {
             compression: Compression::default(),
             platforms: &platforms,
             offline: false,
+            locked: false,
             created: self.settings.created,
             source_url: self.settings.source_url.clone(),
             revision: self.settings.revision.clone(),

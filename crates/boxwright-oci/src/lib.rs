@@ -19,6 +19,7 @@ pub mod rootfs;
 pub mod staging;
 
 pub use blob::{BlobStore, BlobWriter};
+pub use boxwright_archive::Owner;
 pub use compression::{Compression, DEFAULT_GZIP_LEVEL};
 pub use error::Error;
 pub use image::{

@@ -322,10 +322,7 @@ fn control(spec: &PackageSpec, version: &str, arch: &str, installed_kib: u64) ->
 /// joined with `\n`. A field given twice (names compare without case) is refused: readers
 /// differ on which one counts (the server would check the first `Package:`, apt keeps the
 /// last). So is text after the paragraph's end.
-pub fn parse_paragraph(
-    path: &Path,
-    text: &str,
-) -> Result<Vec<(String, String)>, PackageError> {
+pub fn parse_paragraph(path: &Path, text: &str) -> Result<Vec<(String, String)>, PackageError> {
     let bad = |reason: String| PackageError::malformed(path, reason);
     let mut fields: Vec<(String, String)> = Vec::new();
     let mut ended = false;

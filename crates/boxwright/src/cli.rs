@@ -612,6 +612,9 @@ pub struct VerifyArgs {
 pub enum ImageCommand {
     /// Assemble the target's image from its build output, without a daemon.
     Build(ImageBuildArgs),
+    /// Resolve `image.packages` against the signed indexes and record the package set
+    /// (name, version, URL, SHA-256) in metadata.lock.json.
+    Lock(ImageLockArgs),
     /// Push an OCI layout (DIR or DIR:REFNAME) or oci-archive to a registry; prints the digest.
     Push(ImagePushArgs),
     /// Exit 0 when the image exists in the registry, 1 when it does not, 2 on errors.
@@ -823,10 +826,21 @@ pub struct ImageBuildArgs {
     /// `image.platforms`, else the platform of the built binaries].
     #[arg(long, value_name = "PLATFORM", value_delimiter = ',')]
     pub platform: Vec<String>,
-    /// Use only base images already in the cache (a base given by tag is not resolved).
+    /// Use only base images and packages already in the cache (a base given by tag is not
+    /// resolved).
     #[arg(long)]
     pub offline: bool,
+    /// For an image from packages: install the recorded lock (metadata.lock.json) and fail
+    /// when it is missing or no longer matches `image.packages`.
+    #[arg(long)]
+    pub locked: bool,
     /// How to reach the registry of an `image.base` given as a registry reference.
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageLockArgs {
+    /// The target whose `image.packages` to resolve.
+    pub target: String,
 }

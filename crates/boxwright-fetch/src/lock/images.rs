@@ -15,6 +15,11 @@ pub struct ImageLock {
     pub install: Vec<String>,
     /// Per architecture (Debian or apk name, as the repositories spell it).
     pub architectures: BTreeMap<String, ArchitectureLock>,
+    /// The distribution's identity from its index (os-release keys: `ID`, `VERSION_ID`,
+    /// `VERSION_CODENAME`, `PRETTY_NAME`), written to `/etc/os-release` when no installed
+    /// package ships one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_release: Option<BTreeMap<String, String>>,
 }
 
 /// What one architecture's image installs, and from which indexes.

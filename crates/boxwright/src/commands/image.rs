@@ -3,7 +3,7 @@
 use anyhow::bail;
 
 use super::ExitStatus;
-use crate::cli::{GlobalArgs, ImageBuildArgs};
+use crate::cli::{GlobalArgs, ImageBuildArgs, ImageLockArgs};
 use crate::context;
 use crate::printer::Printer;
 
@@ -49,4 +49,60 @@ fn print_written(printer: &Printer, written: &boxwright_oci::Written) {
             ));
         }
     }
+}
+
+/// `image lock TARGET`: resolves `image.packages` and records the lock.
+pub fn lock(
+    global: &GlobalArgs,
+    printer: &Printer,
+    args: &ImageLockArgs,
+) -> anyhow::Result<ExitStatus> {
+    let project = context::project(global)?;
+    let target = project.metadata.require_target(&args.target)?;
+    let Some(packages) = target.image.as_ref().and_then(|i| i.packages.as_ref()) else {
+        bail!(
+            "target `{}` has no `image.packages` in {}",
+            args.target,
+            project.metadata.path.display()
+        );
+    };
+    let progress = crate::progress::reporter(printer.quiet() || printer.json);
+    let runtime = context::runtime_handle()?;
+    let settings = boxwright_image::packages::FetchSettings {
+        offline: false,
+        runtime: &runtime,
+        progress: progress.as_ref(),
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    };
+    let lock = boxwright_image::packages::lock(&project, &args.target, packages, &settings)?;
+    let path = project.root.join(boxwright_fetch::LOCK_FILE);
+    let mut file = boxwright_fetch::LockFile::load(&path)?;
+    file.set_image(&args.target, lock.clone());
+    let written = file.save()?;
+    if printer.json {
+        printer.json(&lock);
+    } else {
+        for (arch, locked) in &lock.architectures {
+            printer.line(format!(
+                "{}  {arch}: {} packages from {} index files",
+                args.target,
+                locked.packages.len(),
+                locked.indexes.len()
+            ));
+            for package in &locked.packages {
+                printer.detail(format!(
+                    "  {} {} ({})",
+                    package.name, package.version, package.arch
+                ));
+            }
+        }
+        printer.info(if written {
+            format!("wrote {}", path.display())
+        } else {
+            format!("{} is up to date", path.display())
+        });
+    }
+    Ok(ExitStatus::Success)
 }

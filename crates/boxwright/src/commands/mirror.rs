@@ -35,6 +35,7 @@ impl<'a> CliHost<'a> {
             image: ImageHost {
                 printer,
                 registry: &args.access,
+                progress: Box::new(boxwright_fetch::NoProgress),
             },
             subject: SubjectHost {
                 printer,

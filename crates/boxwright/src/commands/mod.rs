@@ -37,6 +37,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Fetch(args) => fetch::run(global, printer, &args),
         Command::Build(args) => build::run(global, printer, &args),
         Command::Image(ImageCommand::Build(args)) => image::build(global, printer, &args),
+        Command::Image(ImageCommand::Lock(args)) => image::lock(global, printer, &args),
         Command::Image(ImageCommand::Push(args)) => registry::push(printer, &args),
         Command::Image(ImageCommand::Exists(args)) => registry::exists(printer, &args),
         Command::Image(ImageCommand::Tags(args)) => registry::tags(printer, &args),

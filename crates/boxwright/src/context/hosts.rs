@@ -87,6 +87,7 @@ pub fn build_image(
         compression,
         platforms: &args.platform,
         offline: args.offline,
+        locked: args.locked,
         created: source_date_epoch(&project.root)?,
         source_url: source_url(project, target).map(|s| s.url),
         revision: revision(project),
@@ -95,6 +96,7 @@ pub fn build_image(
     let host = ImageHost {
         printer,
         registry: &args.registry,
+        progress: crate::progress::reporter(printer.quiet() || printer.json),
     };
     Ok(boxwright_image::build(project, &request, &host)?)
 }
@@ -104,6 +106,8 @@ pub fn build_image(
 pub struct ImageHost<'a> {
     pub printer: &'a Printer,
     pub registry: &'a RegistryArgs,
+    /// Download progress (packages of an image made from packages).
+    pub progress: Box<dyn boxwright_fetch::Progress>,
 }
 
 impl boxwright_image::Host for ImageHost<'_> {
@@ -114,5 +118,13 @@ impl boxwright_image::Host for ImageHost<'_> {
     fn pulled_base(&self, written: &str, resolved: &str, platform: &str) {
         self.printer
             .info(format!("pulled base {written} ({resolved}) for {platform}"));
+    }
+
+    fn note(&self, message: &str) {
+        self.printer.failure(format_args!("warning: {message}"));
+    }
+
+    fn download_progress(&self) -> &dyn boxwright_fetch::Progress {
+        self.progress.as_ref()
     }
 }

@@ -8,6 +8,8 @@ mod distro_release;
 mod fetch;
 mod hostile;
 mod image;
+mod image_debian;
+mod image_local_repos;
 mod image_packages;
 mod metadata;
 mod package;

@@ -125,6 +125,7 @@ fn build_rootfs(
         level: None,
         platform: Vec::new(),
         offline: false,
+        locked: false,
         registry: RegistryArgs {
             insecure: false,
             username: None,
