@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use boxwright_distro::{Candidate, Kind, Op, Options, Provide, Relation, resolve};
+use boxwright_distro::{Candidate, Kind, Options, Relation, resolve};
 
 const LISTS: &str = "/var/lib/apt/lists";
 const HINT: &str = "run `apt-get update` (setup.sh does) so that /var/lib/apt/lists holds \
@@ -49,89 +49,12 @@ fn read_index(path: &Path) -> String {
     String::from_utf8(output.stdout).expect("Packages is UTF-8")
 }
 
-// A minimal private `Packages` reader; the lead switches this test to `apt::parse_packages`.
-
-fn relation(text: &str) -> Relation {
-    let text = text.trim();
-    let (name, constraint) = match text.split_once('(') {
-        Some((name, rest)) => {
-            let rest = rest.trim_end().trim_end_matches(')').trim();
-            let split = rest
-                .find(|character: char| !"<=>".contains(character))
-                .unwrap_or(rest.len());
-            let op = match &rest[..split] {
-                "<<" | "<" => Op::Lt,
-                "<=" => Op::Le,
-                "=" => Op::Eq,
-                ">=" => Op::Ge,
-                ">>" | ">" => Op::Gt,
-                other => panic!("operator {other:?} in {text}"),
-            };
-            (name.trim(), Some((op, rest[split..].trim().to_owned())))
-        }
-        None => (text, None),
-    };
-    let (name, arch_qualifier) = name.split_once(':').unwrap_or((name, ""));
+/// An install list entry: a bare name.
+fn relation(name: &str) -> Relation {
     Relation {
-        name: name.to_owned(),
-        constraint,
-        arch_qualifier: arch_qualifier.to_owned(),
-    }
-}
-
-fn relations(value: &str) -> impl Iterator<Item = Vec<Relation>> + '_ {
-    value
-        .split(',')
-        .filter(|group| !group.trim().is_empty())
-        .map(|group| group.split('|').map(relation).collect())
-}
-
-fn candidate(paragraph: &str, repository: usize) -> Candidate {
-    let mut fields: Vec<(String, String)> = Vec::new();
-    for line in paragraph.lines() {
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, value)) = fields.last_mut() {
-                value.push('\n');
-                value.push_str(line);
-            }
-        } else if let Some((key, value)) = line.split_once(':') {
-            fields.push((key.to_owned(), value.trim().to_owned()));
-        }
-    }
-    let field = |key: &str| {
-        fields
-            .iter()
-            .find(|(name, _)| name == key)
-            .map_or("", |(_, value)| value.as_str())
-    };
-    let mut depends: Vec<Vec<Relation>> = relations(field("Pre-Depends")).collect();
-    depends.extend(relations(field("Depends")));
-    let conflicts = relations(field("Conflicts"))
-        .chain(relations(field("Breaks")))
-        .flatten()
-        .collect();
-    let provides = relations(field("Provides"))
-        .flatten()
-        .map(|relation| Provide {
-            name: relation.name,
-            version: relation.constraint.map(|(_, version)| version),
-        })
-        .collect();
-    Candidate {
-        kind: Kind::Deb,
-        name: field("Package").to_owned(),
-        version: field("Version").to_owned(),
-        arch: field("Architecture").to_owned(),
-        depends,
-        conflicts,
-        provides,
-        essential: field("Essential") == "yes",
-        filename: field("Filename").to_owned(),
-        size: field("Size").parse().unwrap_or(0),
-        sha256: Some(field("SHA256").to_owned()),
-        apk_checksum: None,
-        repository,
-        fields,
+        name: name.to_string(),
+        constraint: None,
+        arch_qualifier: String::new(),
     }
 }
 
@@ -140,9 +63,8 @@ fn universe() -> Vec<Candidate> {
     for (repository, path) in packages_files().iter().enumerate() {
         let text = read_index(path);
         candidates.extend(
-            text.split("\n\n")
-                .filter(|paragraph| !paragraph.trim().is_empty())
-                .map(|paragraph| candidate(paragraph, repository)),
+            boxwright_distro::apt::parse_packages(&text, repository, &native_arch())
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         );
     }
     candidates

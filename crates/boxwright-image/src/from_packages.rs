@@ -77,17 +77,34 @@ fn settings<'a>(request: &'a Request<'_>, host: &'a dyn Host) -> FetchSettings<'
     }
 }
 
-/// Installs the lock for `arch` and adds accounts and services.
-pub(crate) fn platform(
-    project: &Project,
-    name: &str,
-    image: &Image,
-    packages: &ImagePackages,
-    lock: &ImageLock,
-    arch: Arch,
-    request: &Request<'_>,
-    host: &dyn Host,
-) -> Result<PackageImage, Error> {
+/// What installing a target's packages for one platform works from.
+pub(crate) struct Assembly<'a> {
+    pub project: &'a Project,
+    pub name: &'a str,
+    pub image: &'a Image,
+    pub packages: &'a ImagePackages,
+    pub lock: &'a ImageLock,
+    pub request: &'a Request<'a>,
+    pub host: &'a dyn Host,
+}
+
+impl Assembly<'_> {
+    /// Installs the lock for `arch` and adds accounts and services.
+    pub(crate) fn platform(&self, arch: Arch) -> Result<PackageImage, Error> {
+        platform(self, arch)
+    }
+}
+
+fn platform(assembly: &Assembly<'_>, arch: Arch) -> Result<PackageImage, Error> {
+    let Assembly {
+        project,
+        name,
+        image,
+        packages,
+        lock,
+        request,
+        host,
+    } = *assembly;
     let kind = packages::kind_of(packages);
     let installed = packages::install(
         project,

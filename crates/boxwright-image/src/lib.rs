@@ -106,16 +106,7 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
         )?),
         None => None,
     };
-    let requested: Vec<String> = if !request.platforms.is_empty() {
-        request.platforms.to_vec()
-    } else if let (Some(packages), true) = (&image.packages, image.platforms.is_empty()) {
-        packages::architectures(packages)?
-            .into_iter()
-            .map(|arch| format!("linux/{}", arch.oci()))
-            .collect()
-    } else {
-        image.platforms.clone()
-    };
+    let requested = requested_platforms(request, &image)?;
     let mut entrypoint = None;
     let mut user = None;
     let mut bases = Bases {
@@ -143,33 +134,27 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
                 platforms.push(platform_input(&mut bases, &image, platform, layer)?);
                 continue;
             };
-            let arch = platform.arch().ok_or_else(|| Error::Platform {
-                message: format!("{wanted}: no package architecture for this platform"),
-            })?;
-            let made = from_packages::platform(
-                project, name, &image, packages, lock, arch, request, host,
-            )?;
-            let mut top = LayerSpec::default();
-            from_packages::add_generated(&mut top, &made.generated)?;
-            let top = layer_spec(project, name, &image, &dir, top)?;
-            let mut input = platform_input(&mut bases, &image, platform, top)?;
-            let mut layers = made.layers;
-            layers.append(&mut input.layers);
-            input.layers = layers;
+            let assembly = from_packages::Assembly {
+                project,
+                name,
+                image: &image,
+                packages,
+                lock,
+                request,
+                host,
+            };
+            let (input, made) = package_platform(&assembly, &mut bases, platform, &dir)?;
             platforms.push(input);
             entrypoint = entrypoint.or(made.entrypoint);
             user = user.or(made.user);
         }
     }
     let mut container = settings(request, target, &image);
-    if container.entrypoint.is_empty()
-        && let Some(entrypoint) = entrypoint
-    {
-        container.entrypoint = entrypoint;
+    // Services give the entrypoint and accounts the user, unless the target sets its own.
+    if container.entrypoint.is_empty() {
+        container.entrypoint = entrypoint.unwrap_or_default();
     }
-    if container.user.is_none() {
-        container.user = user;
-    }
+    container.user = container.user.or(user);
     let input = ImageInput {
         platforms,
         settings: container,
@@ -416,6 +401,43 @@ impl Bases<'_> {
         base.name = written.to_string();
         Ok(base)
     }
+}
+
+/// The platforms asked for: `--platform`, else `image.platforms`, else (an image from
+/// packages) its architectures; empty means the platform of the built binaries.
+fn requested_platforms(request: &Request<'_>, image: &Image) -> Result<Vec<String>, Error> {
+    if !request.platforms.is_empty() {
+        return Ok(request.platforms.to_vec());
+    }
+    match &image.packages {
+        Some(packages) if image.platforms.is_empty() => Ok(packages::architectures(packages)?
+            .into_iter()
+            .map(|arch| format!("linux/{}", arch.oci()))
+            .collect()),
+        _ => Ok(image.platforms.clone()),
+    }
+}
+
+/// One platform of an image from packages: the installed packages' layers, then one layer
+/// with accounts and services under the target's own files.
+fn package_platform(
+    assembly: &from_packages::Assembly<'_>,
+    bases: &mut Bases<'_>,
+    platform: PlatformSpec,
+    dir: &Path,
+) -> Result<(PlatformInput, from_packages::PackageImage), Error> {
+    let arch = platform.arch().ok_or_else(|| Error::Platform {
+        message: format!("{platform}: no package architecture for this platform"),
+    })?;
+    let mut made = assembly.platform(arch)?;
+    let mut top = LayerSpec::default();
+    from_packages::add_generated(&mut top, &made.generated)?;
+    let top = layer_spec(assembly.project, assembly.name, assembly.image, dir, top)?;
+    let mut input = platform_input(bases, assembly.image, platform, top)?;
+    let mut layers = std::mem::take(&mut made.layers);
+    layers.append(&mut input.layers);
+    input.layers = layers;
+    Ok((input, made))
 }
 
 fn platform_input(

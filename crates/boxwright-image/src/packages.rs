@@ -166,7 +166,11 @@ pub fn arch_name(kind: Kind, arch: Arch) -> &'static str {
 
 /// The kind of the target's repositories.
 pub fn kind_of(packages: &ImagePackages) -> Kind {
-    match packages.repositories.first().and_then(|r| r.kind()) {
+    match packages
+        .repositories
+        .first()
+        .and_then(boxwright_metadata::PackageRepository::kind)
+    {
         Some(RepositoryKind::Apk { .. }) => Kind::Apk,
         _ => Kind::Deb,
     }
@@ -409,13 +413,12 @@ fn download_package(
         Kind::Deb => "deb",
         Kind::Apk => "apk",
     };
-    let path = match &candidate.sha256 {
-        Some(sha256) => {
-            let path = dir.join(format!("{sha256}.{extension}"));
-            fetch_to(target, url, &path, Some(sha256), settings)?;
-            path
-        }
-        None => {
+    let path = if let Some(sha256) = &candidate.sha256 {
+        let path = dir.join(format!("{sha256}.{extension}"));
+        fetch_to(target, url, &path, Some(sha256), settings)?;
+        path
+    } else {
+        {
             // apk indexes give no file digest: download, check against `C:`, then keep it
             // under its SHA-256 like every other package.
             let fresh = fetch_fresh_path(project, target, url, settings)?;
@@ -595,12 +598,11 @@ fn fetch_to(
             source: Box::new(source),
         })?;
     match results.into_iter().next() {
-        Some(Ok(_)) => Ok(()),
+        Some(Ok(_)) | None => Ok(()),
         Some(Err(source)) => Err(Error::Fetch {
             url: url.to_string(),
             source: Box::new(source),
         }),
-        None => Ok(()),
     }
 }
 

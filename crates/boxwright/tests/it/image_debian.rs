@@ -159,12 +159,18 @@ fn debian_bookworm_image_runs_busybox_httpd_under_s6_and_honours_its_lock() {
         );
     }
 
-    // The image runs under podman: s6-svscan as PID 1, httpd as uid 1000.
     let scratch = tempfile::tempdir().unwrap();
     let archive = scratch.path().join("web.tar");
+    runs_under_s6(&project, port, &archive);
+    dpkg_reads_the_database(&project, scratch.path(), &names);
+    the_lock_is_honoured_offline(&project, scratch.path(), &archive, &names);
+}
+
+/// The image runs under podman: s6-svscan as PID 1, httpd as uid 1000, restarted by s6.
+fn runs_under_s6(project: &TestProject, port: u16, archive: &Path) {
     let archive_arg = archive.to_str().unwrap();
     boxwright_ok(
-        &project,
+        project,
         &[
             "image",
             "build",
@@ -223,11 +229,14 @@ fn debian_bookworm_image_runs_busybox_httpd_under_s6_and_honours_its_lock() {
     if let Err(panic) = result {
         std::panic::resume_unwind(panic);
     }
+}
 
-    // dpkg itself reads the database: exactly the locked packages, nothing changed.
-    let rootfs = scratch.path().join("rootfs.tar");
+/// dpkg itself reads the database (exactly the locked packages, nothing changed); the
+/// services check and the SBOM read the image.
+fn dpkg_reads_the_database(project: &TestProject, scratch: &Path, names: &[String]) {
+    let rootfs = scratch.join("rootfs.tar");
     boxwright_ok(
-        &project,
+        project,
         &[
             "image",
             "build",
@@ -239,7 +248,7 @@ fn debian_bookworm_image_runs_busybox_httpd_under_s6_and_honours_its_lock() {
             rootfs.to_str().unwrap(),
         ],
     );
-    let root = scratch.path().join("root");
+    let root = scratch.join("root");
     untar(&rootfs, &root);
     let listed = run(Command::new("dpkg-query")
         .arg(format!(
@@ -255,7 +264,7 @@ fn debian_bookworm_image_runs_busybox_httpd_under_s6_and_honours_its_lock() {
         })
         .collect();
     installed.sort();
-    let mut locked = names.clone();
+    let mut locked = names.to_vec();
     locked.sort();
     assert_eq!(installed, locked);
     let verify = Command::new("dpkg")
@@ -278,13 +287,48 @@ fn debian_bookworm_image_runs_busybox_httpd_under_s6_and_honours_its_lock() {
         "{os_release}"
     );
     // The services check passes on the image.
-    boxwright_ok(&project, &["verify", "--image", rootfs.to_str().unwrap()]);
+    boxwright_ok(project, &["verify", "--image", rootfs.to_str().unwrap()]);
+    // The SBOM lists every package with its distribution-qualified purl, read from dpkg's
+    // database in the image.
+    let sbom: Value = serde_json::from_str(&boxwright_ok(
+        project,
+        &[
+            "sbom",
+            rootfs.to_str().unwrap(),
+            "--format",
+            "cyclonedx-json",
+        ],
+    ))
+    .unwrap();
+    let purls: Vec<&str> = sbom["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    for name in names {
+        let prefix = format!("pkg:deb/debian/{name}@");
+        assert!(
+            purls
+                .iter()
+                .any(|p| p.starts_with(&prefix) && p.contains("distro=debian-12")),
+            "no {prefix}...&distro=debian-12 in {purls:?}"
+        );
+    }
+}
 
-    // No index and no network: the lock and the package cache alone, byte-identical.
+/// No index and no network: the lock and the package cache alone, byte-identical; a cached
+/// package whose bytes differ from the lock is refused, naming it.
+fn the_lock_is_honoured_offline(
+    project: &TestProject,
+    scratch: &Path,
+    archive: &Path,
+    names: &[String],
+) {
     std::fs::remove_dir_all(project.path().join(".tmp/indexes")).unwrap();
-    let again = scratch.path().join("web-again.tar");
+    let again = scratch.join("web-again.tar");
     boxwright_ok(
-        &project,
+        project,
         &[
             "image",
             "build",
@@ -298,7 +342,7 @@ fn debian_bookworm_image_runs_busybox_httpd_under_s6_and_honours_its_lock() {
         ],
     );
     assert!(
-        std::fs::read(&archive).unwrap() == std::fs::read(&again).unwrap(),
+        std::fs::read(archive).unwrap() == std::fs::read(&again).unwrap(),
         "a second build from the lock differs"
     );
 
@@ -329,11 +373,11 @@ fn debian_bookworm_image_runs_busybox_httpd_under_s6_and_honours_its_lock() {
             "rootfs",
             "-o",
         ])
-        .arg(scratch.path().join("refused.tar"))
+        .arg(scratch.join("refused.tar"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("busybox-static"), "{stderr}");
-    assert!(!scratch.path().join("refused.tar").exists());
+    assert!(!scratch.join("refused.tar").exists());
 }

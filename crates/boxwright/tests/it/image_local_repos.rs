@@ -41,7 +41,7 @@ fn served() -> Fixture {
     Fixture { repo, server }
 }
 
-fn project_with(served: &Fixture, repository: serde_json::Value, install: &[&str]) -> TestProject {
+fn project_with(served: &Fixture, repository: &serde_json::Value, install: &[&str]) -> TestProject {
     let project = TestProject::new(
         &json!({ "box": { "image": { "packages": {
             "repositories": [repository], "install": install, "architectures": ["amd64"] } } } })
@@ -82,7 +82,7 @@ fn an_apk_image_carries_apks_database_with_every_files_checksum() {
     let served = served();
     let project = project_with(
         &served,
-        json!({ "apk": format!("{}/3.20/main", served.server.url), "keys": ["keys/repo.rsa.pub"] }),
+        &json!({ "apk": format!("{}/3.20/main", served.server.url), "keys": ["keys/repo.rsa.pub"] }),
         &["hello"],
     );
     let scratch = tempfile::tempdir().unwrap();
@@ -139,7 +139,11 @@ fn an_apk_image_carries_apks_database_with_every_files_checksum() {
 #[test]
 fn an_apt_image_from_the_server_installs_and_a_wrong_key_is_refused() {
     let served = served();
-    let project = project_with(&served, apt_repository(&served, "keys/apt.asc"), &["hello"]);
+    let project = project_with(
+        &served,
+        &apt_repository(&served, "keys/apt.asc"),
+        &["hello"],
+    );
     let scratch = tempfile::tempdir().unwrap();
     let (code, stderr) = build_rootfs(&project, &scratch.path().join("ok.tar"));
     assert_eq!(code, 0, "{stderr}");
@@ -149,7 +153,7 @@ fn an_apt_image_from_the_server_installs_and_a_wrong_key_is_refused() {
     std::fs::write(project.path().join("keys/other.asc"), other).unwrap();
     let wrong = project_with(
         &served,
-        apt_repository(&served, "keys/other.asc"),
+        &apt_repository(&served, "keys/other.asc"),
         &["hello"],
     );
     std::fs::copy(
@@ -189,7 +193,7 @@ fn bad_input_names_the_package_or_repository_and_writes_nothing() {
         ),
     ];
     for (install, key, wanted) in cases {
-        let project = project_with(&served, apt_repository(&served, key), install);
+        let project = project_with(&served, &apt_repository(&served, key), install);
         let out = scratch.path().join("out.tar");
         let (code, stderr) = build_rootfs(&project, &out);
         assert_eq!(code, 2, "{install:?}: {stderr}");
