@@ -48,9 +48,14 @@ command -v gpg >/dev/null || packages+=(gnupg)
 command -v gpgv >/dev/null || packages+=(gpgv)
 # GNU time measures the peak memory of commands in the hostile-input tests.
 [ -x /usr/bin/time ] || packages+=(time)
+# Images from packages are tested against Debian's own indexes, as apt reads them: the
+# resolver's parity test and the index tests need apt's lists of bookworm.
+if [ ${#packages[@]} -gt 0 ] || ! ls /var/lib/apt/lists/*_dists_bookworm_InRelease >/dev/null 2>&1; then
+  echo "== apt-get update"
+  as_root apt-get update -qq
+fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${packages[*]}"
-  as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 # An independent JSON Schema validator for the schema test.
