@@ -11,7 +11,7 @@ use base64::Engine as _;
 use serde_json::json;
 
 use crate::support::podman::run;
-use crate::support::serve::{Repo, Served, apk, deb};
+use crate::support::serve::{Repo, Served, apk, deb, spec};
 use crate::support::{TestProject, assert_success, boxwright, coreutils_digest};
 
 /// A running server with `hello` uploaded as .deb (suite `stable`, component `main`) and
@@ -37,6 +37,18 @@ fn served() -> Fixture {
         assert_success(&out);
     };
     upload(&deb(&repo.path("build"), "hello"), "stable");
+    // A dependency cycle through virtual names that cannot be satisfied: cyc-a needs v-one,
+    // which only cyc-b provides; cyc-b needs v-two (>= 2), which only cyc-a provides, at 1.
+    for (name, depends, provides) in [
+        ("cyc-a", "v-one", "v-two (= 1)"),
+        ("cyc-b", "v-two (>= 2)", "v-one"),
+    ] {
+        let mut spec = spec(name, "amd64", 0);
+        spec.depends = vec![depends.to_string()];
+        spec.provides = vec![provides.to_string()];
+        let file = boxwright_package::deb::write(&spec, &repo.path("build")).unwrap();
+        upload(&file, "stable");
+    }
     upload(&apk(&repo.path("build-apk"), "hello", 0), "3.20");
     Fixture { repo, server }
 }
@@ -191,6 +203,7 @@ fn bad_input_names_the_package_or_repository_and_writes_nothing() {
             "keys/missing.asc",
             &["keys/missing.asc", "/apt"],
         ),
+        (&["cyc-a"], "keys/apt.asc", &["cyc-a", "cyc-b", "v-two"]),
     ];
     for (install, key, wanted) in cases {
         let project = project_with(&served, &apt_repository(&served, key), install);
@@ -212,5 +225,29 @@ fn bad_input_names_the_package_or_repository_and_writes_nothing() {
             .unwrap();
         assert_eq!(lock.status.code(), Some(2));
         assert_nothing_written(&project, &out);
+    }
+}
+
+#[test]
+fn per_package_layering_gives_each_package_its_own_layer() {
+    let served = served();
+    let scratch = tempfile::tempdir().unwrap();
+    for (layering, layers) in [("single", "1 layers"), ("per-package", "2 layers")] {
+        let project = project_with(
+            &served,
+            &apt_repository(&served, "keys/apt.asc"),
+            &["hello"],
+        );
+        crate::support::edit_metadata(&project, |m| {
+            m["box"]["image"]["packages"]["layering"] = json!(layering);
+        });
+        let (code, stderr) =
+            build_rootfs(&project, &scratch.path().join(format!("{layering}.tar")));
+        assert_eq!(code, 0, "{stderr}");
+        // One layer for the set, or hello's then the package database's.
+        assert!(
+            stderr.contains(&format!(", {layers}, ")),
+            "{layering}: {stderr}"
+        );
     }
 }
