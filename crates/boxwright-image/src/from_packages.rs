@@ -32,8 +32,8 @@ pub(crate) fn current_lock(
     host: &dyn Host,
 ) -> Result<ImageLock, Error> {
     let path = project.root.join(LOCK_FILE);
-    let mut file = LockFile::load(&path).map_err(|source| Error::Lock {
-        path: path.clone(),
+    let file = LockFile::load(&path).map_err(|source| Error::Lock {
+        path,
         source: Box::new(source),
     })?;
     let kind = packages::kind_of(packages);
@@ -58,23 +58,12 @@ pub(crate) fn current_lock(
         });
     }
     let lock = packages::lock(project, name, packages, &settings(request, host))?;
-    file.set_image(name, lock.clone());
-    file.save().map_err(|source| Error::Lock {
-        path,
-        source: Box::new(source),
-    })?;
+    packages::record(project, name, lock.clone())?;
     Ok(lock)
 }
 
 fn settings<'a>(request: &'a Request<'_>, host: &'a dyn Host) -> FetchSettings<'a> {
-    FetchSettings {
-        offline: request.offline,
-        runtime: &request.runtime,
-        progress: host.download_progress(),
-        now: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    }
+    FetchSettings::new(request.offline, &request.runtime, host.download_progress())
 }
 
 /// What installing a target's packages for one platform works from.

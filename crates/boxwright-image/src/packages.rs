@@ -35,6 +35,38 @@ pub struct FetchSettings<'a> {
     pub now: u64,
 }
 
+impl<'a> FetchSettings<'a> {
+    /// Settings with `now` read from the clock.
+    pub fn new(
+        offline: bool,
+        runtime: &'a tokio::runtime::Handle,
+        progress: &'a dyn Progress,
+    ) -> FetchSettings<'a> {
+        FetchSettings {
+            offline,
+            runtime,
+            progress,
+            now: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        }
+    }
+}
+
+/// Records `lock` as `target`'s in the project's metadata.lock.json (written atomically);
+/// the file's path and whether anything changed.
+pub fn record(project: &Project, target: &str, lock: ImageLock) -> Result<(PathBuf, bool), Error> {
+    let path = project.root.join(boxwright_fetch::LOCK_FILE);
+    let lock_error = |source| Error::Lock {
+        path: path.clone(),
+        source: Box::new(source),
+    };
+    let mut file = boxwright_fetch::LockFile::load(&path).map_err(lock_error)?;
+    file.set_image(target, lock);
+    let written = file.save().map_err(lock_error)?;
+    Ok((path, written))
+}
+
 /// One repository of `image.packages`, its keys read.
 enum Repository {
     Apt {

@@ -3,6 +3,8 @@
 use anyhow::bail;
 
 use super::ExitStatus;
+use boxwright_image::packages::{self, FetchSettings};
+
 use crate::cli::{GlobalArgs, ImageBuildArgs, ImageLockArgs};
 use crate::context;
 use crate::printer::Printer;
@@ -68,19 +70,9 @@ pub fn lock(
     };
     let progress = crate::progress::reporter(printer.quiet() || printer.json);
     let runtime = context::runtime_handle()?;
-    let settings = boxwright_image::packages::FetchSettings {
-        offline: false,
-        runtime: &runtime,
-        progress: progress.as_ref(),
-        now: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    };
-    let lock = boxwright_image::packages::lock(&project, &args.target, packages, &settings)?;
-    let path = project.root.join(boxwright_fetch::LOCK_FILE);
-    let mut file = boxwright_fetch::LockFile::load(&path)?;
-    file.set_image(&args.target, lock.clone());
-    let written = file.save()?;
+    let settings = FetchSettings::new(false, &runtime, progress.as_ref());
+    let lock = packages::lock(&project, &args.target, packages, &settings)?;
+    let (path, written) = packages::record(&project, &args.target, lock.clone())?;
     if printer.json {
         printer.json(&lock);
     } else {

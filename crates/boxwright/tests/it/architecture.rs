@@ -207,3 +207,38 @@ fn no_command_module_imports_another() {
     }
     assert!(found.is_empty(), "{found:?}");
 }
+
+/// Lines of code: not blank, not only a comment.
+fn code_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("//"))
+        .count()
+}
+
+/// The command line stays a thin layer over the libraries (issue 20): at most 4,000 lines of
+/// code in all, no file over 400 but the clap definitions. Features go into library crates.
+#[test]
+fn the_command_line_crate_stays_thin() {
+    let src = root().join("crates/boxwright/src");
+    let mut total = 0;
+    let mut large = Vec::new();
+    for entry in walkdir::WalkDir::new(&src) {
+        let entry = entry.unwrap();
+        if entry.path().extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let lines = code_lines(entry.path());
+        total += lines;
+        if lines > 400 && !entry.path().ends_with("cli.rs") {
+            large.push(format!("{} ({lines})", entry.path().display()));
+        }
+    }
+    assert!(
+        total <= 4000,
+        "crates/boxwright/src holds {total} lines of code (at most 4,000: move logic into a library crate)"
+    );
+    assert!(large.is_empty(), "files over 400 lines of code: {large:?}");
+}
