@@ -84,32 +84,14 @@ pub fn read_contents(
     limits: &ReadLimits,
     mut visit: impl FnMut(&DataEntry, &mut dyn Read) -> Result<(), Refused>,
 ) -> Result<Control, PackageError> {
-    let mut file = File::open(path).map_err(|e| PackageError::io("open", path, e))?;
-    let size = file
-        .metadata()
-        .map_err(|e| PackageError::io("read", path, e))?
-        .len();
-    if size > limits::PACKAGE {
-        return Err(PackageError::TooLarge {
-            path: path.to_path_buf(),
-            what: "the package file",
-            limit: limits::PACKAGE,
-        });
-    }
-    let mut magic = [0u8; 8];
-    let n = file
-        .read(&mut magic)
-        .map_err(|e| PackageError::io("read", path, e))?;
-    let file = File::open(path).map_err(|e| PackageError::io("open", path, e))?;
+    let (file, size, format) = crate::open_package(path)?;
     let budget = Budget::new(limits, size);
-    let result = if n >= 8 && &magic == ar::MAGIC {
-        deb_contents(path, file, &budget, &mut visit)
-    } else if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-        apk_contents(path, file, &budget, &mut visit)
-    } else {
-        Err(PackageError::UnknownFormat {
+    let result = match format {
+        Some(crate::PackageFormat::Deb) => deb_contents(path, file, &budget, &mut visit),
+        Some(crate::PackageFormat::Apk) => apk_contents(path, file, &budget, &mut visit),
+        None => Err(PackageError::UnknownFormat {
             path: path.to_path_buf(),
-        })
+        }),
     };
     budget.explain(path, result)
 }

@@ -50,6 +50,25 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, PackageError> {
 /// [`limits::HEADER`] whatever the limits. [`PackageError::is_limit`] tells a refusal by a
 /// limit from an invalid package.
 pub fn inspect_with(path: &Path, limits: &ReadLimits) -> Result<PackageInfo, PackageError> {
+    let (file, size, format) = open_package(path)?;
+    let budget = bounded::Budget::new(limits, size);
+    let result = match format {
+        Some(PackageFormat::Deb) => deb::inspect(path, file, size, &budget),
+        Some(PackageFormat::Apk) => apk::inspect(path, file, size, &budget),
+        None => {
+            return Err(PackageError::UnknownFormat {
+                path: path.to_path_buf(),
+            });
+        }
+    };
+    budget.explain(path, result)
+}
+
+/// Opens a package file for reading: the file (at its start), its size (refused over
+/// [`limits::PACKAGE`]) and its format by magic bytes (`None` for neither).
+pub(crate) fn open_package(
+    path: &Path,
+) -> Result<(std::fs::File, u64, Option<PackageFormat>), PackageError> {
     use std::io::Read as _;
     let mut file = std::fs::File::open(path).map_err(|e| PackageError::io("open", path, e))?;
     let size = file
@@ -67,18 +86,15 @@ pub fn inspect_with(path: &Path, limits: &ReadLimits) -> Result<PackageInfo, Pac
     let n = file
         .read(&mut magic)
         .map_err(|e| PackageError::io("read", path, e))?;
-    let file = std::fs::File::open(path).map_err(|e| PackageError::io("open", path, e))?;
-    let budget = bounded::Budget::new(limits, size);
-    let result = if n >= 8 && &magic == ar::MAGIC {
-        deb::inspect(path, file, size, &budget)
+    let format = if n >= 8 && &magic == ar::MAGIC {
+        Some(PackageFormat::Deb)
     } else if n >= 2 && magic[..2] == [0x1f, 0x8b] {
-        apk::inspect(path, file, size, &budget)
+        Some(PackageFormat::Apk)
     } else {
-        return Err(PackageError::UnknownFormat {
-            path: path.to_path_buf(),
-        });
+        None
     };
-    budget.explain(path, result)
+    let file = std::fs::File::open(path).map_err(|e| PackageError::io("open", path, e))?;
+    Ok((file, size, format))
 }
 
 #[cfg(test)]

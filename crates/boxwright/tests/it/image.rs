@@ -12,11 +12,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-use crate::support::podman::Podman;
+use crate::support::podman::{Podman, run};
 use crate::support::{
     TestProject, copy_tree, edit_metadata, example_project, require_tool, sha256_hex,
     tools_for_examples,
@@ -96,22 +96,6 @@ fn image_ok(
     assert_eq!(Path::new(path), output, "{stdout}");
     assert!(is_digest(digest), "{stdout}");
     digest.to_string()
-}
-
-/// Runs a tool and returns its stdout, failing the test with its stderr when it fails.
-fn run(command: &mut Command) -> String {
-    let out = command
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{command:?} failed ({}):\n{}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A command that must be installed (the test fails with the Debian package to install).
