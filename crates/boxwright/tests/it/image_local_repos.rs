@@ -251,3 +251,46 @@ fn per_package_layering_gives_each_package_its_own_layer() {
         );
     }
 }
+
+#[test]
+fn locked_builds_refuse_a_missing_or_stale_lock() {
+    let served = served();
+    let scratch = tempfile::tempdir().unwrap();
+    let project = project_with(
+        &served,
+        &apt_repository(&served, "keys/apt.asc"),
+        &["hello"],
+    );
+    let locked = |out: &str| {
+        project
+            .boxwright()
+            .args([
+                "image", "build", "box", "--locked", "--format", "rootfs", "-o",
+            ])
+            .arg(scratch.path().join(out))
+            .output()
+            .unwrap()
+    };
+    let missing = locked("missing.tar");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("boxwright image lock box"), "{stderr}");
+    assert!(!scratch.path().join("missing.tar").exists());
+
+    let lock = project
+        .boxwright()
+        .args(["image", "lock", "box"])
+        .output()
+        .unwrap();
+    assert_success(&lock);
+    assert_success(&locked("current.tar"));
+
+    crate::support::edit_metadata(&project, |m| {
+        m["box"]["image"]["packages"]["install"] = json!(["hello", "cyc-b"]);
+    });
+    let stale = locked("stale.tar");
+    let stderr = String::from_utf8_lossy(&stale.stderr);
+    assert_eq!(stale.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cyc-b"), "{stderr}");
+    assert!(!scratch.path().join("stale.tar").exists());
+}
