@@ -119,18 +119,5 @@ fn holds_layout(path: &Path) -> Result<bool, Error> {
         return Ok(false);
     }
     let file = std::fs::File::open(path).map_err(Error::io(path))?;
-    let mut archive = tar::Archive::new(file);
-    let Ok(entries) = archive.entries() else {
-        return Ok(false);
-    };
-    for entry in entries.take(10_000) {
-        let Ok(entry) = entry else {
-            return Ok(false);
-        };
-        let name = entry.path_bytes();
-        if name.strip_prefix(b"./").unwrap_or(&name) == b"oci-layout" {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(boxwright_oci::rootfs::holds_oci_layout(file))
 }

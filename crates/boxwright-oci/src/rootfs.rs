@@ -343,3 +343,22 @@ fn copy_contents(
     }
     Ok(())
 }
+
+/// Whether the plain (uncompressed) tar `file` holds an OCI layout: `oci-layout` at its top
+/// among its first 100,000 entries. Only headers are read; an unreadable tar holds none.
+pub fn holds_oci_layout(file: std::fs::File) -> bool {
+    let mut archive = tar::Archive::new(file);
+    let Ok(entries) = archive.entries_with_seek() else {
+        return false;
+    };
+    for entry in entries.take(100_000) {
+        let Ok(entry) = entry else {
+            return false;
+        };
+        let name = entry.path_bytes();
+        if name.strip_prefix(b"./").unwrap_or(&name) == b"oci-layout" {
+            return true;
+        }
+    }
+    false
+}

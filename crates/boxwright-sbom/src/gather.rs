@@ -82,21 +82,7 @@ pub fn is_oci_archive(path: &Path) -> Result<bool, Error> {
         return Ok(false);
     }
     let file = File::open(path).map_err(Error::io(path))?;
-    let mut archive = tar::Archive::new(file);
-    let Ok(entries) = archive.entries_with_seek() else {
-        return Ok(false);
-    };
-    for entry in entries.take(100_000) {
-        let Ok(entry) = entry else {
-            return Ok(false);
-        };
-        let name = entry.path_bytes();
-        let name = name.strip_prefix(b"./").unwrap_or(&name);
-        if name == b"oci-layout" {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(boxwright_oci::rootfs::holds_oci_layout(file))
 }
 
 /// Opens an OCI layout directory or oci-archive (unpacked safely into a temporary
