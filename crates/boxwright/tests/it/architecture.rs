@@ -219,7 +219,8 @@ fn code_lines(path: &Path) -> usize {
 }
 
 /// The command line stays a thin layer over the libraries (issue 20): at most 4,000 lines of
-/// code in all, no file over 400 but the clap definitions. Features go into library crates.
+/// code besides the clap definitions (`cli.rs`, declarations and help text only, at most
+/// 1,500), no other file over 400. Features go into library crates.
 #[test]
 fn the_command_line_crate_stays_thin() {
     let src = root().join("crates/boxwright/src");
@@ -231,14 +232,18 @@ fn the_command_line_crate_stays_thin() {
             continue;
         }
         let lines = code_lines(entry.path());
+        if entry.path().ends_with("cli.rs") {
+            assert!(lines <= 1500, "cli.rs holds {lines} lines of code (at most 1,500)");
+            continue;
+        }
         total += lines;
-        if lines > 400 && !entry.path().ends_with("cli.rs") {
+        if lines > 400 {
             large.push(format!("{} ({lines})", entry.path().display()));
         }
     }
     assert!(
         total <= 4000,
-        "crates/boxwright/src holds {total} lines of code (at most 4,000: move logic into a library crate)"
+        "crates/boxwright/src holds {total} lines of code besides cli.rs (at most 4,000: move logic into a library crate)"
     );
     assert!(large.is_empty(), "files over 400 lines of code: {large:?}");
 }
