@@ -12,7 +12,7 @@
 #   release verify                   from that directory: signature, sizes, digests
 #
 # Exits non-zero at the first failure. The temporary directories are removed at the end;
-# set DEMO_DIR=/some/empty/dir to keep everything there instead (docs/distro-release.md
+# set DEMO_DIR=/some/empty/dir to keep everything there instead (docs/guides/distro-release.md
 # explains each step).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -139,7 +139,7 @@ fn generate_key(project: &TestProject, prefix: &Path) {
     );
 }
 
-/// Tag check, build, rootfs tarball and a throw-away key, as docs/distro-release.md runs them.
+/// Tag check, build, rootfs tarball and a throw-away key, as docs/guides/distro-release.md runs them.
 fn built() -> Release {
     tools_for_examples();
     let project = example_project();

@@ -6,6 +6,7 @@ mod ci;
 mod depends;
 mod distro_release;
 mod fetch;
+mod guides;
 mod hostile;
 mod image;
 mod image_debian;
