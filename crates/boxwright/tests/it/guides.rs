@@ -57,6 +57,8 @@ fn run_guide(name: &str, examples: bool) {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join(".home");
     std::fs::create_dir(&home).unwrap();
+    let scratch = dir.path().join(".scratch");
+    std::fs::create_dir(&scratch).unwrap();
     if examples {
         let to = dir.path().join("examples");
         std::fs::create_dir(&to).unwrap();
@@ -76,11 +78,19 @@ fn run_guide(name: &str, examples: bool) {
     );
     let log = dir.path().join(".guide.log");
     let mut command = Command::new("bash");
+    // HOME is the guide's own (no docker config or keys of the machine leak in), but the
+    // Rust toolchain the recipes use stays where rustup put it.
+    let real_home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    for (name, default) in [("RUSTUP_HOME", ".rustup"), ("CARGO_HOME", ".cargo")] {
+        let value = std::env::var_os(name).map_or_else(|| real_home.join(default), PathBuf::from);
+        command.env(name, value);
+    }
     command
         .arg(".guide.sh")
         .current_dir(dir.path())
         .env("PATH", path_var)
         .env("HOME", &home)
+        .env("TMPDIR", &scratch)
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .env("CI", "true")
         .env_remove("DOCKER_CONFIG")
