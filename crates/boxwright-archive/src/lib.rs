@@ -5,12 +5,14 @@
 //!   the input.
 //! - [`HashingWriter`]: SHA-256 of what passes through, so no file is read twice.
 //! - [`AtomicFile`]: a file that appears under its final name only when complete.
+//! - [`progress`]: the observer of long work that the binary draws as bars.
 //! - [`unpack()`]: safe unpacking of tar (plain, gz, xz, bz2, zst) and zip source archives.
 
 mod atomic;
 mod deflate_walk;
 mod gzip;
 mod hash;
+pub mod progress;
 mod tar_writer;
 mod unpack;
 

@@ -194,6 +194,7 @@ fn bookworm_packages_install_as_dpkg_would_leave_them() {
             boxwright_oci::Compression::None,
             1_700_000_000,
             1,
+            &boxwright_archive::progress::NoProgress,
         )
         .unwrap();
         layer.diff_id

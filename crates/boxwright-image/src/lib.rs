@@ -74,6 +74,10 @@ pub trait Host {
     fn download_progress(&self) -> &dyn boxwright_fetch::Progress {
         &boxwright_fetch::NoProgress
     }
+    /// Where the compression of new layers reports its bytes.
+    fn layer_progress(&self) -> std::sync::Arc<dyn boxwright_fetch::Progress> {
+        std::sync::Arc::new(boxwright_fetch::NoProgress)
+    }
 }
 
 /// Assembles and writes the image of `request.target` in `project` (which may hold a target
@@ -163,6 +167,7 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
         ref_name: tag.clone(),
         compression,
         threads: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+        progress: host.layer_progress(),
     };
     boxwright_oci::write(
         &input,

@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use boxwright_archive::progress::Progress;
 
 use oci_spec::image::{
     Config, Descriptor, HistoryBuilder, ImageConfiguration, ImageConfigurationBuilder,
@@ -51,6 +54,8 @@ pub struct ImageInput {
     pub ref_name: String,
     pub compression: Compression,
     pub threads: usize,
+    /// Where the compression of new layers reports the bytes going in.
+    pub progress: Arc<dyn Progress>,
 }
 
 /// One platform as written.
@@ -166,6 +171,7 @@ fn write_platform(
             input.compression,
             input.created,
             input.threads,
+            input.progress.as_ref(),
         )?;
         layers.push(written.descriptor);
         diff_ids.push(written.diff_id);
@@ -324,6 +330,7 @@ mod tests {
             ref_name: "test".into(),
             compression: Compression::None,
             threads: 1,
+            progress: Arc::new(boxwright_archive::progress::NoProgress),
         };
         let dir = tempfile::tempdir().unwrap();
         let layers = || {

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Component, Path, PathBuf};
 
+use boxwright_archive::progress::{CountingWriter, Progress};
 use boxwright_archive::{DeterministicTar, HashingWriter, Owner, normalised_mode};
 use oci_spec::image::{Descriptor, MediaType};
 
@@ -156,13 +157,15 @@ impl LayerSpec {
     }
 }
 
-/// Writes the layer into `store`: every entry's mtime is `mtime`, owners 0.
+/// Writes the layer into `store`: every entry's mtime is `mtime`, owners 0. The tar bytes
+/// going into the compressor are reported to `progress`.
 pub fn write_layer(
     spec: &LayerSpec,
     store: &BlobStore,
     compression: Compression,
     mtime: u64,
     threads: usize,
+    progress: &dyn Progress,
 ) -> Result<WrittenLayer, Error> {
     let blob = store.writer()?;
     let write_error = |e: std::io::Error| Error::Io {
@@ -170,7 +173,9 @@ pub fn write_layer(
         source: e,
     };
     let compressor = compression.writer(blob, threads).map_err(write_error)?;
-    let mut tar = DeterministicTar::new(HashingWriter::new(compressor), mtime);
+    let item = progress.begin("compressing layer", Some(tar_size(spec)));
+    let counted = CountingWriter::new(HashingWriter::new(compressor), item.as_ref());
+    let mut tar = DeterministicTar::new(counted, mtime);
     // Hard-link groups: a linked file's path → the path that holds its content in the tar.
     let mut holders: HashMap<&str, &str> = HashMap::new();
     for (path, entry) in spec.entries.values() {
@@ -223,7 +228,8 @@ pub fn write_layer(
             AppendError::Write(e) => write_error(e),
         })?;
     }
-    let hashing = tar.finish().map_err(write_error)?;
+    let hashing = tar.finish().map_err(write_error)?.into_inner();
+    item.finish();
     let (compressor, diff_hex, _) = hashing.finish();
     let blob = compressor.finish().map_err(write_error)?;
     let descriptor = blob.finish(MediaType::Other(compression.layer_media_type().to_string()))?;
@@ -231,6 +237,24 @@ pub fn write_layer(
         descriptor: with_standard_media_type(descriptor, compression),
         diff_id: format!("sha256:{diff_hex}"),
     })
+}
+
+/// About the size of the layer's tar stream (headers and padded contents; long names' pax
+/// records left out): the progress total only.
+fn tar_size(spec: &LayerSpec) -> u64 {
+    let padded = |size: u64| size.div_ceil(512) * 512;
+    let contents: u64 = spec
+        .entries
+        .values()
+        .map(|(_, entry)| match entry {
+            LayerEntry::File(source) | LayerEntry::FileAs(source, _) => {
+                padded(std::fs::metadata(source).map_or(0, |m| m.len()))
+            }
+            LayerEntry::Bytes(data, _) | LayerEntry::BytesAs(data, _) => padded(data.len() as u64),
+            _ => 0,
+        })
+        .sum();
+    contents + 512 * spec.entries.len() as u64 + 1024
 }
 
 /// Why appending one entry failed: its host file, or the archive.
@@ -327,6 +351,7 @@ fn sort_key(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use boxwright_archive::progress::NoProgress;
 
     #[test]
     fn parents_come_first_and_files_replace_directories() {
@@ -373,8 +398,8 @@ mod tests {
             Compression::Zstd { level: 3 },
             Compression::None,
         ] {
-            let a = write_layer(&spec, &store, compression, 1_700_000_000, 2).unwrap();
-            let b = write_layer(&spec, &store, compression, 1_700_000_000, 1).unwrap();
+            let a = write_layer(&spec, &store, compression, 1_700_000_000, 2, &NoProgress).unwrap();
+            let b = write_layer(&spec, &store, compression, 1_700_000_000, 1, &NoProgress).unwrap();
             assert_eq!(a.descriptor, b.descriptor, "{compression:?}");
             assert_eq!(a.diff_id, b.diff_id);
             let blob = store.path(a.descriptor.digest().digest());
@@ -419,14 +444,23 @@ mod tests {
         let store = BlobStore::create(dir.path()).unwrap();
         let spec = mixed_spec();
         let gzip = Compression::default();
-        let reference = write_layer(&spec, &store, gzip, 1_700_000_000, 1).unwrap();
+        let reference = write_layer(&spec, &store, gzip, 1_700_000_000, 1, &NoProgress).unwrap();
         for threads in [2, 8] {
-            let layer = write_layer(&spec, &store, gzip, 1_700_000_000, threads).unwrap();
+            let layer =
+                write_layer(&spec, &store, gzip, 1_700_000_000, threads, &NoProgress).unwrap();
             assert_eq!(layer.descriptor, reference.descriptor, "{threads} threads");
             assert_eq!(layer.diff_id, reference.diff_id);
         }
         // The same tar stream, compressed in writes of 1 byte, 4 KiB and 1 MiB.
-        let plain = write_layer(&spec, &store, Compression::None, 1_700_000_000, 1).unwrap();
+        let plain = write_layer(
+            &spec,
+            &store,
+            Compression::None,
+            1_700_000_000,
+            1,
+            &NoProgress,
+        )
+        .unwrap();
         assert_eq!(plain.diff_id, reference.diff_id);
         let tar = std::fs::read(store.path(plain.descriptor.digest().digest())).unwrap();
         assert!(tar.len() > 3 << 20, "spans several blocks: {}", tar.len());
@@ -477,8 +511,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::create(&dir.path().join("store")).unwrap();
         let spec = package_like_spec(dir.path());
-        let a = write_layer(&spec, &store, Compression::None, 1_700_000_000, 1).unwrap();
-        let b = write_layer(&spec, &store, Compression::None, 1_700_000_000, 1).unwrap();
+        let a = write_layer(
+            &spec,
+            &store,
+            Compression::None,
+            1_700_000_000,
+            1,
+            &NoProgress,
+        )
+        .unwrap();
+        let b = write_layer(
+            &spec,
+            &store,
+            Compression::None,
+            1_700_000_000,
+            1,
+            &NoProgress,
+        )
+        .unwrap();
         let blob = store.path(a.descriptor.digest().digest());
         let first = std::fs::read(&blob).unwrap();
         assert_eq!(a.descriptor, b.descriptor);
@@ -534,10 +584,10 @@ mod tests {
         spec.insert("a/link", LayerEntry::HardLink("a/none".into()))
             .unwrap();
         assert!(matches!(
-            write_layer(&spec, &store, Compression::None, 0, 1),
+            write_layer(&spec, &store, Compression::None, 0, 1, &NoProgress),
             Err(Error::BadImagePath { path, .. }) if path == "a/link"
         ));
         spec.insert("a/none", LayerEntry::Directory).unwrap();
-        assert!(write_layer(&spec, &store, Compression::None, 0, 1).is_err());
+        assert!(write_layer(&spec, &store, Compression::None, 0, 1, &NoProgress).is_err());
     }
 }

@@ -2,9 +2,10 @@
 //! scope), retries, and the read-only operations.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use boxwright_archive::progress::{NoProgress, Progress};
 use boxwright_http::{ClientConfig, RetryPolicy, link};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, WWW_AUTHENTICATE};
 use reqwest::{Method, RequestBuilder, Response, StatusCode, Url};
@@ -88,6 +89,8 @@ pub struct Client {
     schemes: Mutex<HashMap<String, &'static str>>,
     /// Credentials per registry, once looked up.
     credentials: Mutex<HashMap<String, Option<Credentials>>>,
+    /// Where pushes and pulls report the bytes they move.
+    pub(crate) progress: Arc<dyn Progress>,
 }
 
 /// What a request is about, for error messages and authentication.
@@ -307,7 +310,15 @@ impl Client {
             token_fetch: tokio::sync::Mutex::new(()),
             schemes: Mutex::new(HashMap::new()),
             credentials: Mutex::new(HashMap::new()),
+            progress: Arc::new(NoProgress),
         })
+    }
+
+    /// The client reporting the bytes of pushes and pulls to `progress`.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Client {
+        self.progress = progress;
+        self
     }
 
     /// `http(s)://host[:port]` of the reference's registry. Registries must speak https,

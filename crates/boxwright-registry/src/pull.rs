@@ -1,6 +1,7 @@
 //! The pull side: an image (or one platform of an index) from a registry into an OCI layout
 //! directory or oci-archive, every digest checked.
 
+use boxwright_archive::progress::ProgressItem;
 use serde::Serialize;
 
 use crate::client::Call;
@@ -40,6 +41,7 @@ impl Client {
         reference: &Reference,
         store: &boxwright_oci::BlobStore,
         digest: &str,
+        total: &dyn ProgressItem,
     ) -> Result<u64, Error> {
         use futures_util::StreamExt;
         use std::io::Write;
@@ -47,19 +49,30 @@ impl Client {
         let hex_digest = digest.strip_prefix("sha256:").unwrap_or(digest);
         let target = store.path(hex_digest);
         if target.exists() {
-            return Ok(std::fs::metadata(&target).map_or(0, |m| m.len()));
+            let size = std::fs::metadata(&target).map_or(0, |m| m.len());
+            total.advance(size);
+            return Ok(size);
         }
         let call = Self::blob_call(reference, digest);
         let response = self.get_blob(&call, digest).await?;
+        let item = self.progress.begin(
+            &format!("blob {}", digest.get(..19).unwrap_or(digest)),
+            response.content_length(),
+        );
         let mut writer = store.writer()?;
         let mut stream = response.bytes_stream();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| call.http_error(e))?;
+            let chunk = chunk
+                .map_err(|e| call.http_error(e))
+                .inspect_err(|_| item.finish())?;
+            item.advance(chunk.len() as u64);
+            total.advance(chunk.len() as u64);
             writer.write_all(&chunk).map_err(|source| Error::Read {
                 path: target.clone(),
                 source,
             })?;
         }
+        item.finish();
         let written = writer.finish(oci_spec_octet())?;
         let actual = written.digest().to_string();
         if actual != digest {
@@ -82,6 +95,7 @@ impl Client {
         call: &Call<'_>,
         store: &boxwright_oci::BlobStore,
         manifest: &Inspected,
+        total: &dyn ProgressItem,
     ) -> Result<(usize, u64), Error> {
         let mut blobs = 0;
         let mut bytes = 0;
@@ -111,10 +125,35 @@ impl Client {
                         manifest.digest
                     ))
                 })?;
-            bytes += self.blob_to_store(reference, store, digest).await?;
+            bytes += self.blob_to_store(reference, store, digest, total).await?;
             blobs += 1;
         }
         write_blob(store, &manifest.digest, &manifest.bytes)?;
+        Ok((blobs, bytes))
+    }
+
+    /// Downloads every manifest's blobs, one progress total over them all.
+    async fn pull_manifests(
+        &self,
+        reference: &Reference,
+        call: &Call<'_>,
+        store: &boxwright_oci::BlobStore,
+        manifests: &[Inspected],
+    ) -> Result<(usize, u64), Error> {
+        let total = self.progress.begin(
+            &format!("pulling {}", reference.name()),
+            Some(manifests.iter().map(blob_sizes).sum()),
+        );
+        let (mut blobs, mut bytes) = (0, 0);
+        for manifest in manifests {
+            let pulled = self
+                .pull_manifest(reference, call, store, manifest, total.as_ref())
+                .await
+                .inspect_err(|_| total.finish())?;
+            blobs += pulled.0;
+            bytes += pulled.1;
+        }
+        total.finish();
         Ok((blobs, bytes))
     }
 
@@ -221,13 +260,11 @@ impl Client {
         } else {
             vec![top.clone()]
         };
-        for manifest in &manifests {
-            let (blobs, bytes) = self
-                .pull_manifest(reference, &call, &store, manifest)
-                .await?;
-            report.blobs += blobs;
-            report.bytes += bytes;
-        }
+        let (blobs, bytes) = self
+            .pull_manifests(reference, &call, &store, &manifests)
+            .await?;
+        report.blobs += blobs;
+        report.bytes += bytes;
         // With one platform chosen from an index, the layout names that platform's manifest.
         let named = if is_index && platform.is_some() {
             let only = &manifests[0];
@@ -269,6 +306,16 @@ impl Client {
         }
         Ok(report)
     }
+}
+
+/// The sizes of a manifest's config and layers, as its descriptors give them (for the
+/// progress total only; what arrives is checked by digest).
+fn blob_sizes(manifest: &Inspected) -> u64 {
+    let value: serde_json::Value = serde_json::from_slice(&manifest.bytes).unwrap_or_default();
+    std::iter::once(&value["config"])
+        .chain(value["layers"].as_array().into_iter().flatten())
+        .filter_map(|descriptor| descriptor["size"].as_u64())
+        .sum()
 }
 
 /// `application/octet-stream` as an OCI media type, for blobs whose type does not matter.

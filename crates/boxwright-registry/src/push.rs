@@ -2,7 +2,9 @@
 //! oci-archive to a registry.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use boxwright_archive::progress::ProgressItem;
 use boxwright_oci::BlobStore;
 use futures_util::StreamExt;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
@@ -83,8 +85,12 @@ impl Client {
                 ),
             });
         }
+        let total: Arc<dyn ProgressItem> = Arc::from(self.progress.begin(
+            &format!("pushing {}", reference.name()),
+            Some(blobs.iter().map(|blob| blob.size).sum()),
+        ));
         let mut results = futures_util::stream::iter(&blobs)
-            .map(|blob| self.push_blob(reference, blob))
+            .map(|blob| self.push_blob(reference, blob, &total))
             .buffer_unordered(self.options.jobs.max(1));
         let mut report = PushReport {
             reference: reference.to_string(),
@@ -99,7 +105,8 @@ impl Client {
         // The first failure ends the push: the uploads still running are dropped (their
         // sessions expire in the registry), and blobs not started are not started.
         while let Some(result) = results.next().await {
-            match result? {
+            let outcome = result.inspect_err(|_| total.finish())?;
+            match outcome {
                 Outcome::Uploaded(size) => {
                     report.uploaded += 1;
                     report.uploaded_bytes += size;
@@ -108,6 +115,8 @@ impl Client {
                 Outcome::Skipped => report.skipped += 1,
             }
         }
+        drop(results);
+        total.finish();
         for manifest in &manifests {
             self.put_manifest(reference, manifest, &manifest.digest)
                 .await?;
@@ -118,7 +127,12 @@ impl Client {
         Ok(report)
     }
 
-    async fn push_blob(&self, reference: &Reference, blob: &Blob) -> Result<Outcome, Error> {
+    async fn push_blob(
+        &self,
+        reference: &Reference,
+        blob: &Blob,
+        total: &Arc<dyn ProgressItem>,
+    ) -> Result<Outcome, Error> {
         let call = Call::new(reference, format!("blob {}", blob.digest), true);
         let url = self
             .url(reference, &format!("blobs/{}", blob.digest))
@@ -127,7 +141,10 @@ impl Client {
             .send(&call, &|http| http.request(Method::HEAD, url.clone()))
             .await?;
         match response.status() {
-            s if s.is_success() => return Ok(Outcome::Skipped),
+            s if s.is_success() => {
+                total.advance(blob.size);
+                return Ok(Outcome::Skipped);
+            }
             StatusCode::NOT_FOUND => {}
             _ => return Err(call.fail(response).await),
         }
@@ -140,21 +157,35 @@ impl Client {
         let mut session = None;
         if let Some(from) = mount_from {
             match self.mount(reference, blob, from).await? {
-                Mount::Done => return Ok(Outcome::Mounted),
+                Mount::Done => {
+                    total.advance(blob.size);
+                    return Ok(Outcome::Mounted);
+                }
                 Mount::Session(location) => session = Some(location),
             }
         }
+        let sent = Sent {
+            total: Arc::clone(total),
+            blob: self.progress.begin(
+                &format!("blob {}", short_digest(&blob.digest)),
+                Some(blob.size),
+            ),
+        };
+        let sent = Arc::new(sent);
         // The whole upload is one attempt: a session broken half-way starts again.
-        self.retrying(
-            || {
-                format!(
-                    "upload of {} to {}/{}",
-                    blob.digest, reference.registry, reference.repository
-                )
-            },
-            || self.upload(&call, blob, session.take()),
-        )
-        .await?;
+        let result = self
+            .retrying(
+                || {
+                    format!(
+                        "upload of {} to {}/{}",
+                        blob.digest, reference.registry, reference.repository
+                    )
+                },
+                || self.upload(&call, blob, session.take(), &sent),
+            )
+            .await;
+        sent.blob.finish();
+        result?;
         Ok(Outcome::Uploaded(blob.size))
     }
 
@@ -190,6 +221,7 @@ impl Client {
         call: &Call<'_>,
         blob: &Blob,
         session: Option<Url>,
+        sent: &Arc<Sent>,
     ) -> Result<(), Error> {
         let reference = call.reference;
         let mut location = if let Some(location) = session {
@@ -230,7 +262,12 @@ impl Client {
                             .header(CONTENT_TYPE, "application/octet-stream")
                             .header(CONTENT_RANGE, &range)
                             .header(CONTENT_LENGTH, length)
-                            .body(file_region(blob.path.clone(), offset, length))
+                            .body(file_region(
+                                blob.path.clone(),
+                                offset,
+                                length,
+                                Arc::clone(sent),
+                            ))
                     })
                     .await?;
                 if response.status() != StatusCode::ACCEPTED {
@@ -267,6 +304,8 @@ impl Client {
         if response.status() != StatusCode::CREATED {
             return Err(call.fail(response).await);
         }
+        // A blob sent in one request counts when the registry took it.
+        sent.advance(last_body.len() as u64);
         Ok(())
     }
 
@@ -337,28 +376,49 @@ fn check_digest(blob: &Blob, actual: &str) -> Result<(), Error> {
     }
 }
 
+/// The bytes of one blob upload, reported to its own item and the push's total.
+struct Sent {
+    total: Arc<dyn ProgressItem>,
+    blob: Box<dyn ProgressItem>,
+}
+
+impl Sent {
+    fn advance(&self, bytes: u64) {
+        self.total.advance(bytes);
+        self.blob.advance(bytes);
+    }
+}
+
+/// `sha256:` and the first 12 hex digits, as registries' tools show blobs.
+fn short_digest(digest: &str) -> &str {
+    digest.get(..19).unwrap_or(digest)
+}
+
 /// A request body streaming `length` bytes of the file from `offset`, read 1 MiB at a time
-/// (the file is opened when the body is first polled, so each attempt reads afresh).
-fn file_region(path: PathBuf, offset: u64, length: u64) -> reqwest::Body {
+/// (the file is opened when the body is first polled, so each attempt reads afresh); each
+/// buffer is reported to `sent` as it goes out.
+fn file_region(path: PathBuf, offset: u64, length: u64, sent: Arc<Sent>) -> reqwest::Body {
     use tokio::io::AsyncSeekExt;
 
-    let state = (path, None::<tokio::fs::File>, length);
-    let stream = futures_util::stream::try_unfold(state, move |(path, file, left)| async move {
-        if left == 0 {
-            return Ok(None);
-        }
-        let mut file = if let Some(file) = file {
-            file
-        } else {
-            let mut file = tokio::fs::File::open(&path).await?;
-            file.seek(std::io::SeekFrom::Start(offset)).await?;
-            file
-        };
-        let mut buffer = vec![0; usize::try_from(left.min(1 << 20)).expect("at most 1 MiB")];
-        file.read_exact(&mut buffer).await?;
-        let left = left - buffer.len() as u64;
-        Ok::<_, std::io::Error>(Some((buffer, (path, Some(file), left))))
-    });
+    let state = (path, None::<tokio::fs::File>, length, sent);
+    let stream =
+        futures_util::stream::try_unfold(state, move |(path, file, left, sent)| async move {
+            if left == 0 {
+                return Ok(None);
+            }
+            let mut file = if let Some(file) = file {
+                file
+            } else {
+                let mut file = tokio::fs::File::open(&path).await?;
+                file.seek(std::io::SeekFrom::Start(offset)).await?;
+                file
+            };
+            let mut buffer = vec![0; usize::try_from(left.min(1 << 20)).expect("at most 1 MiB")];
+            file.read_exact(&mut buffer).await?;
+            sent.advance(buffer.len() as u64);
+            let left = left - buffer.len() as u64;
+            Ok::<_, std::io::Error>(Some((buffer, (path, Some(file), left, sent))))
+        });
     reqwest::Body::wrap_stream(stream)
 }
 

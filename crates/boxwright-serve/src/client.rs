@@ -1,16 +1,24 @@
 //! `boxwright repo upload`: the client side of `POST /upload`.
 //!
 //! Files are grouped into one request per (version, repo, arch), as seed 003's
-//! `apkdeploy.sh` posts one request per architecture directory:
-//! - `arch`: the package's own architecture, read with `inspect`; when the file sits in
-//!   `<repo>/<arch>/` (abuild's output layout) and that directory's name fits the package,
-//!   the directory's name, and `repo` is the directory above it;
-//! - `repo`: `--repo`, else that directory above;
-//! - `version`: `--version`, else (apk only) the running Alpine's `VERSION_ID` as
-//!   `major.minor` from `/etc/os-release`, as apkdeploy.sh does.
+//! `apkdeploy.sh` posts one request per architecture directory. What a flag does not give
+//! is read from where the file sits, in the tree `repo index` and `boxwright serve` write:
+//! - apk, `<alpine>/<repo>/<arch>/x.apk` (or abuild's `<repo>/<arch>/x.apk`): `arch` is
+//!   the directory's name when it fits the package (else the package's own architecture),
+//!   `repo` the directory above it, and the Alpine version the one above that when it looks
+//!   like one (`3.20`, `v3.20`, `edge`), else the running Alpine's `VERSION_ID` as
+//!   `major.minor` from `/etc/os-release`, as apkdeploy.sh does;
+//! - deb, `apt/pool/<suite>/<component>/x.deb`: suite and component; `arch` is the
+//!   package's own.
+//!
+//! What can be told neither way is an [`Error::Infer`] naming the part and the path.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use boxwright_archive::progress::{Progress, ProgressItem};
 
 use boxwright_package::{PackageFormat, arch_matches, inspect};
 use serde::Deserialize;
@@ -26,11 +34,17 @@ pub struct UploadRequest {
     pub files: Vec<PathBuf>,
 }
 
-/// What the user gave on the command line.
+/// What the user gave on the command line; each value given wins over the file's place.
 #[derive(Debug, Clone, Default)]
 pub struct GroupOptions {
-    pub version: Option<String>,
+    /// apk: the Alpine version directory (`--alpine`).
+    pub alpine: Option<String>,
+    /// apk: the repository (`--repo`).
     pub repo: Option<String>,
+    /// deb: the apt suite (`--suite`).
+    pub suite: Option<String>,
+    /// deb: the apt component (`--component`).
+    pub component: Option<String>,
     /// `/etc/os-release` text, for the apk version default.
     pub os_release: Option<String>,
 }
@@ -51,6 +65,10 @@ struct Created {
     packages: Vec<Published>,
 }
 
+/// The layouts named in the errors.
+const APK_LAYOUT: &str = "<alpine>/<repo>/<arch>/ (e.g. 3.20/main/x86_64/)";
+const APT_LAYOUT: &str = "apt/pool/<suite>/<component>/";
+
 /// Groups `files` into requests (in a stable order).
 pub fn plan(files: &[PathBuf], options: &GroupOptions) -> Result<Vec<UploadRequest>, Error> {
     let mut groups: BTreeMap<(String, String, String), Vec<PathBuf>> = BTreeMap::new();
@@ -59,46 +77,12 @@ pub fn plan(files: &[PathBuf], options: &GroupOptions) -> Result<Vec<UploadReque
             path: path.clone(),
             source: Box::new(source),
         })?;
-        let group_error = |message: String| Error::Group {
-            path: path.clone(),
-            message,
-        };
-        let parent = dir_name(path.parent());
-        let grandparent = dir_name(path.parent().and_then(Path::parent));
-        let from_layout = parent
-            .as_deref()
-            .filter(|dir| arch_matches(&info, dir) && *dir != "." && grandparent.is_some());
-        let arch = from_layout.map_or_else(|| info.arch.clone(), str::to_string);
-        let repo = options
-            .repo
-            .clone()
-            .or_else(|| from_layout.and(grandparent.clone()))
-            .ok_or_else(|| {
-                group_error(
-                    "cannot tell the repo (or apt component): give --repo, or keep the file in <repo>/<arch>/".into(),
-                )
-            })?;
-        let version = match (&options.version, info.format) {
-            (Some(version), _) => version.clone(),
-            (None, PackageFormat::Apk) => options
-                .os_release
-                .as_deref()
-                .and_then(alpine_version)
-                .ok_or_else(|| {
-                    group_error(
-                        "cannot tell the Alpine version (not running on Alpine): give --version, e.g. 3.20".into(),
-                    )
-                })?,
-            (None, PackageFormat::Deb) => {
-                return Err(group_error(
-                    "a .deb needs its apt suite: give --version SUITE (and --repo COMPONENT)".into(),
-                ));
+        let (version, repo, arch) = match info.format {
+            PackageFormat::Apk => {
+                apk_fields(path, &info.arch, |dir| arch_matches(&info, dir), options)?
             }
+            PackageFormat::Deb => deb_fields(path, &info.arch, options)?,
         };
-        if info.format == PackageFormat::Apk {
-            boxwright_package::repo::apk_location(&version, &repo)
-                .map_err(|e| group_error(e.to_string()))?;
-        }
         groups
             .entry((version, repo, arch))
             .or_default()
@@ -115,22 +99,107 @@ pub fn plan(files: &[PathBuf], options: &GroupOptions) -> Result<Vec<UploadReque
         .collect())
 }
 
-fn dir_name(path: Option<&Path>) -> Option<String> {
-    let path = path?;
-    let name = if path.as_os_str().is_empty() {
-        std::path::absolute(".")
-            .ok()?
-            .file_name()?
-            .to_str()?
-            .to_string()
+/// (Alpine version, repo, arch) of an apk at `path` built for `package_arch`; `fits` tells
+/// whether a directory name is an architecture the package fits.
+fn apk_fields(
+    path: &Path,
+    package_arch: &str,
+    fits: impl Fn(&str) -> bool,
+    options: &GroupOptions,
+) -> Result<(String, String, String), Error> {
+    let above = directories_above(path);
+    // `<repo>/<arch>/`: the file's directory names its architecture.
+    let in_layout = above.len() >= 2 && fits(&above[0]);
+    let arch = if in_layout {
+        above[0].clone()
     } else {
-        std::path::absolute(path)
-            .ok()?
-            .file_name()?
-            .to_str()?
-            .to_string()
+        package_arch.to_string()
     };
-    Some(name)
+    let missing = |part, flag| Error::Infer {
+        part,
+        path: path.to_path_buf(),
+        flag,
+        layout: APK_LAYOUT,
+    };
+    let repo = options
+        .repo
+        .clone()
+        .or_else(|| in_layout.then(|| above[1].clone()))
+        .ok_or_else(|| missing("apk repository", "--repo"))?;
+    let from_tree = above
+        .get(2)
+        .filter(|name| in_layout && looks_like_alpine_version(name));
+    let version = options
+        .alpine
+        .clone()
+        .or_else(|| from_tree.cloned())
+        .or_else(|| options.os_release.as_deref().and_then(alpine_version))
+        .ok_or_else(|| missing("Alpine version", "--alpine"))?;
+    boxwright_package::repo::apk_location(&version, &repo).map_err(|e| Error::Group {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok((version, repo, arch))
+}
+
+/// (suite, component, arch) of a deb at `path` built for `package_arch`.
+fn deb_fields(
+    path: &Path,
+    package_arch: &str,
+    options: &GroupOptions,
+) -> Result<(String, String, String), Error> {
+    let above = directories_above(path);
+    // `apt/pool/<suite>/<component>/`.
+    let in_pool = above.len() >= 4 && above[2] == "pool" && above[3] == "apt";
+    let missing = |part, flag| Error::Infer {
+        part,
+        path: path.to_path_buf(),
+        flag,
+        layout: APT_LAYOUT,
+    };
+    let suite = options
+        .suite
+        .clone()
+        .or_else(|| in_pool.then(|| above[1].clone()))
+        .ok_or_else(|| missing("apt suite", "--suite"))?;
+    let component = options
+        .component
+        .clone()
+        .or_else(|| in_pool.then(|| above[0].clone()))
+        .ok_or_else(|| missing("apt component", "--component"))?;
+    Ok((suite, component, package_arch.to_string()))
+}
+
+/// The names of the directories holding `path`, nearest first (from its absolute form,
+/// `..` taken lexically, so a relative path names the same directories as its absolute one).
+fn directories_above(path: &Path) -> Vec<String> {
+    let Ok(absolute) = std::path::absolute(path) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = Vec::new();
+    for component in absolute.components() {
+        match component {
+            Component::Normal(name) => names.push(name.to_string_lossy().into_owned()),
+            Component::ParentDir => {
+                names.pop();
+            }
+            _ => {}
+        }
+    }
+    names.pop(); // the file itself
+    names.reverse();
+    names
+}
+
+/// `3.20`, `v3.20` and `edge`: the names Alpine gives its release directories.
+fn looks_like_alpine_version(name: &str) -> bool {
+    let number = name.strip_prefix('v').unwrap_or(name);
+    let numeric = number.split_once('.').is_some_and(|(major, minor)| {
+        [major, minor]
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    });
+    numeric || name == "edge"
 }
 
 /// `3.20` from an Alpine `/etc/os-release` (`ID=alpine`, `VERSION_ID=3.20.3`).
@@ -150,11 +219,13 @@ pub fn alpine_version(os_release: &str) -> Option<String> {
     Some(format!("{major}.{minor}"))
 }
 
-/// Sends one request to `<url>/upload` (or `url` itself when it ends with `/upload`).
+/// Sends one request to `<url>/upload` (or `url` itself when it ends with `/upload`),
+/// reporting the bytes sent to `progress`.
 pub async fn upload(
     url: &str,
     request: &UploadRequest,
     token: Option<&str>,
+    progress: &dyn Progress,
 ) -> Result<Vec<Published>, Error> {
     // 30 s to connect; no read limit: the answer comes after the server has indexed.
     let client = boxwright_http::client(&boxwright_http::ClientConfig {
@@ -171,6 +242,18 @@ pub async fn upload(
         .text("version", request.version.clone())
         .text("repo", request.repo.clone())
         .text("arch", request.arch.clone());
+    let mut sizes = Vec::new();
+    for path in &request.files {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        sizes.push(size);
+    }
+    let sent: Arc<dyn ProgressItem> = Arc::from(progress.begin(
+        &format!(
+            "uploading to {}/{}/{}",
+            request.version, request.repo, request.arch
+        ),
+        Some(sizes.iter().sum()),
+    ));
     for path in &request.files {
         let file = tokio::fs::File::open(path)
             .await
@@ -189,7 +272,11 @@ pub async fn upload(
         let name = path
             .file_name()
             .map_or_else(|| "package".into(), |n| n.to_string_lossy().into_owned());
-        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file));
+        let counted = Counted {
+            inner: file,
+            sent: Arc::clone(&sent),
+        };
+        let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(counted));
         let part = reqwest::multipart::Part::stream_with_length(body, length)
             .file_name(name)
             .mime_str("application/octet-stream")
@@ -204,7 +291,9 @@ pub async fn upload(
         url: endpoint.clone(),
         source,
     };
-    let response = builder.send().await.map_err(request_error)?;
+    let response = builder.send().await.map_err(request_error);
+    sent.finish();
+    let response = response?;
     let status = response.status();
     let body = response.bytes().await.map_err(request_error)?;
     if !status.is_success() {
@@ -224,9 +313,164 @@ pub async fn upload(
     Ok(created.packages)
 }
 
+/// A reader reporting what it reads to `sent` (the file goes out as it is read).
+struct Counted<R> {
+    inner: R,
+    sent: Arc<dyn ProgressItem>,
+}
+
+impl<R: tokio::io::AsyncRead + Unpin> tokio::io::AsyncRead for Counted<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+        buffer: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buffer.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(context, buffer);
+        self.sent.advance((buffer.filled().len() - before) as u64);
+        poll
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn apk(path: &str, options: &GroupOptions) -> Result<(String, String, String), Error> {
+        apk_fields(Path::new(path), "x86_64", |dir| dir == "x86_64", options)
+    }
+
+    fn deb(path: &str, options: &GroupOptions) -> Result<(String, String, String), Error> {
+        deb_fields(Path::new(path), "amd64", options)
+    }
+
+    fn fields(version: &str, repo: &str, arch: &str) -> (String, String, String) {
+        (version.into(), repo.into(), arch.into())
+    }
+
+    #[test]
+    fn an_apk_in_the_index_tree_needs_no_flags() {
+        let none = GroupOptions::default();
+        for (path, expected) in [
+            (
+                "repo/3.20/main/x86_64/a-1.0-r0.apk",
+                fields("3.20", "main", "x86_64"),
+            ),
+            (
+                "/srv/v3.21/community/x86_64/a.apk",
+                fields("v3.21", "community", "x86_64"),
+            ),
+            (
+                "edge/testing/x86_64/a.apk",
+                fields("edge", "testing", "x86_64"),
+            ),
+            (
+                "3.20/main/x86_64/../x86_64/a.apk",
+                fields("3.20", "main", "x86_64"),
+            ),
+        ] {
+            assert_eq!(apk(path, &none).unwrap(), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn flags_win_over_the_apk_tree() {
+        let options = GroupOptions {
+            alpine: Some("3.19".into()),
+            repo: Some("extra".into()),
+            ..GroupOptions::default()
+        };
+        assert_eq!(
+            apk("3.20/main/x86_64/a.apk", &options).unwrap(),
+            fields("3.19", "extra", "x86_64")
+        );
+    }
+
+    #[test]
+    fn abuilds_tree_takes_the_version_from_the_running_alpine_or_asks() {
+        let path = "/home/builder/packages/main/x86_64/a.apk";
+        let on_alpine = GroupOptions {
+            os_release: Some("ID=alpine\nVERSION_ID=3.20.3\n".into()),
+            ..GroupOptions::default()
+        };
+        assert_eq!(
+            apk(path, &on_alpine).unwrap(),
+            fields("3.20", "main", "x86_64")
+        );
+        let error = apk(path, &GroupOptions::default()).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "cannot tell the Alpine version of {path}: give --alpine or put it under \
+                 <alpine>/<repo>/<arch>/ (e.g. 3.20/main/x86_64/)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_loose_apk_asks_for_its_repository() {
+        let options = GroupOptions {
+            alpine: Some("3.20".into()),
+            ..GroupOptions::default()
+        };
+        let error = apk("a.apk", &options).unwrap_err().to_string();
+        assert!(
+            error.starts_with("cannot tell the apk repository of a.apk: give --repo"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_deb_in_the_pool_needs_no_flags_and_flags_win() {
+        let path = "/srv/repo/apt/pool/stable/main/a_1.0_amd64.deb";
+        assert_eq!(
+            deb(path, &GroupOptions::default()).unwrap(),
+            fields("stable", "main", "amd64")
+        );
+        let options = GroupOptions {
+            suite: Some("testing".into()),
+            component: Some("contrib".into()),
+            ..GroupOptions::default()
+        };
+        assert_eq!(
+            deb(path, &options).unwrap(),
+            fields("testing", "contrib", "amd64")
+        );
+    }
+
+    #[test]
+    fn a_deb_outside_the_pool_names_what_is_missing() {
+        let error = deb("apt/x.deb", &GroupOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "cannot tell the apt suite of apt/x.deb: give --suite or put it under \
+             apt/pool/<suite>/<component>/"
+        );
+        let options = GroupOptions {
+            suite: Some("stable".into()),
+            ..GroupOptions::default()
+        };
+        // `stable/main/` without `apt/pool/` above is not taken for the pool.
+        let error = deb("stable/main/x.deb", &options).unwrap_err().to_string();
+        assert!(
+            error.starts_with(
+                "cannot tell the apt component of stable/main/x.deb: give --component"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn alpine_versions_are_recognised_by_name() {
+        for name in ["3.20", "v3.9", "edge"] {
+            assert!(looks_like_alpine_version(name), "{name}");
+        }
+        for name in ["packages", "3", "v", "3.x", ".20", "main"] {
+            assert!(!looks_like_alpine_version(name), "{name}");
+        }
+    }
 
     #[test]
     fn alpine_version_is_major_minor() {

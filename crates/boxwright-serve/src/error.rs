@@ -47,6 +47,14 @@ pub enum Error {
     },
     #[error("{path}: {message}")]
     Group { path: PathBuf, message: String },
+    /// A field of an upload that no flag gave and the file's place does not tell.
+    #[error("cannot tell the {part} of {path}: give {flag} or put it under {layout}")]
+    Infer {
+        part: &'static str,
+        path: PathBuf,
+        flag: &'static str,
+        layout: &'static str,
+    },
     /// A file or directory operation that failed: what was done, to which path.
     #[error("cannot {action} {path}")]
     Io {

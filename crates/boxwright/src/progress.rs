@@ -1,26 +1,56 @@
-//! Download progress on stderr: bars on a terminal, plain lines otherwise.
+//! Progress on stderr: bars on a terminal, plain lines (downloads) or nothing otherwise.
+//!
+//! The libraries report to `boxwright_archive::progress::Progress`; this module is its only
+//! implementation that draws. Bars appear only when stderr is a terminal, without `-q` or
+//! `--json` (`hidden`), and outside CI (`CI` unset, empty, `false` or `0`).
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
-use boxwright_fetch::{Error, NoProgress, Progress, ProgressItem};
+use boxwright_fetch::{NoProgress, Progress, ProgressItem};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-/// The progress reporter fitting stderr and the verbosity.
+/// Transfers and passes below this many bytes get no bar: they end before one would help.
+pub const BAR_THRESHOLD: u64 = 8 << 20;
+
+/// Whether bars may be drawn: stderr is a terminal, nothing hides them (`-q`, `--json`) and
+/// `CI` does not say this is a CI job.
+pub fn bars_allowed(hidden: bool) -> bool {
+    !hidden && std::io::stderr().is_terminal() && !in_ci()
+}
+
+/// `CI` set to anything but "", "false" or "0" (as CI services set it).
+fn in_ci() -> bool {
+    crate::context::var("CI").is_some_and(|value| !matches!(value.as_str(), "" | "false" | "0"))
+}
+
+/// The download reporter fitting stderr and the verbosity: bars, else a line per download.
 pub fn reporter(quiet: bool) -> Box<dyn Progress> {
     if quiet {
         Box::new(NoProgress)
-    } else if std::io::stderr().is_terminal() {
-        Box::new(Bars(MultiProgress::new()))
+    } else if bars_allowed(false) {
+        Box::new(Bars::new(0))
     } else {
         Box::new(Lines)
+    }
+}
+
+/// The reporter of pushes, pulls, uploads, compression and archive reads: bars for work of
+/// at least [`BAR_THRESHOLD`] bytes when [`bars_allowed`], else nothing (off a terminal the
+/// commands print the lines they always printed, no per-chunk lines).
+pub fn transfers(hidden: bool) -> Arc<dyn Progress> {
+    if bars_allowed(hidden) {
+        Arc::new(Bars::new(BAR_THRESHOLD))
+    } else {
+        Arc::new(NoProgress)
     }
 }
 
 /// A byte bar for one upload of `total` bytes: drawn on a terminal, hidden otherwise (and
 /// when `hidden`, for --quiet and --json). Cloned into the code that sends the bytes.
 pub fn upload_bar(name: &str, total: u64, hidden: bool) -> ProgressBar {
-    if hidden || !std::io::stderr().is_terminal() {
+    if !bars_allowed(hidden) {
         return ProgressBar::hidden();
     }
     ProgressBar::new(total)
@@ -33,14 +63,31 @@ pub fn upload_bar(name: &str, total: u64, hidden: bool) -> ProgressBar {
         .with_message(format!("uploading {name}"))
 }
 
-struct Bars(MultiProgress);
+/// Bars under one `MultiProgress`, for work of at least `threshold` bytes (work of unknown
+/// size gets a spinner only when `threshold` is 0).
+struct Bars {
+    multi: MultiProgress,
+    threshold: u64,
+}
+
+impl Bars {
+    fn new(threshold: u64) -> Bars {
+        Bars {
+            multi: MultiProgress::new(),
+            threshold,
+        }
+    }
+}
 
 impl Progress for Bars {
-    fn begin(&self, name: &str, total: Option<u64>) -> Box<dyn ProgressItem + '_> {
+    fn begin(&self, name: &str, total: Option<u64>) -> Box<dyn ProgressItem> {
+        if total.unwrap_or(0) < self.threshold {
+            return Box::new(NoProgress);
+        }
         let bar = match total {
             Some(total) => ProgressBar::new(total).with_style(
                 ProgressStyle::with_template(
-                    "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
+                    "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {percent:>3}% {bytes_per_sec:>12} {eta:>4}",
                 )
                 .expect("valid template"),
             ),
@@ -49,12 +96,18 @@ impl Progress for Bars {
                     .expect("valid template"),
             ),
         };
-        let bar = self.0.add(bar.with_message(name.to_string()));
+        let bar = self.multi.add(bar.with_message(name.to_string()));
         Box::new(BarItem(bar))
     }
 
-    fn retry(&self, name: &str, attempt: u32, error: &Error, wait: Duration) {
-        let _ = self.0.println(retry_line(name, attempt, error, wait));
+    fn retry(
+        &self,
+        name: &str,
+        attempt: u32,
+        error: &(dyn std::error::Error + 'static),
+        wait: Duration,
+    ) {
+        let _ = self.multi.println(retry_line(name, attempt, error, wait));
     }
 }
 
@@ -72,7 +125,7 @@ impl ProgressItem for BarItem {
 struct Lines;
 
 impl Progress for Lines {
-    fn begin(&self, name: &str, total: Option<u64>) -> Box<dyn ProgressItem + '_> {
+    fn begin(&self, name: &str, total: Option<u64>) -> Box<dyn ProgressItem> {
         match total {
             Some(total) => eprintln!("downloading {name} ({total} bytes)"),
             None => eprintln!("downloading {name}"),
@@ -80,14 +133,25 @@ impl Progress for Lines {
         Box::new(NoProgress)
     }
 
-    fn retry(&self, name: &str, attempt: u32, error: &Error, wait: Duration) {
+    fn retry(
+        &self,
+        name: &str,
+        attempt: u32,
+        error: &(dyn std::error::Error + 'static),
+        wait: Duration,
+    ) {
         eprintln!("{}", retry_line(name, attempt, error, wait));
     }
 }
 
-fn retry_line(name: &str, attempt: u32, error: &Error, wait: Duration) -> String {
+fn retry_line(
+    name: &str,
+    attempt: u32,
+    error: &(dyn std::error::Error + 'static),
+    wait: Duration,
+) -> String {
     let mut reason = error.to_string();
-    let mut source = std::error::Error::source(error);
+    let mut source = error.source();
     while let Some(cause) = source {
         reason.push_str(": ");
         reason.push_str(&cause.to_string());
@@ -111,7 +175,7 @@ pub struct BuildProgress<'a> {
 
 /// The spinners of one `build` command (none when stderr is not a terminal or with `-q`).
 pub fn build_spinners(quiet: bool) -> Option<MultiProgress> {
-    (!quiet && std::io::stderr().is_terminal()).then(MultiProgress::new)
+    bars_allowed(quiet).then(MultiProgress::new)
 }
 
 impl<'a> BuildProgress<'a> {

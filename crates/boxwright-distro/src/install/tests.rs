@@ -206,6 +206,7 @@ fn layers_are_the_same_bytes_for_the_same_inputs() {
                     boxwright_oci::Compression::default(),
                     1_700_000_000,
                     2,
+                    &boxwright_archive::progress::NoProgress,
                 )
                 .unwrap();
                 std::fs::read(store.path(layer.descriptor.digest().digest())).unwrap()
@@ -428,8 +429,15 @@ fn modes_owners_and_hard_links_are_kept() {
     // The layer has them as a tar reader sees them.
     let store = boxwright_oci::BlobStore::create(&dir.path().join("blobs")).unwrap();
     let spec = installed.layers(Layering::Single).unwrap().remove(0);
-    let layer =
-        boxwright_oci::write_layer(&spec, &store, boxwright_oci::Compression::None, 0, 1).unwrap();
+    let layer = boxwright_oci::write_layer(
+        &spec,
+        &store,
+        boxwright_oci::Compression::None,
+        0,
+        1,
+        &boxwright_archive::progress::NoProgress,
+    )
+    .unwrap();
     let bytes = std::fs::read(store.path(layer.descriptor.digest().digest())).unwrap();
     let mut archive = tar::Archive::new(bytes.as_slice());
     let mut seen = BTreeMap::new();

@@ -36,7 +36,8 @@ pub fn push(printer: &Printer, args: &ImagePushArgs) -> anyhow::Result<ExitStatu
             jobs: args.jobs,
             ..ClientOptions::default()
         },
-    )?;
+    )?
+    .with_progress(crate::progress::transfers(printer.quiet() || printer.json));
     let report = block_on(client.push(&source, &reference))??;
     if let Some(path) = &args.digest_file {
         std::fs::write(path, format!("{}\n", report.digest))
@@ -242,7 +243,8 @@ pub fn pull(printer: &Printer, args: &ImagePullArgs) -> anyhow::Result<ExitStatu
         }
     }
     let mtime = crate::context::env_source_date_epoch_lenient().unwrap_or(0);
-    let client = client(&args.registry)?;
+    let client = client(&args.registry)?
+        .with_progress(crate::progress::transfers(printer.quiet() || printer.json));
     let report = block_on(client.pull(
         &reference,
         &args.output,

@@ -51,11 +51,16 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
                 .with_context(|| format!("the token variable {name} is not set or empty"))?,
         ),
     };
+    // `--version` is the Alpine version of .apk files and the suite of .deb files, `--repo`
+    // the apk repository and the apt component.
     let options = client::GroupOptions {
-        version: args.version.clone(),
+        alpine: args.version.clone(),
         repo: args.repo.clone(),
+        suite: args.version.clone(),
+        component: args.repo.clone(),
         os_release: std::fs::read_to_string("/etc/os-release").ok(),
     };
+    let progress = crate::progress::transfers(printer.quiet() || printer.json);
     let requests = client::plan(&args.files, &options)?;
     let mut all = Vec::new();
     for request in &requests {
@@ -67,20 +72,24 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
             request.repo,
             request.arch
         ));
-        let published =
-            crate::context::block_on(client::upload(&args.url, request, token.as_deref()))?
-                .with_context(|| {
-                    format!(
-                        "upload of {} to {} failed",
-                        request
-                            .files
-                            .iter()
-                            .map(|f| f.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        args.url
-                    )
-                })?;
+        let published = crate::context::block_on(client::upload(
+            &args.url,
+            request,
+            token.as_deref(),
+            progress.as_ref(),
+        ))?
+        .with_context(|| {
+            format!(
+                "upload of {} to {} failed",
+                request
+                    .files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                args.url
+            )
+        })?;
         for package in &published {
             if !printer.json {
                 printer.line(format!(

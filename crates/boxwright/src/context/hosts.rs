@@ -112,12 +112,17 @@ pub struct ImageHost<'a> {
 
 impl boxwright_image::Host for ImageHost<'_> {
     fn client(&self) -> std::result::Result<Client, boxwright_image::HostError> {
-        Ok(registry_client(self.registry)?)
+        Ok(registry_client(self.registry)?
+            .with_progress(boxwright_image::Host::layer_progress(self)))
     }
 
     fn pulled_base(&self, written: &str, resolved: &str, platform: &str) {
         self.printer
             .info(format!("pulled base {written} ({resolved}) for {platform}"));
+    }
+
+    fn layer_progress(&self) -> std::sync::Arc<dyn boxwright_fetch::Progress> {
+        crate::progress::transfers(self.printer.quiet() || self.printer.json)
     }
 
     fn note(&self, message: &str) {

@@ -14,6 +14,7 @@ mod image_local_repos;
 mod image_packages;
 mod metadata;
 mod package;
+mod progress;
 mod publish;
 mod publish_github;
 mod publish_gitlab;

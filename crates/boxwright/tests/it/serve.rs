@@ -895,7 +895,58 @@ fn repo_upload_asks_for_what_the_files_do_not_say() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--version SUITE"), "{stderr}");
+    assert!(
+        stderr.contains("cannot tell the apt suite of")
+            && stderr.contains("give --suite or put it under apt/pool/<suite>/<component>/"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn repo_upload_reads_the_tree_repo_index_writes() {
+    let repo = Repo::new();
+    repo.apk_key();
+    repo.apt_key();
+    let server = Served::start(&repo.config(""));
+    let tree = repo.path("tree");
+    let apk_file = apk(&tree.join("3.20/main/x86_64"), "treeapk", 0);
+    let deb_file = deb(&tree.join("apt/pool/stable/main"), "treedeb");
+    let index = boxwright()
+        .args(["repo", "index"])
+        .arg(&tree)
+        .arg("--apk-key")
+        .arg(repo.path("keys/repo.rsa"))
+        .arg("--apt-key")
+        .arg(repo.path("keys/apt.key"))
+        .output()
+        .unwrap();
+    assert_success(&index);
+
+    // No --version/--repo: the Alpine version, repository, suite and component come from
+    // where the files sit.
+    let out = boxwright()
+        .args(["repo", "upload", &server.url])
+        .arg(&apk_file)
+        .arg(&deb_file)
+        .output()
+        .unwrap();
+    assert_success(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "added treeapk 1.0-r0 x86_64 (3.20/main/x86_64/treeapk-1.0-r0.apk)",
+        "added treedeb 1.0-0 amd64 (apt/pool/stable/main/treedeb_1.0-0_amd64.deb)",
+    ] {
+        assert!(stdout.contains(line), "{stdout}");
+    }
+    let apkindex = get_bytes(&format!("{}/3.20/main/x86_64/APKINDEX.tar.gz", server.url));
+    let (_, _, _, text) = read_apkindex(&apkindex);
+    assert!(text.contains("P:treeapk\n"), "{text}");
+    let packages = get_bytes(&format!(
+        "{}/apt/dists/stable/main/binary-amd64/Packages",
+        server.url
+    ));
+    let packages = String::from_utf8_lossy(&packages);
+    assert!(packages.contains("Package: treedeb\n"), "{packages}");
 }
 
 #[test]

@@ -13,7 +13,7 @@ mod auth;
 mod bases;
 mod cosign;
 mod credentials;
-mod fixture;
+pub(crate) mod fixture;
 mod mirror;
 mod release_images;
 mod resume;
