@@ -191,9 +191,9 @@ pub fn endpoint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
         None => {}
     }
     match find::<boxwright_fetch::Error>(cause) {
-        Some(boxwright_fetch::Error::Http { url, .. } | boxwright_fetch::Error::GaveUp { url, .. }) => {
-            Some(authority(url))
-        }
+        Some(
+            boxwright_fetch::Error::Http { url, .. } | boxwright_fetch::Error::GaveUp { url, .. },
+        ) => Some(authority(url)),
         _ => None,
     }
 }
@@ -201,15 +201,16 @@ pub fn endpoint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
 /// `host:port` of a URL (the URL itself when it has no `scheme://`).
 fn authority(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
-    rest.split(['/', '?', '#']).next().unwrap_or(rest).to_owned()
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_owned()
 }
 
 /// Whether `cause` is a "giving up after N attempts" summary (shown after the context).
 pub fn is_retry_summary(cause: &(dyn std::error::Error + 'static)) -> bool {
-    matches!(
-        find(cause),
-        Some(boxwright_registry::Error::GaveUp { .. })
-    ) || matches!(find(cause), Some(boxwright_fetch::Error::GaveUp { .. }))
+    matches!(find(cause), Some(boxwright_registry::Error::GaveUp { .. }))
+        || matches!(find(cause), Some(boxwright_fetch::Error::GaveUp { .. }))
 }
 
 /// A known fix for an error, shown after it.

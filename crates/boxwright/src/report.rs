@@ -91,7 +91,10 @@ struct Root {
 }
 
 fn root_cause(chain: &[&(dyn StdError + 'static)]) -> Option<Root> {
-    let io = chain.iter().rev().find_map(|cause| exit::find::<std::io::Error>(*cause))?;
+    let io = chain
+        .iter()
+        .rev()
+        .find_map(|cause| exit::find::<std::io::Error>(*cause))?;
     let endpoint = exit::is_network(io)
         .then(|| {
             chain
@@ -129,7 +132,11 @@ fn with_root_first(chain: &[&(dyn StdError + 'static)], root: &Root) -> (String,
     let texts = texts(chain);
     let (message, context_end, skip_first) = match &root.endpoint {
         Some((index, host)) => (format!("cannot reach {host}: {}", root.text), *index, false),
-        None => (format!("{}: {}", texts[0], root.text), texts.len() - 1, true),
+        None => (
+            format!("{}: {}", texts[0], root.text),
+            texts.len() - 1,
+            true,
+        ),
     };
     let mut context = Vec::new();
     let mut retries = Vec::new();
@@ -177,7 +184,10 @@ mod tests {
     use super::*;
 
     fn refused() -> io::Error {
-        io::Error::new(io::ErrorKind::ConnectionRefused, "Connection refused (os error 111)")
+        io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "Connection refused (os error 111)",
+        )
     }
 
     #[test]
@@ -189,7 +199,10 @@ mod tests {
         .context("cannot write out/x")
         .context("cannot package nginx-1.0");
         let report = ErrorReport::new(&error);
-        assert_eq!(report.message, "cannot package nginx-1.0: permission denied");
+        assert_eq!(
+            report.message,
+            "cannot package nginx-1.0: permission denied"
+        );
         assert_eq!(report.causes, ["cannot write out/x"]);
         assert_eq!(report.kind, ErrorKind::Io);
     }
@@ -206,9 +219,15 @@ mod tests {
         };
         let error = anyhow::Error::new(http).context("cannot fetch nginx");
         let report = ErrorReport::new(&error);
-        assert!(report.message.ends_with(": connection refused"), "{report:?}");
+        assert!(
+            report.message.ends_with(": connection refused"),
+            "{report:?}"
+        );
         assert_eq!(report.kind, ErrorKind::Network);
-        assert_eq!(report.causes.first().map(String::as_str), Some("cannot fetch nginx"));
+        assert_eq!(
+            report.causes.first().map(String::as_str),
+            Some("cannot fetch nginx")
+        );
     }
 
     #[test]
