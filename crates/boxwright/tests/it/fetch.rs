@@ -399,9 +399,16 @@ fn file_url_relative_to_metadata_is_copied_and_verified() {
         ["src.tar"],
         "the bad copy is not kept"
     );
-    let reports: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    assert_eq!(reports.as_array().unwrap().len(), 1, "{stdout}");
-    assert_eq!(reports[0]["name"], "src.tar");
+    // A failure under --json: the one document on stdout is the error object.
+    let failure: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(failure["error"]["kind"], "verification", "{stdout}");
+    assert_eq!(failure["error"]["message"], "1 of 2 downloads failed");
+    assert!(
+        failure["error"]["causes"][0]
+            .as_str()
+            .is_some_and(|cause| cause.contains("mismatch for `bad.tar`")),
+        "{stdout}"
+    );
 
     // Fixing the source makes the next run succeed, keeping the verified copy.
     project.write("vendor/bad.tar", b"pinned", 0o644);

@@ -222,56 +222,71 @@ fn closed_port() -> String {
 fn project_commands_print_one_schema_valid_document() {
     tools_for_examples();
     let project = example_project();
+    let mut c = Collected::new();
+    metadata_build_and_package(&mut c, &project);
+    keys_and_blobs(&mut c, &project);
+    release(&mut c, &project);
+    images_sboms_and_packages(&mut c, &project);
+    ci_files(&mut c, &project);
+    c.check(PROJECT_COMMANDS, FAILURE_ONLY);
+}
+
+/// `--json` and a key password from the environment, in `project`.
+fn with_keys(project: &TestProject) -> assert_cmd::Command {
+    let mut cmd = command(project);
+    cmd.env("COSIGN_PASSWORD", "").env("MINISIGN_PASSWORD", "");
+    cmd
+}
+
+fn metadata_build_and_package(c: &mut Collected, project: &TestProject) {
     let p = project.path();
     let path = |relative: &str| p.join(relative).to_str().unwrap().to_owned();
-    let mut c = Collected::new();
-
-    c.ok("targets", &json(&project, &["targets"]));
+    c.ok("targets", &json(project, &["targets"]));
     c.failed(
         "targets",
         2,
-        &json(&project, &["--project", "/nonexistent", "targets"]),
+        &json(project, &["--project", "/nonexistent", "targets"]),
     );
     c.ok(
         "metadata-get",
-        &json(&project, &["metadata", "get", "hello", "release_files"]),
+        &json(project, &["metadata", "get", "hello", "release_files"]),
     );
     c.failed(
         "metadata-get",
         2,
-        &json(&project, &["metadata", "get", "nosuch", "env"]),
+        &json(project, &["metadata", "get", "nosuch", "env"]),
     );
-    c.ok("schema", &json(&project, &["schema"]));
-    c.failed("schema", 2, &json(&project, &["schema", "extra"]));
+    c.ok("schema", &json(project, &["schema"]));
+    c.failed("schema", 2, &json(project, &["schema", "extra"]));
 
-    let fetched = c.ok("fetch", &json(&project, &["fetch", "hello"]));
+    let fetched = c.ok("fetch", &json(project, &["fetch", "hello"]));
     assert_eq!(fetched[0]["outcome"], "downloaded", "{fetched}");
-    c.failed("fetch", 2, &json(&project, &["fetch", "nosuch"]));
-    c.ok("build", &json(&project, &["build", "hello", "--dry-run"]));
-    c.ok("build", &json(&project, &["build", "hello"]));
-    c.failed("build", 2, &json(&project, &["build", "nosuch"]));
-    c.ok("verify", &json(&project, &["verify", &path(".out/hello")]));
-    c.failed("verify", 2, &json(&project, &["verify", &path("missing")]));
+    c.failed("fetch", 2, &json(project, &["fetch", "nosuch"]));
+    c.ok("build", &json(project, &["build", "hello", "--dry-run"]));
+    c.ok("build", &json(project, &["build", "hello"]));
+    c.failed("build", 2, &json(project, &["build", "nosuch"]));
+    c.ok("verify", &json(project, &["verify", &path(".out/hello")]));
+    c.failed("verify", 2, &json(project, &["verify", &path("missing")]));
 
     c.ok(
         "release-check",
-        &json(&project, &["release", "check", "hello-1.0.0.0"]),
+        &json(project, &["release", "check", "hello-1.0.0.0"]),
     );
     c.failed(
         "release-check",
         1,
-        &json(&project, &["release", "check", "hello-9.9.9.0"]),
+        &json(project, &["release", "check", "hello-9.9.9.0"]),
     );
     let dry = c.ok(
         "release-package",
         &json(
-            &project,
+            project,
             &["release", "package", "hello-1.0.0.0", "--dry-run"],
         ),
     );
     let real = c.ok(
         "release-package",
-        &json(&project, &["release", "package", "hello-1.0.0.0"]),
+        &json(project, &["release", "package", "hello-1.0.0.0"]),
     );
     for key in ["tag", "target", "path", "entries"] {
         assert_eq!(dry[key], real[key], "{key}: a dry run and a run agree");
@@ -279,12 +294,16 @@ fn project_commands_print_one_schema_valid_document() {
     c.failed(
         "release-package",
         1,
-        &json(&project, &["release", "package", "hello-2.0.0.0"]),
+        &json(project, &["release", "package", "hello-2.0.0.0"]),
     );
+}
 
+fn keys_and_blobs(c: &mut Collected, project: &TestProject) {
+    let p = project.path();
+    let path = |relative: &str| p.join(relative).to_str().unwrap().to_owned();
     std::fs::create_dir_all(p.join("keys")).unwrap();
     let key = |args: &[&str]| {
-        let mut cmd = command(&project);
+        let mut cmd = command(project);
         cmd.env("COSIGN_PASSWORD", "").env("MINISIGN_PASSWORD", "");
         cmd.args(args).output().unwrap()
     };
@@ -359,7 +378,12 @@ fn project_commands_print_one_schema_valid_document() {
             "none.sig",
         ]),
     );
+}
 
+fn release(c: &mut Collected, project: &TestProject) {
+    let p = project.path();
+    let path = |relative: &str| p.join(relative).to_str().unwrap().to_owned();
+    let key = |args: &[&str]| with_keys(project).args(args).output().unwrap();
     c.failed(
         "release-manifest",
         2,
@@ -370,7 +394,7 @@ fn project_commands_print_one_schema_valid_document() {
         2,
         &key(&["release", "publish", "hello-1.0.0.0", "--to", &path("pub")]),
     );
-    edit_metadata(&project, |m| {
+    edit_metadata(project, |m| {
         m["hello"]["release"] = json!({
             "artifacts": { "{TAG}.tar.gz": "archive", "hello": "file:.out/hello/bin/hello" },
             "manifest_key_env": "HELLO_RELEASE_KEY",
@@ -379,7 +403,7 @@ fn project_commands_print_one_schema_valid_document() {
     });
     let signing_key = std::fs::read_to_string(p.join("keys/k.key")).unwrap();
     let release = |args: &[&str]| {
-        let mut cmd = command(&project);
+        let mut cmd = command(project);
         cmd.env("COSIGN_PASSWORD", "")
             .env("HELLO_RELEASE_KEY", &signing_key);
         cmd.args(args).output().unwrap()
@@ -407,12 +431,17 @@ fn project_commands_print_one_schema_valid_document() {
         2,
         &release(&["release", "verify", &path("nothing"), "--key", "keys/k.pub"]),
     );
+}
 
+fn images_sboms_and_packages(c: &mut Collected, project: &TestProject) {
+    let p = project.path();
+    let path = |relative: &str| p.join(relative).to_str().unwrap().to_owned();
+    let key = |args: &[&str]| with_keys(project).args(args).output().unwrap();
     let layout = path("hello-oci");
     c.ok(
         "image-build",
         &json(
-            &project,
+            project,
             &["image", "build", "hello", "--format", "oci", "-o", &layout],
         ),
     );
@@ -420,28 +449,20 @@ fn project_commands_print_one_schema_valid_document() {
         "image-build",
         2,
         &json(
-            &project,
+            project,
             &["image", "build", "static-proxy", "-o", &path("x")],
         ),
     );
-    c.ok_with(
-        "verify",
-        1,
-        &json(&project, &["verify", "--image", &layout]),
-    );
-    c.failed(
-        "image-lock",
-        2,
-        &json(&project, &["image", "lock", "hello"]),
-    );
+    c.ok_with("verify", 1, &json(project, &["verify", "--image", &layout]));
+    c.failed("image-lock", 2, &json(project, &["image", "lock", "hello"]));
     c.ok(
         "sbom",
-        &json(&project, &["sbom", &layout, "--format", "spdx-json"]),
+        &json(project, &["sbom", &layout, "--format", "spdx-json"]),
     );
     c.ok(
         "sbom",
         &json(
-            &project,
+            project,
             &[
                 "sbom",
                 &layout,
@@ -456,26 +477,26 @@ fn project_commands_print_one_schema_valid_document() {
         "sbom",
         2,
         &json(
-            &project,
+            project,
             &["sbom", &path("nothing"), "--format", "spdx-json"],
         ),
     );
-    c.ok("provenance", &json(&project, &["provenance", &layout]));
+    c.ok("provenance", &json(project, &["provenance", &layout]));
     c.ok(
         "provenance",
-        &json(&project, &["provenance", &layout, "-o", &path("prov.json")]),
+        &json(project, &["provenance", &layout, "-o", &path("prov.json")]),
     );
     c.failed(
         "provenance",
         2,
-        &json(&project, &["provenance", &path("nothing")]),
+        &json(project, &["provenance", &path("nothing")]),
     );
 
     let packages = path("repo/apt/pool/stable/main");
     c.ok(
         "package",
         &json(
-            &project,
+            project,
             &[
                 "package", "hello", "--format", "deb", "--arch", "x86_64", "-o", &packages,
             ],
@@ -485,7 +506,7 @@ fn project_commands_print_one_schema_valid_document() {
         "package",
         2,
         &json(
-            &project,
+            project,
             &["package", "hello", "--format", "apk", "-o", &packages],
         ),
     );
@@ -504,7 +525,7 @@ fn project_commands_print_one_schema_valid_document() {
     let indexed = c.ok(
         "repo-index",
         &json(
-            &project,
+            project,
             &["repo", "index", &path("repo"), "--apt-key", apt_key],
         ),
     );
@@ -512,32 +533,30 @@ fn project_commands_print_one_schema_valid_document() {
     c.failed(
         "repo-index",
         2,
-        &json(&project, &["repo", "index", &path("nothing")]),
+        &json(project, &["repo", "index", &path("nothing")]),
     );
+}
 
-    c.ok(
-        "ci-generate",
-        &json(&project, &["ci", "generate", "github"]),
-    );
-    c.ok("ci-check", &json(&project, &["ci", "check"]));
+fn ci_files(c: &mut Collected, project: &TestProject) {
+    let p = project.path();
+    c.ok("ci-generate", &json(project, &["ci", "generate", "github"]));
+    c.ok("ci-check", &json(project, &["ci", "check"]));
     c.failed(
         "ci-generate",
         2,
-        &json(&project, &["ci", "generate", "github", "--child"]),
+        &json(project, &["ci", "generate", "github", "--child"]),
     );
     let workflow = p.join(".github/workflows/boxwright-release.yml");
     let mut edited = std::fs::read_to_string(&workflow).unwrap();
     edited.push_str("# edited by hand\n");
     std::fs::write(&workflow, edited).unwrap();
-    let drift = c.ok_with("ci-check", 1, &json(&project, &["ci", "check"]));
+    let drift = c.ok_with("ci-check", 1, &json(project, &["ci", "check"]));
     assert_eq!(drift[0]["status"], "changed", "{drift}");
     c.failed(
         "ci-check",
         2,
-        &json(&project, &["--project", "/nonexistent", "ci", "check"]),
+        &json(project, &["--project", "/nonexistent", "ci", "check"]),
     );
-
-    c.check(PROJECT_COMMANDS, FAILURE_ONLY);
 }
 
 #[test]
@@ -545,10 +564,7 @@ fn registry_commands_print_one_schema_valid_document() {
     let (project, layout) = fixture::hello_layout();
     let registry = Registry::start(None);
     let host = registry.host();
-    let reference = format!("{host}/hello:1.0");
     let layout = layout.to_str().unwrap().to_owned();
-    let unreachable = format!("{}/hello:1.0", closed_port());
-    let missing = format!("{host}/nosuch:1.0");
     std::fs::create_dir_all(project.path().join("keys")).unwrap();
     let key = project.path().join("keys/k");
     fixture::ok(
@@ -568,12 +584,29 @@ fn registry_commands_print_one_schema_valid_document() {
     };
     let mut c = Collected::new();
 
-    let pushed = c.ok("image-push", &run(&["image", "push", &layout, &reference]));
+    let digest = pushed_and_inspected(&mut c, &run, &host, &layout);
+    let pulled = project.path().join("pulled");
+    merged_pulled_and_signed(&mut c, &run, &host, &digest, &pulled);
+    c.check(REGISTRY_COMMANDS, &[]);
+}
+
+/// `run` is `boxwright --json ARGS` in the project of the pushed `layout`.
+/// Returns the digest pushed.
+fn pushed_and_inspected(
+    c: &mut Collected,
+    run: &dyn Fn(&[&str]) -> Output,
+    host: &str,
+    layout: &str,
+) -> String {
+    let reference = format!("{host}/hello:1.0");
+    let unreachable = format!("{}/hello:1.0", closed_port());
+    let missing = format!("{host}/nosuch:1.0");
+    let pushed = c.ok("image-push", &run(&["image", "push", layout, &reference]));
     let digest = pushed["digest"].as_str().unwrap().to_owned();
     c.failed(
         "image-push",
         2,
-        &run(&["image", "push", &layout, &unreachable]),
+        &run(&["image", "push", layout, &unreachable]),
     );
     c.ok("image-exists", &run(&["image", "exists", &reference]));
     c.ok_with("image-exists", 1, &run(&["image", "exists", &missing]));
@@ -590,8 +623,20 @@ fn registry_commands_print_one_schema_valid_document() {
     );
     c.ok("image-inspect", &run(&["image", "inspect", &reference]));
     c.failed("image-inspect", 2, &run(&["image", "inspect", &missing]));
+    digest
+}
+
+fn merged_pulled_and_signed(
+    c: &mut Collected,
+    run: &dyn Fn(&[&str]) -> Output,
+    host: &str,
+    digest: &str,
+    pulled: &Path,
+) {
+    let reference = format!("{host}/hello:1.0");
+    let missing = format!("{host}/nosuch:1.0");
     let multi = format!("{host}/hello:multi");
-    c.ok("image-merge", &run(&["image", "merge", &multi, &digest]));
+    c.ok("image-merge", &run(&["image", "merge", &multi, digest]));
     c.failed(
         "image-merge",
         2,
@@ -603,7 +648,6 @@ fn registry_commands_print_one_schema_valid_document() {
         ]),
     );
     c.ok("image-inspect", &run(&["image", "inspect", &multi]));
-    let pulled = project.path().join("pulled");
     c.ok(
         "image-pull",
         &run(&["image", "pull", &reference, "-o", pulled.to_str().unwrap()]),
@@ -667,8 +711,6 @@ fn registry_commands_print_one_schema_valid_document() {
         2,
         &run(&["image", "verify", &missing, "--key", "keys/k.pub"]),
     );
-
-    c.check(REGISTRY_COMMANDS, &[]);
 }
 
 #[test]
