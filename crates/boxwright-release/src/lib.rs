@@ -12,5 +12,5 @@ mod plan;
 
 pub use error::Error;
 pub use manifest::{Manifest, ManifestArtifact, ManifestImage};
-pub use package::{ReleaseArchive, write};
+pub use package::{PackageReport, ReleaseArchive, write};
 pub use plan::{EntryKind, PlannedEntry, ReleasePlan, plan};

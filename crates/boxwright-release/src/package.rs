@@ -18,6 +18,46 @@ pub struct ReleaseArchive {
     pub entries: usize,
 }
 
+/// What `release package` reports, with `--dry-run` or without: the same keys either way;
+/// what only writing tells (`sha256`, `size`) is `null` in a dry run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackageReport<'a> {
+    /// The release tag, e.g. `nginx-1.28.2.0`.
+    pub tag: &'a str,
+    pub target: &'a str,
+    pub dry_run: bool,
+    /// The archive, written or to be written.
+    pub path: PathBuf,
+    pub checksum_path: PathBuf,
+    pub sha256: Option<&'a str>,
+    pub size: Option<u64>,
+    /// The archive's entries, sorted by path.
+    pub entries: &'a [crate::PlannedEntry],
+}
+
+impl ReleasePlan {
+    /// The report of this plan: of the written `archive`, or of a dry run into `out_dir`.
+    pub fn report<'a>(
+        &'a self,
+        out_dir: &Path,
+        archive: Option<&'a ReleaseArchive>,
+    ) -> PackageReport<'a> {
+        PackageReport {
+            tag: &self.tag.tag,
+            target: &self.tag.target,
+            dry_run: archive.is_none(),
+            path: archive.map_or_else(|| out_dir.join(self.archive_name()), |a| a.path.clone()),
+            checksum_path: archive.map_or_else(
+                || out_dir.join(format!("{}.sha256", self.archive_name())),
+                |a| a.checksum_path.clone(),
+            ),
+            sha256: archive.map(|a| a.sha256.as_str()),
+            size: archive.map(|a| a.size),
+            entries: &self.entries,
+        }
+    }
+}
+
 /// Writes `<out_dir>/<tag>.tar.gz` (gzip `level`, compressed on `threads` threads) and its
 /// `.sha256` file; entries carry `mtime`. Nothing appears under either final name unless
 /// both are complete.

@@ -25,7 +25,7 @@ impl From<ExitStatus> for ExitCode {
 }
 
 /// `cause` as a `T`, also when a library boxed it (a boxed source is a `Box<T>` in the chain).
-fn find<'a, T: std::error::Error + 'static>(
+pub fn find<'a, T: std::error::Error + 'static>(
     cause: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a T> {
     cause
@@ -61,6 +61,156 @@ pub fn classify(error: &anyhow::Error) -> ExitStatus {
     } else {
         ExitStatus::Error
     }
+}
+
+/// What sort of failure an error is: the `kind` of the `--json` error object. The list is
+/// the contract (docs/cli.md "JSON output", docs/schemas/error.schema.json).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The command line is wrong (clap refused it, or two options conflict).
+    Usage,
+    /// A file, argument or value is invalid (metadata, a tag, a key, a reference).
+    Input,
+    /// Something named does not exist (no project, an image or file not found).
+    NotFound,
+    /// A server could not be reached or the transfer failed.
+    Network,
+    /// A registry or server needs credentials, rejected them or denied access.
+    Auth,
+    /// A check failed: a signature, digest, build verification, smoke run or CI drift.
+    Verification,
+    /// Reading or writing a local file failed.
+    Io,
+    /// A fault of boxwright itself (an answer it cannot serialise, a task that panicked).
+    Internal,
+}
+
+/// The kind of `error`, from the typed errors in its chain; the first that decides wins.
+pub fn kind(error: &anyhow::Error) -> ErrorKind {
+    if classify(error) == ExitStatus::CheckFailed {
+        let tag = error.chain().any(|cause| {
+            find::<TagError>(cause).is_some()
+                || matches!(find(cause), Some(boxwright_release::Error::Tag(_)))
+        });
+        return if tag {
+            ErrorKind::Input
+        } else {
+            ErrorKind::Verification
+        };
+    }
+    error
+        .chain()
+        .find_map(typed_kind)
+        .or_else(|| {
+            error
+                .chain()
+                .find_map(|cause| find::<std::io::Error>(cause).map(io_kind))
+        })
+        .unwrap_or(ErrorKind::Input)
+}
+
+/// The kind a library error decides by itself (none: look further down the chain).
+fn typed_kind(cause: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    use boxwright_registry::Error as Registry;
+    if find::<tokio::task::JoinError>(cause).is_some() {
+        return Some(ErrorKind::Internal);
+    }
+    if let Some(error) = find::<Registry>(cause) {
+        return match error {
+            Registry::NeedsCredentials { .. }
+            | Registry::Unauthorized { .. }
+            | Registry::Forbidden { .. }
+            | Registry::Token { .. } => Some(ErrorKind::Auth),
+            Registry::NotFound { .. } => Some(ErrorKind::NotFound),
+            Registry::DigestMismatch { .. } => Some(ErrorKind::Verification),
+            Registry::Http { .. } | Registry::Tls { .. } | Registry::GaveUp { .. } => {
+                Some(ErrorKind::Network)
+            }
+            _ => None,
+        };
+    }
+    match find::<boxwright_fetch::Error>(cause) {
+        Some(boxwright_fetch::Error::ChecksumMismatch { .. }) => {
+            return Some(ErrorKind::Verification);
+        }
+        Some(
+            boxwright_fetch::Error::Http { .. }
+            | boxwright_fetch::Error::Status { .. }
+            | boxwright_fetch::Error::Truncated { .. }
+            | boxwright_fetch::Error::GaveUp { .. },
+        ) => return Some(ErrorKind::Network),
+        Some(boxwright_fetch::Error::UnknownTarget { .. }) => return Some(ErrorKind::NotFound),
+        _ => {}
+    }
+    match find::<boxwright_metadata::Error>(cause) {
+        Some(
+            boxwright_metadata::Error::NotFound { .. }
+            | boxwright_metadata::Error::UnknownTarget { .. },
+        ) => Some(ErrorKind::NotFound),
+        Some(boxwright_metadata::Error::Read { .. }) => None,
+        Some(_) => Some(ErrorKind::Input),
+        None => find::<serde_json::Error>(cause)
+            .filter(|error| error.is_io())
+            .map(|_| ErrorKind::Io),
+    }
+}
+
+fn io_kind(error: &std::io::Error) -> ErrorKind {
+    if is_network(error) {
+        ErrorKind::Network
+    } else if error.kind() == std::io::ErrorKind::NotFound {
+        ErrorKind::NotFound
+    } else {
+        ErrorKind::Io
+    }
+}
+
+/// Whether an I/O error is a failed connection rather than a local file.
+pub fn is_network(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind as Io;
+    matches!(
+        error.kind(),
+        Io::ConnectionRefused
+            | Io::ConnectionReset
+            | Io::ConnectionAborted
+            | Io::NotConnected
+            | Io::AddrNotAvailable
+            | Io::TimedOut
+            | Io::HostUnreachable
+            | Io::NetworkUnreachable
+            | Io::NetworkDown
+    )
+}
+
+/// The server a failed request went to (`host:port`), where a library error names one.
+pub fn endpoint(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    match find::<boxwright_registry::Error>(cause) {
+        Some(boxwright_registry::Error::Http { registry, .. }) => return Some(registry.clone()),
+        Some(_) => return None,
+        None => {}
+    }
+    match find::<boxwright_fetch::Error>(cause) {
+        Some(
+            boxwright_fetch::Error::Http { url, .. } | boxwright_fetch::Error::GaveUp { url, .. },
+        ) => Some(authority(url)),
+        _ => None,
+    }
+}
+
+/// `host:port` of a URL (the URL itself when it has no `scheme://`).
+fn authority(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_owned()
+}
+
+/// Whether `cause` is a "giving up after N attempts" summary (shown after the context).
+pub fn is_retry_summary(cause: &(dyn std::error::Error + 'static)) -> bool {
+    matches!(find(cause), Some(boxwright_registry::Error::GaveUp { .. }))
+        || matches!(find(cause), Some(boxwright_fetch::Error::GaveUp { .. }))
 }
 
 /// A known fix for an error, shown after it.

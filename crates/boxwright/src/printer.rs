@@ -40,6 +40,13 @@ impl Printer {
         self.line(text);
     }
 
+    /// A JSON document on one line of stdout (a stream of JSON lines, as `serve --json` prints).
+    pub fn json_line(&self, value: &impl Serialize) {
+        let text = serde_json::to_string(value).expect("output types serialise");
+        let mut out = io::stdout().lock();
+        ignore_broken_pipe(writeln!(out, "{text}").and_then(|()| out.flush()));
+    }
+
     /// A document on stdout, byte for byte.
     pub fn bytes(&self, bytes: &[u8]) {
         let mut out = io::stdout().lock();
@@ -74,14 +81,33 @@ impl Printer {
         self.verbose
     }
 
-    /// An error with its chain of causes, and a hint where one is known.
+    /// An error: the first line names what failed (with a buried network or I/O root cause
+    /// brought forward), then the context, the retry count, and a hint where one is known.
+    /// Under `--json` the same report is also the one `{"error": ...}` document on stdout.
     pub fn error(&self, error: &anyhow::Error) {
+        self.report(&crate::report::ErrorReport::new(error));
+    }
+
+    /// One of several failures of a command that goes on (a download, a build, a file): on
+    /// stderr only, so that stdout keeps one document; the command ends with [`Printer::error`].
+    pub fn failed(&self, error: &anyhow::Error) {
+        Self::text(&crate::report::ErrorReport::new(error));
+    }
+
+    fn report(&self, report: &crate::report::ErrorReport) {
+        if self.json {
+            self.json(&crate::report::Envelope { error: report });
+        }
+        Self::text(report);
+    }
+
+    fn text(report: &crate::report::ErrorReport) {
         let mut err = io::stderr().lock();
-        let _ = writeln!(err, "error: {error}");
-        for cause in error.chain().skip(1) {
+        let _ = writeln!(err, "error: {}", report.message);
+        for cause in &report.causes {
             let _ = writeln!(err, "  caused by: {cause}");
         }
-        if let Some(hint) = crate::exit::hint(error) {
+        if let Some(hint) = &report.hint {
             let _ = writeln!(err, "hint: {hint}");
         }
     }

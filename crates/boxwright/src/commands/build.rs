@@ -65,7 +65,10 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
         }
     }
     if printer.json {
-        printer.json(&built);
+        // A failure's error object is the one document on stdout.
+        if errors.is_empty() {
+            printer.json(&built);
+        }
     } else {
         for report in &built {
             for file in &report.files {
@@ -85,7 +88,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
         return Ok(ExitStatus::Success);
     };
     for error in &errors {
-        printer.error(error);
+        printer.failed(error);
     }
     Err(last)
 }

@@ -109,14 +109,19 @@ pub fn check(
     }
     let mut drifted_providers: Vec<Provider> = drifted.iter().map(|c| c.provider).collect();
     drifted_providers.dedup();
-    Err(boxwright_ci::Error::Drift {
+    let drift = anyhow::Error::from(boxwright_ci::Error::Drift {
         providers: drifted_providers,
         paths: drifted
             .iter()
             .map(|c| format!("{} ({})", c.check.path, c.check.status.name()))
             .collect(),
+    });
+    if printer.json {
+        // The checks are the one document on stdout; the drift is told on stderr (exit 1).
+        printer.failed(&drift);
+        return Ok(ExitStatus::CheckFailed);
     }
-    .into())
+    Err(drift)
 }
 
 fn provider(chosen: CiProvider) -> Provider {

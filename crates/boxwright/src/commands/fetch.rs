@@ -16,11 +16,14 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::
         true,
     )?;
     if printer.json {
-        printer.json(&reports);
+        // A failure's error object is the one document on stdout.
+        if outcome.is_ok() {
+            printer.json(&reports);
+        }
     } else {
         for report in &reports {
             printer.line(format!(
-                "{:8} {}  sha256:{}",
+                "{:10} {}  sha256:{}",
                 verb(report.outcome),
                 report.name,
                 report.sha256
@@ -30,10 +33,11 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::
     outcome.map(|()| ExitStatus::Success)
 }
 
+/// The word for an outcome: the same as its `outcome` value in the JSON output.
 fn verb(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Cached => "cached",
-        Outcome::Downloaded => "fetched",
+        Outcome::Downloaded => "downloaded",
         Outcome::Replaced => "replaced",
     }
 }

@@ -242,13 +242,19 @@ pub fn run(
         None => None,
     };
     let (report, errors) = mirror.run(&plan, args.locked, signing.as_ref())?;
-    print_run(printer, mirror.name(), &report);
     let mut errors = errors.into_iter().map(anyhow::Error::new);
     let Some(last) = errors.next_back() else {
+        print_run(printer, mirror.name(), &report);
         return Ok(ExitStatus::Success);
     };
+    // A failure's error object is the one document on stdout: the report goes to stderr.
+    if printer.json {
+        printer.info(serde_json::to_string(&report)?);
+    } else {
+        print_run(printer, mirror.name(), &report);
+    }
     for error in errors {
-        printer.error(&error);
+        printer.failed(&error);
     }
     Err(last)
 }

@@ -19,7 +19,12 @@ pub fn run(printer: &Printer, args: &ServeArgs) -> anyhow::Result<ExitStatus> {
         let server = boxwright_serve::Server::bind(&config, args.addr.as_deref(), log)
             .await
             .with_context(|| format!("cannot start the server of {}", args.config.display()))?;
-        printer.line(format!("listening on {}", server.url()?));
+        let url = server.url()?;
+        if printer.json {
+            printer.json_line(&serde_json::json!({ "listening": url }));
+        } else {
+            printer.line(format!("listening on {url}"));
+        }
         printer.info(format!("serving {}", config.dir.display()));
         server.run().await?;
         anyhow::Ok(())

@@ -42,7 +42,7 @@ pub fn run(
                 verdicts.push(Verdict { report, violations });
             }
             Err(error) => {
-                printer.error(&anyhow::Error::from(error));
+                printer.failed(&anyhow::Error::from(error));
                 unreadable += 1;
             }
         }
@@ -57,7 +57,10 @@ pub fn run(
     ));
 
     if printer.json {
-        printer.json(&verdicts);
+        // Unreadable files end in an error: its object is the one document on stdout.
+        if unreadable == 0 {
+            printer.json(&verdicts);
+        }
     } else {
         print_table(printer, &verdicts);
     }
@@ -248,7 +251,7 @@ fn services(
         }
     }
     if report.services.is_empty() {
-        printer.error(&anyhow::anyhow!(
+        printer.failed(&anyhow::anyhow!(
             "{subject} has no services (no directory in /etc/services.d)"
         ));
         return Ok(ExitStatus::CheckFailed);

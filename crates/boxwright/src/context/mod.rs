@@ -156,7 +156,7 @@ pub fn fetch(
         return Ok((fetched.reports, Ok(())));
     };
     for (name, error) in failures {
-        printer.error(&anyhow::Error::new(error).context(format!("cannot fetch `{name}`")));
+        printer.failed(&anyhow::Error::new(error).context(format!("cannot fetch `{name}`")));
     }
     Ok((
         fetched.reports,

@@ -82,7 +82,7 @@ fn server_error_is_retried_then_succeeds() {
     assert!(
         stdout
             .lines()
-            .any(|l| l == format!("fetched  a.bin  sha256:{}", sha256_hex(&body))),
+            .any(|l| l == format!("downloaded a.bin  sha256:{}", sha256_hex(&body))),
         "{stdout}"
     );
     assert_eq!(
@@ -222,13 +222,13 @@ fn cached_file_is_not_downloaded_again_and_a_corrupt_one_is_replaced() {
     let digest = sha256_hex(&body);
 
     let (stdout, _) = expect(&fetch(&project, &[]), 0);
-    assert!(stdout.starts_with("fetched  a.bin"), "{stdout}");
+    assert!(stdout.starts_with("downloaded a.bin"), "{stdout}");
     assert_eq!(server.requests("/a.bin"), 1);
 
     let (stdout, _) = expect(&fetch(&project, &[]), 0);
     assert_eq!(
         stdout.trim_end(),
-        format!("cached   a.bin  sha256:{digest}")
+        format!("cached     a.bin  sha256:{digest}")
     );
     assert_eq!(
         server.requests("/a.bin"),
@@ -295,7 +295,7 @@ fn unpinned_download_reports_its_sha256() {
     let (stdout, stderr) = expect(&fetch(&project, &[]), 0);
     assert_eq!(
         stdout.trim_end(),
-        format!("fetched  a.bin  sha256:{digest}")
+        format!("downloaded a.bin  sha256:{digest}")
     );
     assert!(
         stderr.contains(&format!("\"sha256\": \"{digest}\"")),
@@ -345,7 +345,7 @@ fn sha512_pin_is_verified() {
         { "url": server.url("/good.bin"), "name": "good.bin", "sha512": sha512_hex(&body) }
     ])));
     let (stdout, _) = expect(&fetch(&good, &[]), 0);
-    assert!(stdout.starts_with("fetched  good.bin"), "{stdout}");
+    assert!(stdout.starts_with("downloaded good.bin"), "{stdout}");
     assert_eq!(read(&good, ".tmp/good.bin"), body);
 
     let bad = TestProject::new(&metadata(&json!([
@@ -399,15 +399,22 @@ fn file_url_relative_to_metadata_is_copied_and_verified() {
         ["src.tar"],
         "the bad copy is not kept"
     );
-    let reports: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
-    assert_eq!(reports.as_array().unwrap().len(), 1, "{stdout}");
-    assert_eq!(reports[0]["name"], "src.tar");
+    // A failure under --json: the one document on stdout is the error object.
+    let failure: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(failure["error"]["kind"], "verification", "{stdout}");
+    assert_eq!(failure["error"]["message"], "1 of 2 downloads failed");
+    assert!(
+        failure["error"]["causes"][0]
+            .as_str()
+            .is_some_and(|cause| cause.contains("mismatch for `bad.tar`")),
+        "{stdout}"
+    );
 
     // Fixing the source makes the next run succeed, keeping the verified copy.
     project.write("vendor/bad.tar", b"pinned", 0o644);
     let (stdout, _) = expect(&fetch(&project, &[]), 0);
-    assert!(stdout.contains("cached   src.tar"), "{stdout}");
-    assert!(stdout.contains("fetched  bad.tar"), "{stdout}");
+    assert!(stdout.contains("cached     src.tar"), "{stdout}");
+    assert!(stdout.contains("downloaded bad.tar"), "{stdout}");
     assert_eq!(read(&project, ".tmp/bad.tar"), b"pinned");
 }
 
@@ -433,7 +440,7 @@ fn several_downloads_in_parallel() {
     assert_eq!(
         stdout
             .lines()
-            .filter(|l| l.starts_with("fetched  "))
+            .filter(|l| l.starts_with("downloaded "))
             .count(),
         6,
         "{stdout}"
@@ -461,7 +468,7 @@ fn one_failure_among_several_still_fetches_the_others() {
         stderr.replace(&server.url("/gone.bin"), "").contains("410"),
         "{stderr}"
     );
-    assert!(stdout.contains("fetched  good.bin"), "{stdout}");
+    assert!(stdout.contains("downloaded good.bin"), "{stdout}");
     assert_eq!(project.list(".tmp"), ["good.bin"]);
     assert_eq!(server.requests("/gone.bin"), 1);
 }

@@ -12,6 +12,7 @@ mod image;
 mod image_debian;
 mod image_local_repos;
 mod image_packages;
+mod json_output;
 mod metadata;
 mod package;
 mod progress;

@@ -51,7 +51,7 @@ pub fn package(
     let out_dir = args.output.clone().unwrap_or_else(|| project.release_dir());
     if args.dry_run {
         if printer.json {
-            printer.json(&plan);
+            printer.json(&plan.report(&out_dir, None));
         } else {
             for entry in &plan.entries {
                 printer.line(&entry.path);
@@ -70,7 +70,7 @@ pub fn package(
     let archive = boxwright_release::write(&plan, &out_dir, mtime, args.level, threads)
         .with_context(|| format!("cannot package {}", args.tag))?;
     if printer.json {
-        printer.json(&archive);
+        printer.json(&plan.report(&out_dir, Some(&archive)));
     } else {
         printer.line(format!("{}  {}", archive.sha256, archive.path.display()));
         printer.info(format!(

@@ -54,12 +54,12 @@ fn releases(tags: &[&str]) -> Vec<u8> {
     serde_json::to_vec(&list).unwrap()
 }
 
-struct Upstream {
+pub(crate) struct Upstream {
     server: FixtureServer,
 }
 
 impl Upstream {
-    fn start(versions: &[&str]) -> Upstream {
+    pub(crate) fn start(versions: &[&str]) -> Upstream {
         let upstream = Upstream {
             server: FixtureServer::start(),
         };
@@ -95,7 +95,7 @@ impl Upstream {
     }
 }
 
-fn project(upstream: &Upstream, checksums: bool) -> TestProject {
+pub(crate) fn project(upstream: &Upstream, checksums: bool) -> TestProject {
     let mut download = json!({
         "url": upstream.server.url("/dl/v{VERSION}/app-{VERSION}-linux-{ARCH}.tar.gz"),
         "name": "app-{VERSION}-linux-{ARCH}.tar.gz"

@@ -14,7 +14,7 @@ mod bases;
 mod cosign;
 mod credentials;
 pub(crate) mod fixture;
-mod mirror;
+pub(crate) mod mirror;
 mod release_images;
 mod resume;
 mod sbom;

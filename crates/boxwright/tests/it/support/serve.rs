@@ -22,6 +22,8 @@ pub struct Served {
     pub child: Child,
     pub url: String,
     pub log: PathBuf,
+    /// The first line on stdout: `listening on URL`, or with `--json` a JSON object.
+    pub first_line: String,
 }
 
 impl Served {
@@ -30,6 +32,15 @@ impl Served {
     }
 
     pub fn start_at(config: &Path, addr: &str) -> Served {
+        Self::spawn(config, addr, false)
+    }
+
+    /// `boxwright --json serve`: its first stdout line is `{"listening": URL}`.
+    pub fn start_json(config: &Path) -> Served {
+        Self::spawn(config, "127.0.0.1:0", true)
+    }
+
+    fn spawn(config: &Path, addr: &str, json: bool) -> Served {
         let log = config.with_extension(format!(
             "log-{}",
             SystemTime::now()
@@ -38,6 +49,7 @@ impl Served {
                 .as_nanos()
         ));
         let mut child = Command::new(assert_cmd::cargo::cargo_bin!("boxwright"))
+            .args(json.then_some("--json"))
             .args(["serve", "--config"])
             .arg(config)
             .args(["--addr", addr])
@@ -55,18 +67,26 @@ impl Served {
         let line = receive
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_default();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| {
-                let _ = child.kill();
-                panic!(
-                    "no `listening on` line: {line:?}; log: {}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            })
-            .to_string();
-        Served { child, url, log }
+        let url = if json {
+            serde_json::from_str::<serde_json::Value>(line.trim())
+                .ok()
+                .and_then(|v| v["listening"].as_str().map(str::to_owned))
+        } else {
+            line.trim().strip_prefix("listening on ").map(str::to_owned)
+        };
+        let url = url.unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!(
+                "no `listening on` line: {line:?}; log: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        });
+        Served {
+            child,
+            url,
+            log,
+            first_line: line,
+        }
     }
 
     pub fn log(&self) -> String {
