@@ -119,7 +119,7 @@ pub fn check(
     .into())
 }
 
-fn provider(chosen: CiProvider) -> Provider {
+pub(super) fn provider(chosen: CiProvider) -> Provider {
     match chosen {
         CiProvider::Github => Provider::Github,
         CiProvider::Gitlab => Provider::Gitlab,
@@ -127,7 +127,7 @@ fn provider(chosen: CiProvider) -> Provider {
 }
 
 /// CI installs the boxwright that generated the files.
-fn options() -> Options {
+pub(super) fn options() -> Options {
     Options {
         boxwright_version: env!("CARGO_PKG_VERSION").to_string(),
     }
