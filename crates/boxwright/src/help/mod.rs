@@ -123,6 +123,37 @@ mod tests {
         Some(words)
     }
 
+    /// The invocations of a section: its non-comment lines, continuations joined.
+    fn invocations(lines: &[String]) -> Vec<String> {
+        let mut joined: Vec<String> = Vec::new();
+        let mut continued = false;
+        for line in lines.iter().filter(|l| !l.starts_with('#')) {
+            let (text, continues) = match line.strip_suffix(" \\") {
+                Some(text) => (text.trim(), true),
+                None => (line.trim(), false),
+            };
+            match joined.last_mut() {
+                Some(last) if continued => {
+                    last.push(' ');
+                    last.push_str(text);
+                }
+                _ => joined.push(text.to_string()),
+            }
+            continued = continues;
+        }
+        joined
+    }
+
+    #[test]
+    fn examples_fit_a_terminal() {
+        let wide: Vec<String> = sections(EXAMPLES)
+            .into_values()
+            .flatten()
+            .filter(|line| line.len() + 2 > 80)
+            .collect();
+        assert!(wide.is_empty(), "lines over 80 columns: {wide:#?}");
+    }
+
     #[test]
     fn every_command_with_options_has_examples_and_every_section_a_command() {
         let mut all = BTreeMap::new();
@@ -137,7 +168,7 @@ mod tests {
         let unknown: Vec<&String> = sections.keys().filter(|s| !all.contains_key(*s)).collect();
         assert!(unknown.is_empty(), "sections naming no command: {unknown:?}");
         for (path, lines) in &sections {
-            let invocations = lines.iter().filter(|l| !l.starts_with('#')).count();
+            let invocations = invocations(lines).len();
             assert!(
                 (1..=3).contains(&invocations),
                 "`## {path}` has {invocations} invocations (1 to 3)"
@@ -150,7 +181,7 @@ mod tests {
         let command = command();
         let mut failures = Vec::new();
         for (path, lines) in sections(EXAMPLES) {
-            for line in lines.iter().filter(|l| !l.starts_with('#')) {
+            for line in &invocations(&lines) {
                 let Some(words) = words(line) else {
                     failures.push(format!("{path}: `{line}` runs no boxwright"));
                     continue;
