@@ -14,6 +14,7 @@ mod bases;
 mod cosign;
 mod credentials;
 mod fixture;
+mod login;
 mod mirror;
 mod release_images;
 mod resume;
