@@ -99,3 +99,28 @@ fn login_writes_registry_auth_file_first() {
     assert!(read(&auth_file)["auths"][&host]["auth"].is_string());
     assert!(!project.path().join(".no-docker-config/config.json").exists());
 }
+
+#[test]
+fn login_through_the_token_flow() {
+    use super::fixture::Setup;
+    use super::token::TokenIssuer;
+    let project = TestProject::new("{}");
+    let issuer = TokenIssuer::start("alice", "right");
+    let registry = Registry::start_with(Setup {
+        token: Some(&issuer),
+        ..Setup::default()
+    });
+    let host = registry.host();
+    let config_dir = project.path().join("docker");
+    let config = config_dir.to_str().unwrap();
+
+    let out = login(&project, config, &host, "wrong");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("rejected"), "{stderr}");
+    assert!(issuer.requests() >= 1, "the token service was asked");
+    assert!(!config_dir.join("config.json").exists());
+
+    ok(&login(&project, config, &host, "right"), "login with a token");
+    assert!(read(&config_dir.join("config.json"))["auths"][&host]["auth"].is_string());
+}
