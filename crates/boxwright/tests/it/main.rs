@@ -20,6 +20,7 @@ mod publish_gitlab;
 mod publish_s3;
 mod registry;
 mod release;
+mod release_self;
 mod sbom;
 mod seed000;
 mod serve;
