@@ -53,11 +53,12 @@ pub fn target_name(directory_name: &str) -> String {
 /// check) before the CI files are generated from it.
 pub fn files(name: &str, ci: Option<Provider>, options: &Options) -> Result<Vec<StarterFile>> {
     let metadata_text = metadata_json(name);
-    let metadata = Metadata::parse(Path::new("metadata.json"), &metadata_text, &|_| None)
-        .map_err(|source| Error::Starter {
+    let metadata = Metadata::parse(Path::new("metadata.json"), &metadata_text, &|_| None).map_err(
+        |source| Error::Starter {
             name: name.to_string(),
             source: Box::new(source),
-        })?;
+        },
+    )?;
     let mut files = vec![
         text("metadata.json", metadata_text),
         text(".gitignore", GITIGNORE.to_string()),
@@ -177,7 +178,8 @@ fn metadata_json(name: &str) -> String {
     text
 }
 
-const GITIGNORE: &str = "# boxwright's downloads and work directories, and its outputs\n.tmp/\n.cache/\n.out/\n";
+const GITIGNORE: &str =
+    "# boxwright's downloads and work directories, and its outputs\n.tmp/\n.cache/\n.out/\n";
 
 const MAIN_C: &str = r#"#include <stdio.h>
 #include <string.h>
@@ -235,7 +237,10 @@ mod tests {
         let files = files("tool", Some(Provider::Github), &options()).unwrap();
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         assert!(paths.contains(&"tool/build.sh"), "{paths:?}");
-        assert!(paths.iter().any(|p| p.starts_with(".github/workflows/")), "{paths:?}");
+        assert!(
+            paths.iter().any(|p| p.starts_with(".github/workflows/")),
+            "{paths:?}"
+        );
         let recipe = files.iter().find(|f| f.path == "tool/build.sh").unwrap();
         assert!(recipe.executable && recipe.contents.contains("\"$DESTDIR/bin/tool\""));
         assert!(super::files("bad name", None, &options()).is_err());
@@ -248,13 +253,22 @@ mod tests {
         std::fs::write(dir.path().join("metadata.json"), "{}").unwrap();
         std::fs::write(dir.path().join(".gitignore"), "x").unwrap();
         let error = write(dir.path(), &starter, false).unwrap_err().to_string();
-        assert!(error.contains("metadata.json") && error.contains(".gitignore"), "{error}");
+        assert!(
+            error.contains("metadata.json") && error.contains(".gitignore"),
+            "{error}"
+        );
         assert!(!dir.path().join("tool").exists());
-        assert_eq!(std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(), "x");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(".gitignore")).unwrap(),
+            "x"
+        );
 
         let written = write(dir.path(), &starter, true).unwrap();
         assert_eq!(written.len(), starter.len());
-        let mode = std::fs::metadata(dir.path().join("tool/build.sh")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("tool/build.sh"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o755);
     }
 }

@@ -236,10 +236,8 @@ pub fn store_credentials(
     } else {
         host
     };
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        credentials.username, credentials.password
-    ));
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", credentials.username, credentials.password));
     auths.insert(key, serde_json::json!({ "auth": auth }));
     write_json(path, &file)
 }
@@ -422,7 +420,10 @@ mod tests {
         store_credentials(&path, "r.example:5000", &alice).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let found = AuthFile::load(&path).unwrap().lookup("r.example:5000").unwrap();
+        let found = AuthFile::load(&path)
+            .unwrap()
+            .lookup("r.example:5000")
+            .unwrap();
         assert_eq!(found.unwrap().password, "s3cr:et");
 
         // Other keys and hosts stay; an old entry for the host written as a URL goes.
@@ -466,7 +467,10 @@ mod tests {
             home: Some("/h".into()),
             ..AuthLocations::default()
         };
-        assert_eq!(home.login_file(), Some(PathBuf::from("/h/.docker/config.json")));
+        assert_eq!(
+            home.login_file(),
+            Some(PathBuf::from("/h/.docker/config.json"))
+        );
         assert_eq!(AuthLocations::default().login_file(), None);
     }
 

@@ -13,17 +13,16 @@ pub fn run(printer: &Printer, args: &InitArgs) -> anyhow::Result<ExitStatus> {
         Some(dir) => dir.clone(),
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
-    let name = match &args.name {
-        Some(name) => name.clone(),
-        None => {
-            let absolute = std::path::absolute(&root)
-                .with_context(|| format!("cannot resolve {}", root.display()))?;
-            let directory = absolute
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            starter::target_name(&directory)
-        }
+    let name = if let Some(name) = &args.name {
+        name.clone()
+    } else {
+        let absolute = std::path::absolute(&root)
+            .with_context(|| format!("cannot resolve {}", root.display()))?;
+        let directory = absolute
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        starter::target_name(&directory)
     };
     let files = starter::files(&name, args.ci.map(provider), &options())?;
     let written = starter::write(&root, &files, args.force)?;

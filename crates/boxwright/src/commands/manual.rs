@@ -41,7 +41,11 @@ pub fn man(printer: &Printer, args: &ManArgs) -> anyhow::Result<ExitStatus> {
 
 /// `command`'s page and those of its visible subcommands, each written to a temporary name
 /// and renamed; their paths are added to `written`.
-fn write_pages(command: &clap::Command, dir: &Path, written: &mut Vec<String>) -> anyhow::Result<()> {
+fn write_pages(
+    command: &clap::Command,
+    dir: &Path,
+    written: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let man = clap_mangen::Man::new(command.clone());
     let path = dir.join(man.get_filename());
     let temp = dir.join(format!(".{}.tmp", man.get_filename()));

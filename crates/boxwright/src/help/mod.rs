@@ -128,7 +128,7 @@ mod tests {
         let mut joined: Vec<String> = Vec::new();
         let mut continued = false;
         for line in lines.iter().filter(|l| !l.starts_with('#')) {
-            let (text, continues) = match line.strip_suffix(" \\") {
+            let (text, goes_on) = match line.strip_suffix(" \\") {
                 Some(text) => (text.trim(), true),
                 None => (line.trim(), false),
             };
@@ -139,7 +139,7 @@ mod tests {
                 }
                 _ => joined.push(text.to_string()),
             }
-            continued = continues;
+            continued = goes_on;
         }
         joined
     }
@@ -166,7 +166,10 @@ mod tests {
             .collect();
         assert!(missing.is_empty(), "commands without examples: {missing:?}");
         let unknown: Vec<&String> = sections.keys().filter(|s| !all.contains_key(*s)).collect();
-        assert!(unknown.is_empty(), "sections naming no command: {unknown:?}");
+        assert!(
+            unknown.is_empty(),
+            "sections naming no command: {unknown:?}"
+        );
         for (path, lines) in &sections {
             let invocations = invocations(lines).len();
             assert!(
@@ -246,6 +249,9 @@ mod tests {
             parts[1] == "unknown" || date.iter().map(|p| p.len()).eq([4, 2, 2]),
             "{version}"
         );
-        assert!(parts[2].contains("-linux-") || parts[2].contains('-'), "{version}");
+        assert!(
+            parts[2].contains("-linux-") || parts[2].contains('-'),
+            "{version}"
+        );
     }
 }

@@ -99,7 +99,10 @@ fn man_pages_render_and_name_their_command() {
         .unwrap_or_default();
     assert!(name.starts_with("boxwright-image-push - Push"), "{page}");
     assert!(page.contains("--digest-file"), "{page}");
-    assert!(page.contains("boxwright image push .out/image/hello"), "{page}");
+    assert!(
+        page.contains("boxwright image push .out/image/hello"),
+        "{page}"
+    );
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -128,14 +131,21 @@ fn version_names_commit_date_and_target() {
     );
     let commit = words[2].trim_start_matches('(');
     assert!(
-        commit == "unknown" || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        commit == "unknown"
+            || (commit.len() == 12 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
         "{long}"
     );
     let date: Vec<&str> = words[3].split('-').collect();
     assert!(date.iter().map(|p| p.len()).eq([4, 2, 2]), "{long}");
-    assert!(words[4].ends_with("-linux-gnu)") || words[4].ends_with("-linux-musl)"), "{long}");
+    assert!(
+        words[4].ends_with("-linux-gnu)") || words[4].ends_with("-linux-musl)"),
+        "{long}"
+    );
     let short = ok(&boxwright().arg("-V").output().unwrap(), "-V");
-    assert_eq!(short.trim(), concat!("boxwright ", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        short.trim(),
+        concat!("boxwright ", env!("CARGO_PKG_VERSION"))
+    );
 }
 
 #[test]
@@ -148,17 +158,35 @@ fn init_writes_a_starter_that_the_other_commands_accept() {
         .output()
         .unwrap();
     let listed = ok(&out, "init");
-    for file in ["metadata.json", ".gitignore", "My-Tool/build.sh", "My-Tool/main.c"] {
+    for file in [
+        "metadata.json",
+        ".gitignore",
+        "My-Tool/build.sh",
+        "My-Tool/main.c",
+    ] {
         assert!(root.join(file).is_file(), "{file}: {listed}");
     }
-    assert!(listed.contains(".github/workflows/boxwright-release.yml"), "{listed}");
+    assert!(
+        listed.contains(".github/workflows/boxwright-release.yml"),
+        "{listed}"
+    );
     let targets = ok(
-        &boxwright().arg("--project").arg(&root).arg("targets").output().unwrap(),
+        &boxwright()
+            .arg("--project")
+            .arg(&root)
+            .arg("targets")
+            .output()
+            .unwrap(),
         "targets",
     );
     assert!(targets.contains("My-Tool"), "{targets}");
     ok(
-        &boxwright().arg("--project").arg(&root).args(["ci", "check"]).output().unwrap(),
+        &boxwright()
+            .arg("--project")
+            .arg(&root)
+            .args(["ci", "check"])
+            .output()
+            .unwrap(),
         "ci check",
     );
 
@@ -170,7 +198,10 @@ fn init_writes_a_starter_that_the_other_commands_accept() {
     for file in ["metadata.json", ".gitignore", "My-Tool/build.sh", "--force"] {
         assert!(stderr.contains(file), "{stderr}");
     }
-    assert_eq!(std::fs::read_to_string(root.join(".gitignore")).unwrap(), "mine\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join(".gitignore")).unwrap(),
+        "mine\n"
+    );
     // --force replaces them; --name names the target.
     let out = boxwright()
         .arg("init")
@@ -179,7 +210,10 @@ fn init_writes_a_starter_that_the_other_commands_accept() {
         .output()
         .unwrap();
     ok(&out, "init --force");
-    assert_ne!(std::fs::read_to_string(root.join(".gitignore")).unwrap(), "mine\n");
+    assert_ne!(
+        std::fs::read_to_string(root.join(".gitignore")).unwrap(),
+        "mine\n"
+    );
     assert!(root.join("tool/build.sh").is_file());
 }
 
@@ -188,7 +222,10 @@ fn the_starter_builds_a_hardened_static_binary() {
     tools_for_examples();
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("hello");
-    ok(&boxwright().arg("init").arg(&root).output().unwrap(), "init");
+    ok(
+        &boxwright().arg("init").arg(&root).output().unwrap(),
+        "init",
+    );
     let out = boxwright()
         .arg("--project")
         .arg(&root)
@@ -197,7 +234,10 @@ fn the_starter_builds_a_hardened_static_binary() {
         .unwrap();
     ok(&out, "build");
     let binary = root.join(".out/hello/bin/hello");
-    let run = std::process::Command::new(&binary).arg("--version").output().unwrap();
+    let run = std::process::Command::new(&binary)
+        .arg("--version")
+        .output()
+        .unwrap();
     assert_eq!(ok(&run, "hello --version"), "hello 0.1.0\n");
     let out = boxwright()
         .arg("--project")

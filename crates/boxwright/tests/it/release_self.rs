@@ -27,11 +27,22 @@ fn the_release_archive_ships_completions_and_man_pages() {
         .arg("--project")
         .arg(project.path())
         .env("BUILD_OUTPUT_DEST", project.path().join("out"))
-        .args(["release", "package", "boxwright-0.1.0.0", "--level", "1", "-o"])
+        .args([
+            "release",
+            "package",
+            "boxwright-0.1.0.0",
+            "--level",
+            "1",
+            "-o",
+        ])
         .arg(project.path().join("dist"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let list = Command::new("tar")
         .arg("tzf")
         .arg(project.path().join("dist/boxwright-0.1.0.0.tar.gz"))
@@ -48,7 +59,9 @@ fn the_release_archive_ships_completions_and_man_pages() {
         "share/man/man1/boxwright-login.1",
     ] {
         assert!(
-            names.lines().any(|line| line.trim_end_matches('/').ends_with(name)),
+            names
+                .lines()
+                .any(|line| line.trim_end_matches('/').ends_with(name)),
             "{name} missing from the archive:\n{names}"
         );
     }

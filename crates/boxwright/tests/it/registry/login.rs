@@ -14,7 +14,13 @@ use crate::support::TestProject;
 fn login(project: &TestProject, config: &str, host: &str, password: &str) -> Output {
     boxwright(project)
         .env("DOCKER_CONFIG", config)
-        .args(["login", host, "--registry-username", "alice", "--registry-password-stdin"])
+        .args([
+            "login",
+            host,
+            "--registry-username",
+            "alice",
+            "--registry-password-stdin",
+        ])
         .write_stdin(format!("{password}\n"))
         .output()
         .unwrap()
@@ -37,7 +43,10 @@ fn login_stores_accepted_credentials_and_logout_removes_them() {
     let out = login(&project, config, &host, "wrong");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("rejected") && stderr.contains(&host), "{stderr}");
+    assert!(
+        stderr.contains("rejected") && stderr.contains(&host),
+        "{stderr}"
+    );
     assert!(!file.exists());
 
     // Other keys of an existing file are kept; the entry is base64 of user:password, 0600.
@@ -47,7 +56,11 @@ fn login_stores_accepted_credentials_and_logout_removes_them() {
     ok(&login(&project, config, &host, "right"), "login");
     let stored = read(&file);
     let expected = base64::engine::general_purpose::STANDARD.encode("alice:right");
-    assert_eq!(stored["auths"][&host]["auth"], expected.as_str(), "{stored}");
+    assert_eq!(
+        stored["auths"][&host]["auth"],
+        expected.as_str(),
+        "{stored}"
+    );
     assert_eq!(stored["auths"]["other.example"]["auth"], "eDp5");
     assert_eq!(stored["psFormat"], "table");
     let mode = std::fs::metadata(&file).unwrap().permissions().mode();
@@ -62,8 +75,14 @@ fn login_stores_accepted_credentials_and_logout_removes_them() {
             .unwrap()
     };
     let reference = format!("{host}/hello:1");
-    ok(&run(&["image", "push", layout.to_str().unwrap(), &reference]), "image push");
-    let tags = ok(&run(&["image", "tags", &format!("{host}/hello")]), "image tags");
+    ok(
+        &run(&["image", "push", layout.to_str().unwrap(), &reference]),
+        "image push",
+    );
+    let tags = ok(
+        &run(&["image", "tags", &format!("{host}/hello")]),
+        "image tags",
+    );
     assert_eq!(tags.trim(), "1");
 
     // logout removes the entry only; a second logout says there is none.
@@ -97,7 +116,12 @@ fn login_writes_registry_auth_file_first() {
         .unwrap();
     ok(&out, "login with the password from the environment");
     assert!(read(&auth_file)["auths"][&host]["auth"].is_string());
-    assert!(!project.path().join(".no-docker-config/config.json").exists());
+    assert!(
+        !project
+            .path()
+            .join(".no-docker-config/config.json")
+            .exists()
+    );
 }
 
 #[test]
@@ -121,6 +145,9 @@ fn login_through_the_token_flow() {
     assert!(issuer.requests() >= 1, "the token service was asked");
     assert!(!config_dir.join("config.json").exists());
 
-    ok(&login(&project, config, &host, "right"), "login with a token");
+    ok(
+        &login(&project, config, &host, "right"),
+        "login with a token",
+    );
     assert!(read(&config_dir.join("config.json"))["auths"][&host]["auth"].is_string());
 }
