@@ -4,8 +4,8 @@ use anyhow::Context;
 use boxwright_ci::starter;
 
 use super::ExitStatus;
-use super::ci::{options, provider};
 use crate::cli::InitArgs;
+use crate::context::{ci_options, ci_provider};
 use crate::printer::Printer;
 
 pub fn run(printer: &Printer, args: &InitArgs) -> anyhow::Result<ExitStatus> {
@@ -24,7 +24,7 @@ pub fn run(printer: &Printer, args: &InitArgs) -> anyhow::Result<ExitStatus> {
             .unwrap_or_default();
         starter::target_name(&directory)
     };
-    let files = starter::files(&name, args.ci.map(provider), &options())?;
+    let files = starter::files(&name, args.ci.map(ci_provider), &ci_options())?;
     let written = starter::write(&root, &files, args.force)?;
     if printer.json {
         printer.json(&serde_json::json!({ "target": name, "files": written }));
