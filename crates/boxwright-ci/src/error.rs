@@ -28,6 +28,21 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// `init` would replace files that exist (without `--force`).
+    #[error("{} already holds {}: pass --force to replace them", root.display(), paths.join(", "))]
+    Exists {
+        root: std::path::PathBuf,
+        paths: Vec<String>,
+    },
+
+    /// The starter's metadata.json for this name does not load (a bad target name).
+    #[error("cannot make a starter for target `{name}`")]
+    Starter {
+        name: String,
+        #[source]
+        source: Box<boxwright_metadata::Error>,
+    },
+
     /// `ci check` found no generated file of any provider.
     #[error("no generated CI files found (looked for {looked_for})")]
     NothingGenerated { looked_for: String },

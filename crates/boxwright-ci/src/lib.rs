@@ -23,6 +23,7 @@ pub mod files;
 mod github;
 mod gitlab;
 mod select;
+pub mod starter;
 mod template;
 
 use boxwright_metadata::Metadata;

@@ -528,7 +528,7 @@ impl Client {
         }
     }
 
-    async fn fetch_token(
+    pub(crate) async fn fetch_token(
         &self,
         call: &Call<'_>,
         challenge: &Challenge,
@@ -699,8 +699,8 @@ impl Client {
 }
 
 /// A `WWW-Authenticate` challenge: scheme and parameters.
-struct Challenge {
-    scheme: String,
+pub(crate) struct Challenge {
+    pub(crate) scheme: String,
     params: Vec<(String, String)>,
 }
 
@@ -713,7 +713,7 @@ impl Challenge {
     }
 }
 
-fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
+pub(crate) fn parse_challenge(headers: &HeaderMap) -> Option<Challenge> {
     let text = headers.get(WWW_AUTHENTICATE)?.to_str().ok()?.trim();
     let (scheme, rest) = text.split_once(' ').unwrap_or((text, ""));
     let mut params = Vec::new();

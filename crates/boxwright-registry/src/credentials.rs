@@ -208,6 +208,117 @@ impl AuthFile {
     }
 }
 
+impl AuthLocations {
+    /// The file `login` writes: `registry_auth_file`, else `docker_config/config.json`, else
+    /// `home/.docker/config.json` (whether it exists or not); `None` without any of them.
+    pub fn login_file(&self) -> Option<PathBuf> {
+        self.registry_auth_file
+            .clone()
+            .or_else(|| self.docker_config.as_ref().map(|d| d.join("config.json")))
+            .or_else(|| self.home.as_ref().map(|h| h.join(".docker/config.json")))
+    }
+}
+
+/// Stores `credentials` for `registry` in the credentials file at `path` as
+/// `auths.<host>.auth` (base64 of `user:password`), replacing any other entry for the same
+/// host and keeping every other key of the file. The file is replaced atomically, mode 0600.
+pub fn store_credentials(
+    path: &Path,
+    registry: &str,
+    credentials: &Credentials,
+) -> Result<(), Error> {
+    let mut file = read_json(path)?;
+    let auths = auths_of(&mut file, path)?;
+    let host = normalise_key(registry);
+    auths.retain(|key, _| normalise_key(key) != host);
+    let key = if host == "docker.io" {
+        "https://index.docker.io/v1/".to_string()
+    } else {
+        host
+    };
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", credentials.username, credentials.password));
+    auths.insert(key, serde_json::json!({ "auth": auth }));
+    write_json(path, &file)
+}
+
+/// Removes every `auths` entry for `registry` from the credentials file at `path`; `false`
+/// when there was none (the file is then left alone).
+pub fn forget_credentials(path: &Path, registry: &str) -> Result<bool, Error> {
+    if !path.is_file() {
+        return Ok(false);
+    }
+    let mut file = read_json(path)?;
+    let auths = auths_of(&mut file, path)?;
+    let host = normalise_key(registry);
+    let before = auths.len();
+    auths.retain(|key, _| normalise_key(key) != host);
+    if auths.len() == before {
+        return Ok(false);
+    }
+    write_json(path, &file)?;
+    Ok(true)
+}
+
+/// The file's JSON object; an empty one when the file does not exist.
+fn read_json(path: &Path) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(serde_json::Map::new()),
+        Err(source) => {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    serde_json::from_slice(&bytes).map_err(|e| Error::Credentials {
+        path: path.to_path_buf(),
+        message: format!("not a credentials file (a JSON object): {e}"),
+    })
+}
+
+/// The `auths` object of a credentials file, created when missing.
+fn auths_of<'a>(
+    file: &'a mut serde_json::Map<String, serde_json::Value>,
+    path: &Path,
+) -> Result<&'a mut serde_json::Map<String, serde_json::Value>, Error> {
+    file.entry("auths")
+        .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()))
+        .as_object_mut()
+        .ok_or_else(|| Error::Credentials {
+            path: path.to_path_buf(),
+            message: "`auths` is not an object".into(),
+        })
+}
+
+/// Writes the file through a temporary file beside it, mode 0600, renamed into place.
+fn write_json(path: &Path, file: &serde_json::Map<String, serde_json::Value>) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let failed = |source: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".boxwright-auth")
+        .tempfile_in(dir)
+        .map_err(failed)?;
+    temp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(failed)?;
+    let mut text = serde_json::to_vec_pretty(file).expect("JSON values serialise");
+    text.push(b'\n');
+    temp.write_all(&text).map_err(failed)?;
+    temp.as_file().sync_all().map_err(failed)?;
+    temp.persist(path).map_err(|e| failed(e.error))?;
+    Ok(())
+}
+
 /// `host[:port]` of an `auths` key: keys may carry a scheme and a path
 /// (`https://host/v1/`), and Docker's own registry has several names (its `auths` key is
 /// `https://index.docker.io/v1/`).
@@ -294,6 +405,73 @@ mod tests {
                 .to_string()
                 .contains("config.json")
         );
+    }
+
+    #[test]
+    fn store_and_forget_keep_the_other_keys() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("docker/config.json");
+        let alice = Credentials {
+            username: "alice".into(),
+            password: "s3cr:et".into(),
+        };
+        // A new file in a new directory.
+        store_credentials(&path, "r.example:5000", &alice).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let found = AuthFile::load(&path)
+            .unwrap()
+            .lookup("r.example:5000")
+            .unwrap();
+        assert_eq!(found.unwrap().password, "s3cr:et");
+
+        // Other keys and hosts stay; an old entry for the host written as a URL goes.
+        std::fs::write(
+            &path,
+            r#"{"auths": {"https://r.example:5000/v1/": {"auth": "eDp5"}, "o.example": {"auth": "eDp5"}},
+                "credHelpers": {"g.example": "gcloud"}, "psFormat": "table"}"#,
+        )
+        .unwrap();
+        store_credentials(&path, "R.example:5000", &alice).unwrap();
+        let value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(value["psFormat"], "table");
+        assert_eq!(value["credHelpers"]["g.example"], "gcloud");
+        let keys: Vec<&String> = value["auths"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["o.example", "r.example:5000"]);
+
+        assert!(forget_credentials(&path, "r.example:5000").unwrap());
+        assert!(!forget_credentials(&path, "r.example:5000").unwrap());
+        let value: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(value["auths"].as_object().unwrap().len(), 1);
+        assert_eq!(value["psFormat"], "table");
+        assert!(!forget_credentials(&dir.path().join("none.json"), "r.example").unwrap());
+    }
+
+    #[test]
+    fn login_file_order() {
+        let all = AuthLocations {
+            registry_auth_file: Some("/a/auth.json".into()),
+            docker_config: Some("/d".into()),
+            home: Some("/h".into()),
+        };
+        assert_eq!(all.login_file(), Some(PathBuf::from("/a/auth.json")));
+        let no_file = AuthLocations {
+            registry_auth_file: None,
+            ..all.clone()
+        };
+        assert_eq!(no_file.login_file(), Some(PathBuf::from("/d/config.json")));
+        let home = AuthLocations {
+            home: Some("/h".into()),
+            ..AuthLocations::default()
+        };
+        assert_eq!(
+            home.login_file(),
+            Some(PathBuf::from("/h/.docker/config.json"))
+        );
+        assert_eq!(AuthLocations::default().login_file(), None);
     }
 
     #[test]

@@ -62,6 +62,20 @@ pub enum Error {
         hint: &'static str,
     },
 
+    #[error("{registry} rejected the credentials of {username} (HTTP 401 on {what})")]
+    LoginRejected {
+        registry: String,
+        username: String,
+        what: String,
+    },
+
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error(
         "{registry} denied access to {repository} (HTTP 403 on {what}): the account lacks permission"
     )]
@@ -147,7 +161,9 @@ impl Error {
     /// The HTTP status behind the error, when there is one.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Unauthorized { .. } | Error::NeedsCredentials { .. } => Some(401),
+            Error::Unauthorized { .. }
+            | Error::NeedsCredentials { .. }
+            | Error::LoginRejected { .. } => Some(401),
             Error::Forbidden { .. } => Some(403),
             Error::NotFound { .. } => Some(404),
             Error::Status { status, .. } => Some(*status),

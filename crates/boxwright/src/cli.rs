@@ -80,6 +80,16 @@ pub enum Command {
     /// Package repositories: signed apk and apt indexes; uploads to `boxwright serve`.
     #[command(subcommand)]
     Repo(RepoCommand),
+    /// Print a shell completion script (bash, zsh, fish, powershell) on stdout.
+    Completions(CompletionsArgs),
+    /// Man pages: one per command into a directory (-o), else the top page on stdout.
+    Man(ManArgs),
+    /// Write a starter project: metadata.json, a recipe, .gitignore and, with --ci, CI files.
+    Init(InitArgs),
+    /// Check registry credentials and store them in the docker config file.
+    Login(LoginArgs),
+    /// Remove a registry's credentials from the docker config file.
+    Logout(LogoutArgs),
 }
 
 #[derive(Debug, Args)]
@@ -843,4 +853,58 @@ pub struct ImageBuildArgs {
 pub struct ImageLockArgs {
     /// The target whose `image.packages` to resolve.
     pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell the script is for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write boxwright.1 and one page per command (boxwright-image-push.1...) into DIR.
+    #[arg(short, long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The project directory (created if missing) [default: the current directory].
+    pub dir: Option<PathBuf>,
+    /// The target's name [default: the directory's name, made a valid target name].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Also write the CI files `ci generate` writes for this provider.
+    #[arg(long, value_enum, value_name = "PROVIDER")]
+    pub ci: Option<CiProvider>,
+    /// Replace files that exist.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The registry: HOST[:PORT].
+    pub registry: String,
+    /// User name.
+    #[arg(long, env = "BOXWRIGHT_REGISTRY_USERNAME", value_name = "USER")]
+    pub registry_username: String,
+    /// Read the password from standard input (one line); without it,
+    /// BOXWRIGHT_REGISTRY_PASSWORD.
+    #[arg(long)]
+    pub registry_password_stdin: bool,
+    /// Allow plain http to a registry that is not on a loopback address.
+    #[arg(long)]
+    pub insecure: bool,
+    /// PEM file of CA certificates to trust for TLS, besides the system's.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry: HOST[:PORT].
+    pub registry: String,
 }

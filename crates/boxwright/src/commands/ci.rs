@@ -2,12 +2,12 @@
 //! the project.
 
 use anyhow::bail;
+use boxwright_ci::Provider;
 use boxwright_ci::files::{Checked, WriteStatus};
-use boxwright_ci::{Options, Provider};
 
 use super::ExitStatus;
-use crate::cli::{CiCheckArgs, CiGenerateArgs, CiProvider, GlobalArgs};
-use crate::context;
+use crate::cli::{CiCheckArgs, CiGenerateArgs, GlobalArgs};
+use crate::context::{self, ci_options as options, ci_provider as provider};
 use crate::printer::Printer;
 
 pub fn generate(
@@ -122,18 +122,4 @@ pub fn check(
         return Ok(ExitStatus::CheckFailed);
     }
     Err(drift)
-}
-
-fn provider(chosen: CiProvider) -> Provider {
-    match chosen {
-        CiProvider::Github => Provider::Github,
-        CiProvider::Gitlab => Provider::Gitlab,
-    }
-}
-
-/// CI installs the boxwright that generated the files.
-fn options() -> Options {
-    Options {
-        boxwright_version: env!("CARGO_PKG_VERSION").to_string(),
-    }
 }

@@ -5,6 +5,9 @@ mod build;
 mod ci;
 mod fetch;
 mod image;
+mod init;
+mod login;
+mod manual;
 mod metadata;
 mod mirror;
 mod package;
@@ -70,5 +73,10 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<ExitStatus> {
         Command::Provenance(args) => sbom::provenance(global, printer, &args),
         Command::Serve(args) => serve::run(printer, &args),
         Command::Repo(RepoCommand::Upload(args)) => repo::upload(printer, &args),
+        Command::Completions(args) => Ok(manual::completions(printer, &args)),
+        Command::Man(args) => manual::man(printer, &args),
+        Command::Init(args) => init::run(printer, &args),
+        Command::Login(args) => login::login(printer, &args),
+        Command::Logout(args) => login::logout(printer, &args),
     }
 }

@@ -174,3 +174,18 @@ pub fn signing_key(key: &str) -> Result<boxwright_sign::SigningKey> {
         .signing_key(password.as_deref().map(Vec::as_slice))
         .with_context(|| format!("cannot load the private key {source}"))
 }
+
+/// The CI provider of `ci generate`/`ci check`/`init --ci`.
+pub fn ci_provider(chosen: crate::cli::CiProvider) -> boxwright_ci::Provider {
+    match chosen {
+        crate::cli::CiProvider::Github => boxwright_ci::Provider::Github,
+        crate::cli::CiProvider::Gitlab => boxwright_ci::Provider::Gitlab,
+    }
+}
+
+/// What generated CI files depend on: CI installs the boxwright that generated them.
+pub fn ci_options() -> boxwright_ci::Options {
+    boxwright_ci::Options {
+        boxwright_version: env!("CARGO_PKG_VERSION").to_string(),
+    }
+}

@@ -3,6 +3,7 @@
 mod architecture;
 mod build;
 mod ci;
+mod cli_help;
 mod depends;
 mod distro_release;
 mod fetch;
@@ -22,6 +23,7 @@ mod publish_gitlab;
 mod publish_s3;
 mod registry;
 mod release;
+mod release_self;
 mod sbom;
 mod seed000;
 mod serve;

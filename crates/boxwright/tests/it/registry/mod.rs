@@ -14,6 +14,7 @@ mod bases;
 mod cosign;
 mod credentials;
 pub(crate) mod fixture;
+mod login;
 pub(crate) mod mirror;
 mod release_images;
 mod resume;
