@@ -153,8 +153,12 @@ fn retry_line(
     let mut reason = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        reason.push_str(": ");
-        reason.push_str(&cause.to_string());
+        // HTTP client chains repeat their causes' text: each once.
+        let text = cause.to_string();
+        if !reason.contains(&text) {
+            reason.push_str(": ");
+            reason.push_str(&text);
+        }
         source = cause.source();
     }
     format!(

@@ -40,6 +40,7 @@ const PROJECT_COMMANDS: &[&str] = &[
     "repo-index",
     "ci-generate",
     "ci-check",
+    "init",
 ];
 const REGISTRY_COMMANDS: &[&str] = &[
     "image-push",
@@ -51,9 +52,14 @@ const REGISTRY_COMMANDS: &[&str] = &[
     "image-sign",
     "image-attest",
     "image-verify",
+    "login",
+    "logout",
 ];
 const MIRROR_COMMANDS: &[&str] = &["plan", "mirror-run", "mirror-build", "mirror-merge"];
 const SERVE_COMMANDS: &[&str] = &["serve", "repo-upload"];
+/// Commands that print a script or a page, never JSON (their usage errors under `--json` are
+/// error objects, checked in `a_refused_command_line_prints_the_error_object`'s way here).
+const TEXT_ONLY: &[&str] = &["completions", "man"];
 /// Checked in failure only: a success needs signed distribution indexes (image_packages.rs
 /// and image_local_repos.rs cover it); its schema is still checked against the metaschema.
 const FAILURE_ONLY: &[&str] = &["image-lock"];
@@ -546,6 +552,17 @@ fn ci_files(c: &mut Collected, project: &TestProject) {
         2,
         &json(project, &["ci", "generate", "github", "--child"]),
     );
+    let starter = p.join("starter");
+    let init = c.ok(
+        "init",
+        &json(project, &["init", starter.to_str().unwrap(), "--name", "demo"]),
+    );
+    assert_eq!(init["target"], "demo", "{init}");
+    c.failed(
+        "init",
+        2,
+        &json(project, &["init", starter.to_str().unwrap(), "--name", "demo"]),
+    );
     let workflow = p.join(".github/workflows/boxwright-release.yml");
     let mut edited = std::fs::read_to_string(&workflow).unwrap();
     edited.push_str("# edited by hand\n");
@@ -584,6 +601,24 @@ fn registry_commands_print_one_schema_valid_document() {
     };
     let mut c = Collected::new();
 
+    let auth_file = project.path().join("auth.json");
+    let login = |args: &[&str]| {
+        let mut cmd = command(&project);
+        cmd.env("REGISTRY_AUTH_FILE", &auth_file)
+            .env("BOXWRIGHT_REGISTRY_PASSWORD", "secret");
+        cmd.args(args).output().unwrap()
+    };
+    c.ok(
+        "login",
+        &login(&["login", &host, "--registry-username", "ci"]),
+    );
+    c.failed(
+        "login",
+        2,
+        &login(&["login", &closed_port(), "--registry-username", "ci"]),
+    );
+    c.ok("logout", &login(&["logout", &host]));
+    c.failed("logout", 2, &login(&["logout", &host]));
     let digest = pushed_and_inspected(&mut c, &run, &host, &layout);
     let pulled = project.path().join("pulled");
     merged_pulled_and_signed(&mut c, &run, &host, &digest, &pulled);
@@ -886,7 +921,19 @@ fn leaf_commands(path: &[String]) -> Vec<String> {
 
 #[test]
 fn every_command_has_a_schema_and_is_checked() {
-    let leaves: BTreeSet<String> = leaf_commands(&[]).into_iter().collect();
+    let leaves: BTreeSet<String> = leaf_commands(&[])
+        .into_iter()
+        .filter(|leaf| !TEXT_ONLY.contains(&leaf.as_str()))
+        .collect();
+    for text_only in TEXT_ONLY {
+        let out = crate::support::boxwright()
+            .args(["--json", text_only, "--nosuchflag"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{text_only}");
+        let document = one_document(text_only, &out.stdout);
+        assert!(document["error"]["message"].is_string(), "{document}");
+    }
     let checked: BTreeSet<String> = [
         PROJECT_COMMANDS,
         REGISTRY_COMMANDS,
