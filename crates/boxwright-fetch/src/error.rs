@@ -3,8 +3,9 @@ use std::path::PathBuf;
 /// Why a download failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown target `{name}` (known: {known})")]
-    UnknownTarget { name: String, known: String },
+    /// `boxwright_metadata::Error::UnknownTarget`.
+    #[error(transparent)]
+    UnknownTarget(boxwright_metadata::Error),
 
     #[error("two downloads are both named `{name}` but differ: {first} and {second}")]
     NameConflict {

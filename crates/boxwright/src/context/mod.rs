@@ -51,17 +51,10 @@ pub fn optional_project(global: &GlobalArgs) -> Result<Option<Project>> {
     }
 }
 
-/// The target called `name`; an error listing the known ones when there is none.
+/// The target called `name`; an error naming the closest known one, or listing them, when
+/// there is none.
 pub fn target<'a>(project: &'a Project, name: &str) -> Result<&'a Target> {
-    project.metadata.target(name).ok_or_else(|| {
-        let known: Vec<&str> = project
-            .metadata
-            .targets
-            .keys()
-            .map(String::as_str)
-            .collect();
-        anyhow::anyhow!("unknown target `{name}` (known: {})", known.join(", "))
-    })
+    Ok(project.metadata.require_target(name)?)
 }
 
 /// `SOURCE_DATE_EPOCH` if set, else the time of the project's last git commit, else 0.
