@@ -55,6 +55,18 @@ pub enum Error {
         actual: String,
     },
 
+    /// `--locked` and a download pinned nowhere.
+    #[error(
+        "`{url}` of `{target}` has no digest to check: none in metadata.json and none in {} \
+         (--locked records nothing; run without it, or pin it with \"sha256\")",
+        lock.display()
+    )]
+    Unpinned {
+        url: String,
+        target: String,
+        lock: PathBuf,
+    },
+
     /// The lock file is not what this boxwright writes.
     #[error("{}: {message}", path.display())]
     Lock { path: PathBuf, message: String },
