@@ -96,9 +96,7 @@ impl FromStr for Arch {
                 )
                 .map(|close| format!("; did you mean `{close}`?"))
                 .unwrap_or_default();
-                format!(
-                    "unknown architecture `{s}`{hint} (known: x86_64 = amd64, aarch64 = arm64)"
-                )
+                format!("unknown architecture `{s}`{hint} (known: x86_64 = amd64, aarch64 = arm64)")
             })
     }
 }

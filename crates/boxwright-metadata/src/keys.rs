@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 /// The keys known at `tokens` (reference tokens below a target, the unknown key's parent),
 /// read from the JSON Schema of [`crate::Target`] so that every level is covered.
 pub(crate) fn known_at(tokens: &[String]) -> Vec<String> {
-    let schema = serde_json::to_value(schemars::schema_for!(crate::Target))
-        .expect("a schema serialises");
+    let schema =
+        serde_json::to_value(schemars::schema_for!(crate::Target)).expect("a schema serialises");
     let definitions = schema.get("$defs").cloned().unwrap_or_default();
     let mut nodes = expand(&schema, &definitions);
     for token in tokens {
@@ -52,7 +52,12 @@ fn expand<'a>(node: &'a Value, definitions: &'a Value) -> Vec<&'a Value> {
         out.extend(expand(target, definitions));
     }
     for combinator in ["anyOf", "oneOf", "allOf"] {
-        for alternative in node.get(combinator).and_then(Value::as_array).into_iter().flatten() {
+        for alternative in node
+            .get(combinator)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             out.extend(expand(alternative, definitions));
         }
     }

@@ -108,9 +108,8 @@ fn typed(path: &Path, base: &str, value: &Value) -> Result<Target> {
     let target: Result<Target, _> = serde_path_to_error::deserialize(deserializer);
     if let Some((pointer, key, parent)) = unknown {
         let known = crate::keys::known_at(&parent);
-        let suggestion =
-            boxwright_platform::did_you_mean(&key, known.iter().map(String::as_str))
-                .map(str::to_string);
+        let suggestion = boxwright_platform::did_you_mean(&key, known.iter().map(String::as_str))
+            .map(str::to_string);
         return Err(Error::UnknownKey {
             path: path.to_path_buf(),
             pointer,
@@ -866,7 +865,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("/your-target/image/platfroms") && err.contains("did you mean `platforms`?"),
+            err.contains("/your-target/image/platfroms")
+                && err.contains("did you mean `platforms`?"),
             "{err}"
         );
         let err = parse(&SEED.replace("\"env\"", "\"zzzz\": 1, \"env\""))
@@ -1156,16 +1156,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("at /mattermost/image/platforms/1: unknown platform `linux/amd46`; \
-                 did you mean `linux/amd64`? (known: linux/amd64, linux/arm64,"),
+            err.contains(
+                "at /mattermost/image/platforms/1: unknown platform `linux/amd46`; \
+                 did you mean `linux/amd64`? (known: linux/amd64, linux/arm64,"
+            ),
             "{err}"
         );
         let err = parse(&MIRROR.replace("{\"arm64\":", "{\"arm46\":"))
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("at /mattermost/image/runners/arm46: unknown architecture `arm46`; \
-                 did you mean `arm64`?"),
+            err.contains(
+                "at /mattermost/image/runners/arm46: unknown architecture `arm46`; \
+                 did you mean `arm64`?"
+            ),
             "{err}"
         );
         let with_base = |base: &str| {
@@ -1176,10 +1180,17 @@ mod tests {
         };
         let err = parse(&with_base("scrach")).unwrap_err().to_string();
         assert!(
-            err.contains("at /mattermost/image/base: base `scrach` is not `scratch`; did you mean `scratch`?"),
+            err.contains(
+                "at /mattermost/image/base: base `scrach` is not `scratch`; did you mean `scratch`?"
+            ),
             "{err}"
         );
-        for fine in ["scratch", "registry.example:5000/scrach", "alpine:3.20", "base.tar"] {
+        for fine in [
+            "scratch",
+            "registry.example:5000/scrach",
+            "alpine:3.20",
+            "base.tar",
+        ] {
             parse(&with_base(fine)).unwrap();
         }
     }

@@ -274,7 +274,9 @@ mod tests {
                   "install": ["busybox"]}}}
         }"#;
         let m = Metadata::parse(Path::new("m.json"), text, &|_| None).unwrap();
-        let err = ReleaseTag::parse(&m, "tool-1.2.0.0").unwrap_err().to_string();
+        let err = ReleaseTag::parse(&m, "tool-1.2.0.0")
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "tag \"tool-1.2.0.0\" names target `tool`, which has no release tags: it is a mirror \

@@ -50,7 +50,10 @@ pub enum Error {
         Some(name) => format!("the release's manifest_key_env {name} is unset or empty"),
         None => "the release has no manifest_key_env".to_string(),
     })]
-    Unsigned { tag: String, key_env: Option<String> },
+    Unsigned {
+        tag: String,
+        key_env: Option<String>,
+    },
     #[error(
         "cannot sign the manifest with {key}: the minisign secret key is encrypted with a \
          password: set {}",

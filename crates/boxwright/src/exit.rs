@@ -204,10 +204,13 @@ mod tests {
             hint.contains("--key KEY") && hint.contains("--allow-unsigned"),
             "{hint}"
         );
-        assert_eq!(classify(&wrapped(boxwright_publish::Error::Unsigned {
-            tag: "t".into(),
-            key_env: None,
-        })), ExitStatus::Error);
+        assert_eq!(
+            classify(&wrapped(boxwright_publish::Error::Unsigned {
+                tag: "t".into(),
+                key_env: None,
+            })),
+            ExitStatus::Error
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use boxwright_sign::{KeySource, Signature, Zeroizing, blob};
 use serde::Serialize;
 
 use super::ExitStatus;
-use crate::context;
 use crate::cli::{KeyFormat, KeyGenerateArgs, SignBlobArgs, VerifyBlobArgs};
+use crate::context;
 use crate::printer::Printer;
 
 #[derive(Serialize)]

@@ -8,8 +8,8 @@
 
 mod env;
 mod hosts;
-mod registry;
 pub mod prompt;
+mod registry;
 
 use std::path::Path;
 use std::sync::OnceLock;
