@@ -63,4 +63,8 @@ for arch in x86_64 aarch64; do
   cp "$out/$tag.tar.gz" "release/.out/release/boxwright-$arch.tar.gz"
 done
 echo "== boxwright release manifest $tag"
-bw release manifest "$tag"
+if [ -n "${BOXWRIGHT_MANIFEST_SIGNING_KEY:-}" ]; then
+  bw release manifest "$tag"
+else
+  bw release manifest "$tag" --allow-unsigned
+fi

@@ -87,7 +87,17 @@ impl FromStr for Arch {
         Platform::from_name(s)
             .or_else(|| Platform::from_oci(s))
             .and_then(Arch::buildable)
-            .ok_or_else(|| format!("unknown architecture `{s}` (known: x86_64, aarch64)"))
+            .ok_or_else(|| {
+                let hint = boxwright_platform::did_you_mean(
+                    s,
+                    [Arch::X86_64, Arch::Aarch64]
+                        .into_iter()
+                        .flat_map(|a| [a.name(), a.oci_name()]),
+                )
+                .map(|close| format!("; did you mean `{close}`?"))
+                .unwrap_or_default();
+                format!("unknown architecture `{s}`{hint} (known: x86_64 = amd64, aarch64 = arm64)")
+            })
     }
 }
 

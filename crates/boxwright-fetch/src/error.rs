@@ -3,8 +3,9 @@ use std::path::PathBuf;
 /// Why a download failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown target `{name}` (known: {known})")]
-    UnknownTarget { name: String, known: String },
+    /// `boxwright_metadata::Error::UnknownTarget`.
+    #[error(transparent)]
+    UnknownTarget(boxwright_metadata::Error),
 
     #[error("two downloads are both named `{name}` but differ: {first} and {second}")]
     NameConflict {
@@ -52,6 +53,18 @@ pub enum Error {
         algorithm: &'static str,
         expected: String,
         actual: String,
+    },
+
+    /// `--locked` and a download pinned nowhere.
+    #[error(
+        "`{url}` of `{target}` has no digest to check: none in metadata.json and none in {} \
+         (--locked records nothing; run without it, or pin it with \"sha256\")",
+        lock.display()
+    )]
+    Unpinned {
+        url: String,
+        target: String,
+        lock: PathBuf,
     },
 
     /// The lock file is not what this boxwright writes.

@@ -19,4 +19,4 @@ pub use lock::{
 };
 pub use plan::{FetchRequest, Source, plan};
 pub use progress::{NoProgress, Progress, ProgressItem};
-pub use targets::{Fetched, fetch_targets};
+pub use targets::{Fetched, fetch_targets, pin_targets};

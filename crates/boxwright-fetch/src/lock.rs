@@ -86,6 +86,31 @@ impl LockFile {
             .map(String::as_str)
     }
 
+    /// Pins `download` of `target` when metadata.json does not: to the lock's digest of its
+    /// URL. Under `locked` a download pinned nowhere (no digest in metadata.json, none
+    /// here) is [`Error::Unpinned`], naming the target and the URL. Downloads with a
+    /// `checksums_url` count as pinned only where the caller reads that file (the mirror).
+    pub fn pin(
+        &self,
+        target: &str,
+        download: &mut boxwright_metadata::Download,
+        locked: bool,
+    ) -> Result<(), Error> {
+        if download.sha256.is_some() || download.sha512.is_some() {
+            return Ok(());
+        }
+        if let Some(sha256) = self.get(target, &download.url) {
+            download.sha256 = Some(sha256.to_string());
+        } else if locked {
+            return Err(Error::Unpinned {
+                url: download.url.clone(),
+                target: target.to_string(),
+                lock: self.path.clone(),
+            });
+        }
+        Ok(())
+    }
+
     /// Records the SHA-256 of `url` for `target`.
     pub fn record(&mut self, target: &str, url: &str, sha256: &str) {
         let previous = self

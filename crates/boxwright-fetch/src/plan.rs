@@ -34,17 +34,9 @@ pub struct FetchRequest {
 pub fn plan(project: &Project, targets: &[String]) -> Result<Vec<FetchRequest>, Error> {
     let metadata = &project.metadata;
     for name in targets {
-        if metadata.target(name).is_none() {
-            return Err(Error::UnknownTarget {
-                name: name.clone(),
-                known: metadata
-                    .targets
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
+        metadata
+            .require_target(name)
+            .map_err(Error::UnknownTarget)?;
     }
     let base = metadata.path.parent().unwrap_or(Path::new("."));
     let cache = project.download_dir();

@@ -16,6 +16,23 @@ pub struct Fetched {
     pub total: usize,
 }
 
+/// Pins the downloads of `targets` (all when empty) that metadata.json leaves unpinned to
+/// the digests in `metadata.lock.json` ([`crate::LockFile::pin`]); under `locked` one
+/// pinned nowhere is an error. Nothing is written to the lock.
+pub fn pin_targets(project: &mut Project, targets: &[String], locked: bool) -> Result<(), Error> {
+    let lock_path = project.metadata.path.with_file_name(crate::LOCK_FILE);
+    let lock = crate::LockFile::load(&lock_path)?;
+    for (name, target) in &mut project.metadata.targets {
+        if !targets.is_empty() && !targets.contains(name) {
+            continue;
+        }
+        for download in &mut target.downloads {
+            lock.pin(name, download, locked)?;
+        }
+    }
+    Ok(())
+}
+
 /// Plans the downloads of `targets` (all when empty) and fetches them.
 pub async fn fetch_targets(
     project: &Project,

@@ -115,6 +115,14 @@ pub enum Error {
         source: Box<boxwright_fetch::Error>,
     },
 
+    /// `--locked` and an `image.base` from a registry given by tag: what it resolves to can
+    /// change.
+    #[error(
+        "image.base `{written}` is given by tag, not by digest (--locked): write it as \
+         NAME@sha256:DIGEST (`boxwright image inspect {written}` shows the digest)"
+    )]
+    UnpinnedBase { written: String },
+
     /// `--locked` with a lock that is missing or no longer matches `image.packages`.
     #[error("image.packages of `{target}`: {reason}; run `boxwright image lock {target}`")]
     StaleLock { target: String, reason: String },

@@ -116,6 +116,7 @@ pub fn build(project: &Project, request: &Request<'_>, host: &dyn Host) -> Resul
     let mut bases = Bases {
         project,
         offline: request.offline,
+        locked: request.locked,
         host,
         client: None,
         runtime: &request.runtime,
@@ -365,6 +366,8 @@ struct Bases<'a> {
     host: &'a dyn Host,
     client: Option<Client>,
     runtime: &'a tokio::runtime::Handle,
+    /// `--locked`: a registry base must be given by digest.
+    locked: bool,
 }
 
 impl Bases<'_> {
@@ -382,6 +385,11 @@ impl Bases<'_> {
             path: path.clone(),
             reason,
         })?;
+        if self.locked && reference.digest.is_none() {
+            return Err(Error::UnpinnedBase {
+                written: written.to_string(),
+            });
+        }
         let cache = BaseCache::new(self.project.root.join(".cache").join("bases"));
         let platform_name = platform.to_string();
         let cached = if self.offline {
@@ -412,6 +420,13 @@ impl Bases<'_> {
 /// packages) its architectures; empty means the platform of the built binaries.
 fn requested_platforms(request: &Request<'_>, image: &Image) -> Result<Vec<String>, Error> {
     if !request.platforms.is_empty() {
+        for platform in request.platforms {
+            platform
+                .parse::<boxwright_platform::Platform>()
+                .map_err(|unknown| Error::Platform {
+                    message: format!("--platform: {unknown}"),
+                })?;
+        }
         return Ok(request.platforms.to_vec());
     }
     match &image.packages {

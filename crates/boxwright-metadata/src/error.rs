@@ -38,12 +38,14 @@ pub enum Error {
         message: String,
     },
 
-    /// A key that the schema does not know (and that does not start with `x-`).
-    #[error("{path}: at {pointer}: unknown key `{key}` (extension keys must start with `x-`)")]
+    /// A key that the schema does not know (and that does not start with `x-`), with the
+    /// known key at that place closest to it, when one is close.
+    #[error("{path}: at {pointer}: unknown key `{key}`{} (extension keys must start with `x-`)", did_you_mean(suggestion.as_deref()))]
     UnknownKey {
         path: PathBuf,
         pointer: String,
         key: String,
+        suggestion: Option<String>,
     },
 
     /// A `{VAR}` template names a variable that is neither in `env` nor in the process environment.
@@ -73,9 +75,26 @@ pub enum Error {
         message: String,
     },
 
-    /// A target name that the file does not define.
-    #[error("unknown target `{name}` (known: {})", known.join(", "))]
+    /// A target name that the file does not define; the message names the closest known
+    /// target when one is close, else lists them all.
+    #[error("unknown target `{name}`{}", known_targets(name, known))]
     UnknownTarget { name: String, known: Vec<String> },
+}
+
+/// `; did you mean `X`?` for a suggestion.
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
+}
+
+/// The closest of `known` to `name`, else the list of them.
+pub(crate) fn known_targets(name: &str, known: &[String]) -> String {
+    match boxwright_platform::did_you_mean(name, known.iter().map(String::as_str)) {
+        Some(close) => format!("; did you mean `{close}`?"),
+        None if known.is_empty() => " (metadata.json defines no targets)".to_string(),
+        None => format!(" (known: {})", known.join(", ")),
+    }
 }
 
 impl Error {

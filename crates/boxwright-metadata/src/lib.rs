@@ -8,6 +8,7 @@
 mod checksum;
 pub mod env_vars;
 mod error;
+mod keys;
 mod load;
 mod model;
 mod packages;

@@ -95,20 +95,26 @@ fn check_target_name(path: &Path, base: &str, name: &str) -> Result<()> {
 
 /// Deserialises a target, reporting the first unknown key or type error with its pointer.
 fn typed(path: &Path, base: &str, value: &Value) -> Result<Target> {
-    let mut unknown: Option<(String, String)> = None;
+    let mut unknown: Option<(String, String, Vec<String>)> = None;
     let mut on_ignored = |ignored: serde_ignored::Path<'_>| {
         let (pointer, key) = pointer::from_ignored(base, &ignored);
         if !key.starts_with("x-") && unknown.is_none() {
-            unknown = Some((pointer, key));
+            let mut parent = pointer::ignored_tokens(&ignored);
+            parent.pop();
+            unknown = Some((pointer, key, parent));
         }
     };
     let deserializer = serde_ignored::Deserializer::new(value, &mut on_ignored);
     let target: Result<Target, _> = serde_path_to_error::deserialize(deserializer);
-    if let Some((pointer, key)) = unknown {
+    if let Some((pointer, key, parent)) = unknown {
+        let known = crate::keys::known_at(&parent);
+        let suggestion = boxwright_platform::did_you_mean(&key, known.iter().map(String::as_str))
+            .map(str::to_string);
         return Err(Error::UnknownKey {
             path: path.to_path_buf(),
             pointer,
             key,
+            suggestion,
         });
     }
     target.map_err(|e| {
@@ -840,7 +846,13 @@ mod tests {
         let text = SEED.replace("\"release_files\"", "\"release_file\"");
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("/your-target/release_file"), "{err}");
-        assert!(err.contains("unknown key `release_file`"), "{err}");
+        assert!(
+            err.ends_with(
+                "unknown key `release_file`; did you mean `release_files`? \
+                 (extension keys must start with `x-`)"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
@@ -848,6 +860,19 @@ mod tests {
         let text = SEED.replace("\"name\":", "\"x-note\": \"ok\", \"nmae\": 1, \"name\":");
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("/your-target/downloads/0/nmae"), "{err}");
+        assert!(err.contains("did you mean `name`?"), "{err}");
+        let err = parse(&SEED.replace("\"env\"", "\"image\": {\"platfroms\": []}, \"env\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("/your-target/image/platfroms")
+                && err.contains("did you mean `platforms`?"),
+            "{err}"
+        );
+        let err = parse(&SEED.replace("\"env\"", "\"zzzz\": 1, \"env\""))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("did you mean"), "{err}");
         let ok = SEED.replace("\"name\":", "\"x-note\": {\"any\": 1}, \"name\":");
         parse(&ok).unwrap();
     }
@@ -1124,6 +1149,51 @@ mod tests {
         }
       }
     }"#;
+
+    #[test]
+    fn platforms_architectures_and_bases_are_checked_at_load() {
+        let err = parse(&MIRROR.replace("\"linux/arm64\"", "\"linux/amd46\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "at /mattermost/image/platforms/1: unknown platform `linux/amd46`; \
+                 did you mean `linux/amd64`? (known: linux/amd64, linux/arm64,"
+            ),
+            "{err}"
+        );
+        let err = parse(&MIRROR.replace("{\"arm64\":", "{\"arm46\":"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "at /mattermost/image/runners/arm46: unknown architecture `arm46`; \
+                 did you mean `arm64`?"
+            ),
+            "{err}"
+        );
+        let with_base = |base: &str| {
+            MIRROR.replace(
+                "\"platforms\"",
+                &format!("\"base\": \"{base}\", \"platforms\""),
+            )
+        };
+        let err = parse(&with_base("scrach")).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "at /mattermost/image/base: base `scrach` is not `scratch`; did you mean `scratch`?"
+            ),
+            "{err}"
+        );
+        for fine in [
+            "scratch",
+            "registry.example:5000/scrach",
+            "alpine:3.20",
+            "base.tar",
+        ] {
+            parse(&with_base(fine)).unwrap();
+        }
+    }
 
     #[test]
     fn mirror_targets_keep_late_templates_until_resolved() {

@@ -11,6 +11,7 @@ use crate::{Error, Image, Result};
 
 /// Checks the package, account and service parts of `image` (at pointer `at`).
 pub(crate) fn check_image(path: &Path, at: &str, image: &Image) -> Result<()> {
+    check_platforms(path, at, image)?;
     if let Some(packages) = &image.packages {
         check_packages(path, &push(at, "packages"), packages)?;
     }
@@ -68,11 +69,11 @@ fn check_packages(path: &Path, at: &str, packages: &ImagePackages) -> Result<()>
         }
     }
     for (i, arch) in packages.architectures.iter().enumerate() {
-        if boxwright_platform::Arch::from_any(arch).is_none() {
+        if let Err(unknown) = arch.parse::<boxwright_platform::Arch>() {
             return Err(Error::invalid(
                 path,
                 push(&push(at, "architectures"), &i.to_string()),
-                format!("unknown architecture {arch:?} (amd64, arm64, x86_64, aarch64...)"),
+                unknown.to_string(),
             ));
         }
     }
@@ -374,6 +375,44 @@ fn check_services(path: &Path, at: &str, services: &Services) -> Result<()> {
                     "arguments cannot hold NUL bytes",
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// `platforms` are known platforms, `runners` are keyed by known architectures, and a
+/// bare `base` close to `scratch` is taken for a typo of it, not for an image name.
+fn check_platforms(path: &Path, at: &str, image: &Image) -> Result<()> {
+    if let Some(base) = image.base.as_deref()
+        && base != "scratch"
+        && !base.contains(['/', ':', '@', '.'])
+        && boxwright_platform::did_you_mean(base, ["scratch"]).is_some()
+    {
+        return Err(Error::invalid(
+            path,
+            push(at, "base"),
+            format!(
+                "base `{base}` is not `scratch`; did you mean `scratch`? (an image name \
+                 needs its registry, e.g. docker.io/library/{base})"
+            ),
+        ));
+    }
+    for (i, platform) in image.platforms.iter().enumerate() {
+        if let Err(unknown) = platform.parse::<boxwright_platform::Platform>() {
+            return Err(Error::invalid(
+                path,
+                push(&push(at, "platforms"), &i.to_string()),
+                unknown.to_string(),
+            ));
+        }
+    }
+    for arch in image.runners.keys() {
+        if let Err(unknown) = arch.parse::<boxwright_platform::Arch>() {
+            return Err(Error::invalid(
+                path,
+                push(&push(at, "runners"), arch),
+                unknown.to_string(),
+            ));
         }
     }
     Ok(())

@@ -21,8 +21,8 @@ pub(crate) fn from_path(base: &str, path: &serde_path_to_error::Path) -> String 
     pointer
 }
 
-/// Converts a serde_ignored path into a JSON pointer below `base`, returning the last key too.
-pub(crate) fn from_ignored(base: &str, path: &serde_ignored::Path<'_>) -> (String, String) {
+/// The reference tokens of a serde_ignored path.
+pub(crate) fn ignored_tokens(path: &serde_ignored::Path<'_>) -> Vec<String> {
     use serde_ignored::Path;
     fn walk(path: &Path<'_>, out: &mut Vec<String>) {
         match path {
@@ -44,6 +44,12 @@ pub(crate) fn from_ignored(base: &str, path: &serde_ignored::Path<'_>) -> (Strin
     }
     let mut tokens = Vec::new();
     walk(path, &mut tokens);
+    tokens
+}
+
+/// Converts a serde_ignored path into a JSON pointer below `base`, returning the last key too.
+pub(crate) fn from_ignored(base: &str, path: &serde_ignored::Path<'_>) -> (String, String) {
+    let tokens = ignored_tokens(path);
     let key = tokens.last().cloned().unwrap_or_default();
     let pointer = tokens.iter().fold(base.to_string(), |p, t| push(&p, t));
     (pointer, key)

@@ -42,6 +42,19 @@ pub enum TagError {
     },
     #[error("tag {tag:?} has pre-release {prerelease:?}: allowed are [0-9A-Za-z.-], not empty")]
     BadPrerelease { tag: String, prerelease: String },
+    /// The tag's prefix is that of a target without an official version: a mirror target
+    /// (`upstream`) or an image from packages without `version_env_var`.
+    #[error("tag {tag:?} names target `{target}`, which has no release tags: {}", if *.mirror {
+        "it is a mirror target, whose versions come from upstream; `boxwright mirror run` tags \
+         its images with the upstream versions (e.g. 1.2.0 and latest)"
+    } else {
+        "it has no official version (version_env_var); give it one to release it"
+    })]
+    NoReleaseTags {
+        tag: String,
+        target: String,
+        mirror: bool,
+    },
 }
 
 impl ReleaseTag {
@@ -63,7 +76,16 @@ impl ReleaseTag {
         candidates.sort_by_key(|(_, prefix, _)| std::cmp::Reverse(prefix.len()));
         let mut first_error = None;
         for (name, prefix, rest) in candidates {
-            let version = metadata.targets[name].version();
+            let target = &metadata.targets[name];
+            let version = target.version();
+            if version.is_empty() {
+                first_error.get_or_insert(TagError::NoReleaseTags {
+                    tag: tag.to_string(),
+                    target: name.to_string(),
+                    mirror: target.upstream.is_some(),
+                });
+                continue;
+            }
             match parse_rest(tag, name, prefix, version, rest) {
                 Ok(parsed) => return Ok(parsed),
                 Err(e) => {
@@ -242,6 +264,28 @@ mod tests {
             matches!(err, TagError::VersionMismatch { ref found, .. } if found == "1.28.2"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn targets_without_an_official_version_have_no_release_tags() {
+        let text = r#"{
+          "tool": {"upstream": {"github": "o/tool"}, "image": {"platforms": ["linux/amd64"]}},
+          "web": {"image": {"packages": {"repositories": [{"apk": "https://dl.invalid/alpine/v3.20/main", "keys": ["k.rsa.pub"]}],
+                  "install": ["busybox"]}}}
+        }"#;
+        let m = Metadata::parse(Path::new("m.json"), text, &|_| None).unwrap();
+        let err = ReleaseTag::parse(&m, "tool-1.2.0.0")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "tag \"tool-1.2.0.0\" names target `tool`, which has no release tags: it is a mirror \
+             target, whose versions come from upstream; `boxwright mirror run` tags its images \
+             with the upstream versions (e.g. 1.2.0 and latest)"
+        );
+        let err = ReleaseTag::parse(&m, "web-1.0.0").unwrap_err().to_string();
+        assert!(err.contains("has no official version"), "{err}");
+        assert!(!err.contains("-.0") && !err.contains("\"\""), "{err}");
     }
 
     #[test]

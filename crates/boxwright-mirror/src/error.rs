@@ -28,6 +28,10 @@ pub enum Error {
     #[error("unknown architecture `{arch}` (known: amd64, arm64)")]
     Architecture { arch: String },
 
+    /// A `--platform` that is not a known platform.
+    #[error("--platform: {0}")]
+    Platform(boxwright_platform::UnknownPlatform),
+
     #[error("cannot list the upstream versions of `{target}`")]
     Discover {
         target: String,
@@ -93,17 +97,6 @@ pub enum Error {
         url: String,
         file: String,
         published: String,
-    },
-
-    #[error(
-        "`{url}` of `{target}` has no digest to check: none in metadata.json, no checksums_url, \
-         and none in {} (--locked records nothing; run without it to record the digest)",
-        lock.display()
-    )]
-    Unpinned {
-        url: String,
-        target: String,
-        lock: PathBuf,
     },
 
     #[error("{count} of {total} downloads failed")]

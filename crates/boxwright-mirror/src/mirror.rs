@@ -207,7 +207,7 @@ impl<'a> Mirror<'a> {
             versions,
             latest,
             existing,
-            platforms: self.platforms(platforms),
+            platforms: self.platforms(platforms)?,
             runners,
         }))
     }
@@ -232,14 +232,22 @@ impl<'a> Mirror<'a> {
         Ok(existing)
     }
 
-    fn platforms(&self, requested: &[String]) -> Vec<String> {
+    /// `--platform` (each a known platform), else `image.platforms`, else linux/amd64.
+    fn platforms(&self, requested: &[String]) -> Result<Vec<String>, Error> {
         if !requested.is_empty() {
-            return requested.to_vec();
+            for platform in requested {
+                platform
+                    .parse::<boxwright_platform::Platform>()
+                    .map_err(Error::Platform)?;
+            }
+            return Ok(requested.to_vec());
         }
-        match self.target.image.as_ref().map(|i| i.platforms.clone()) {
-            Some(platforms) if !platforms.is_empty() => platforms,
-            _ => vec!["linux/amd64".to_string()],
-        }
+        Ok(
+            match self.target.image.as_ref().map(|i| i.platforms.clone()) {
+                Some(platforms) if !platforms.is_empty() => platforms,
+                _ => vec!["linux/amd64".to_string()],
+            },
+        )
     }
 
     /// `.cache/<target>/mirror/`: the records of pushed pairs and the pairs' layouts.

@@ -46,14 +46,8 @@ pub async fn pin_and_fetch(
                     published: published.to_string(),
                 })?;
             download.sha256 = Some(sha256);
-        } else if let Some(sha256) = lock.get(name, &download.url) {
-            download.sha256 = Some(sha256.to_string());
-        } else if locked {
-            return Err(Error::Unpinned {
-                url: download.url.clone(),
-                target: name.to_string(),
-                lock: lock_path,
-            });
+        } else {
+            lock.pin(name, download, locked).map_err(Box::new)?;
         }
     }
     let fetched = boxwright_fetch::fetch_targets(project, &[name.to_string()], options, progress)

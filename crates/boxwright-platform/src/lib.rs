@@ -11,10 +11,19 @@
 //! | `Ppc64le` | `powerpc64` | `ppc64le` | `ppc64el` | `ppc64le` |
 //! | `S390x` | `s390x` | `s390x` | `s390x` | `s390x` |
 //!
+//! Image platforms (`linux/amd64`...) are [`Platform`]s; [`did_you_mean`] finds the known
+//! word closest to a mistyped one.
+//!
 //! Pure: no I/O, no environment.
 
 use std::fmt;
 use std::str::FromStr;
+
+mod platform;
+pub mod suggest;
+
+pub use platform::{KNOWN_PLATFORMS, Platform, UnknownPlatform};
+pub use suggest::did_you_mean;
 
 /// A CPU architecture of Linux binaries and images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,9 +37,10 @@ pub enum Arch {
     S390x,
 }
 
-/// A name no spelling of a known architecture has.
+/// A name no spelling of a known architecture has; the message lists the OCI and Rust
+/// names and the closest spelling when one is close.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown architecture `{0}`")]
+#[error("unknown architecture `{0}`{hint} (known: {known})", hint = platform::suggestion(.0, Arch::spellings()), known = Arch::known_names())]
 pub struct UnknownArch(pub String);
 
 impl Arch {
@@ -44,6 +54,22 @@ impl Arch {
         Arch::Ppc64le,
         Arch::S390x,
     ];
+
+    /// Every spelling of every architecture (Rust, OCI, Debian, apk), duplicates included.
+    pub fn spellings() -> impl Iterator<Item = &'static str> {
+        Arch::ALL
+            .into_iter()
+            .flat_map(|a| [a.name(), a.oci(), a.debian(), a.apk()])
+    }
+
+    /// `amd64/x86_64, arm64/aarch64, ...`: the OCI and the Rust name of each architecture.
+    pub fn known_names() -> String {
+        Arch::ALL
+            .into_iter()
+            .map(|a| format!("{}/{}", a.oci(), a.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 
     /// The architecture boxwright itself was compiled for, when it is a known one.
     pub fn host() -> Option<Arch> {
@@ -205,7 +231,18 @@ mod tests {
     #[test]
     fn unknown_names_are_errors_naming_them() {
         let error = "m68k".parse::<Arch>().unwrap_err();
-        assert_eq!(error.to_string(), "unknown architecture `m68k`");
+        assert_eq!(
+            error.to_string(),
+            "unknown architecture `m68k` (known: amd64/x86_64, arm64/aarch64, 386/x86, arm/arm, \
+             riscv64/riscv64, ppc64le/powerpc64, s390x/s390x)"
+        );
+        assert!(
+            "amd46"
+                .parse::<Arch>()
+                .unwrap_err()
+                .to_string()
+                .starts_with("unknown architecture `amd46`; did you mean `amd64`?")
+        );
         assert_eq!(Arch::from_oci("x86_64"), None);
         assert_eq!(Arch::from_name("amd64"), None);
     }

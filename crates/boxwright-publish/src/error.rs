@@ -45,6 +45,15 @@ pub enum Error {
         key: String,
         source: boxwright_sign::Error,
     },
+    /// No key for the manifest and unsigned manifests not allowed (`--allow-unsigned`).
+    #[error("the manifest of {tag} would be unsigned: no --key, and {}", match key_env {
+        Some(name) => format!("the release's manifest_key_env {name} is unset or empty"),
+        None => "the release has no manifest_key_env".to_string(),
+    })]
+    Unsigned {
+        tag: String,
+        key_env: Option<String>,
+    },
     #[error(
         "cannot sign the manifest with {key}: the minisign secret key is encrypted with a \
          password: set {}",

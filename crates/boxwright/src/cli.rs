@@ -217,11 +217,16 @@ pub struct KeyGenerateArgs {
     /// Kind of key pair.
     #[arg(long, value_enum, default_value_t = KeyFormat::Cosign)]
     pub format: KeyFormat,
-    /// Read the password that encrypts the private key from standard input (all of it, less
-    /// one final line break). Without it, COSIGN_PASSWORD is used; when that is unset too,
-    /// the key is encrypted with the empty password, as cosign does with an empty one.
+    /// Read the password that encrypts the private key (cosign keys) from standard input
+    /// (all of it, less one final line break). Without it, COSIGN_PASSWORD is used (even
+    /// empty), else --no-password, else the password is asked twice on a terminal; with
+    /// none of them the command exits 2. minisign, rsa and openpgp keys are written
+    /// unencrypted by design and need no password.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Encrypt a cosign private key with the empty password instead of asking for one.
+    #[arg(long, conflicts_with = "password_stdin")]
+    pub no_password: bool,
     /// Replace existing PREFIX.key and PREFIX.pub.
     #[arg(long)]
     pub force: bool,
@@ -455,6 +460,10 @@ pub struct FetchArgs {
     /// Use only the cache; fail when a file is missing from it.
     #[arg(long)]
     pub offline: bool,
+    /// Fail (exit 2) on any download without a digest in metadata.json or
+    /// metadata.lock.json, naming target and URL; nothing is written to the lock.
+    #[arg(long)]
+    pub locked: bool,
     /// Downloads at once [env: BOXWRIGHT_FETCH_JOBS, default 4].
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -487,6 +496,10 @@ pub struct BuildArgs {
     /// Use only the download cache (and the vendored crates and modules).
     #[arg(long)]
     pub offline: bool,
+    /// Fail (exit 2) on any download without a digest in metadata.json or
+    /// metadata.lock.json, naming target and URL; nothing is written to the lock.
+    #[arg(long)]
+    pub locked: bool,
     /// Rebuild the named targets even when their output is up to date (their dependencies
     /// are still only rebuilt when they changed).
     #[arg(long)]
@@ -527,6 +540,9 @@ pub struct ManifestArgs {
     /// minisign secret key or a cosign private key, as the release's `signature` says.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// Write an unsigned manifest when there is no key (without it, no key exits 2).
+    #[arg(long)]
+    pub allow_unsigned: bool,
     /// Registry options for resolving the release's `images` to digests.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -543,6 +559,9 @@ pub struct PublishArgs {
     /// Signing key (a file or env://VAR), instead of the release's manifest_key_env.
     #[arg(long, value_name = "KEY")]
     pub key: Option<String>,
+    /// Publish an unsigned manifest when there is no key (without it, no key exits 2).
+    #[arg(long)]
+    pub allow_unsigned: bool,
     /// Replace versioned objects that exist with other contents.
     #[arg(long)]
     pub force: bool,
@@ -841,7 +860,8 @@ pub struct ImageBuildArgs {
     #[arg(long)]
     pub offline: bool,
     /// For an image from packages: install the recorded lock (metadata.lock.json) and fail
-    /// when it is missing or no longer matches `image.packages`.
+    /// when it is missing or no longer matches `image.packages`; and refuse an `image.base`
+    /// from a registry given by tag (NAME:TAG) instead of by digest (NAME@sha256:...).
     #[arg(long)]
     pub locked: bool,
     /// How to reach the registry of an `image.base` given as a registry reference.

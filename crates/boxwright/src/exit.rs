@@ -234,6 +234,13 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
                 "run `boxwright ci generate github` or `boxwright ci generate gitlab`".into(),
             );
         }
+        if let Some(boxwright_publish::Error::Unsigned { .. }) = find(cause) {
+            return Some(
+                "give --key KEY (a file or env://VAR) or set the release's manifest_key_env; \
+                 --allow-unsigned writes an unsigned manifest"
+                    .into(),
+            );
+        }
         if let Some(boxwright_fetch::Error::NotCached { .. }) = find(cause) {
             return Some("run `boxwright fetch` once with network access".into());
         }
@@ -333,6 +340,26 @@ mod tests {
         assert_eq!(
             hint_of(error).as_deref(),
             Some("run `boxwright ci generate github` or `boxwright ci generate gitlab`")
+        );
+    }
+
+    #[test]
+    fn an_unsigned_manifest_hints_at_the_key_and_allow_unsigned() {
+        let error = boxwright_publish::Error::Unsigned {
+            tag: "distro-0.1.0.0".into(),
+            key_env: Some("DISTRO_KEY".into()),
+        };
+        let hint = hint_of(error).unwrap();
+        assert!(
+            hint.contains("--key KEY") && hint.contains("--allow-unsigned"),
+            "{hint}"
+        );
+        assert_eq!(
+            classify(&wrapped(boxwright_publish::Error::Unsigned {
+                tag: "t".into(),
+                key_env: None,
+            })),
+            ExitStatus::Error
         );
     }
 

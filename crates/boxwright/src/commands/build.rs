@@ -43,7 +43,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
         printer.json(&plans);
         return Ok(ExitStatus::Success);
     }
-    crate::context::fetch(&project, &names, args.offline, None, printer, true)?.1?;
+    crate::context::fetch(&project, &names, args.offline, None, printer, args.locked)?.1?;
 
     let forced: Vec<&str> = if args.force {
         requested.iter().map(String::as_str).collect()

@@ -13,7 +13,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &FetchArgs) -> anyhow::
         args.offline,
         args.jobs,
         printer,
-        true,
+        args.locked,
     )?;
     if printer.json {
         // A failure's error object is the one document on stdout.

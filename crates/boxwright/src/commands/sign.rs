@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use boxwright_sign::files::{KeyFile, write_key_files};
 use boxwright_sign::generate::{self, KeyPair, KeyRequest};
 use boxwright_sign::{KeySource, Signature, Zeroizing, blob};
@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::ExitStatus;
 use crate::cli::{KeyFormat, KeyGenerateArgs, SignBlobArgs, VerifyBlobArgs};
+use crate::context;
 use crate::printer::Printer;
 
 #[derive(Serialize)]
@@ -31,18 +32,11 @@ pub fn generate(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<Exi
         KeyFormat::Openpgp => generate::KeyFormat::OpenPgp,
     };
     let password = match format {
-        generate::KeyFormat::Cosign => password(args.password_stdin)?,
+        generate::KeyFormat::Cosign => Some(new_key_password(args)?),
         // Refused by `KeyPair::generate`: the other formats are written unencrypted.
         _ if args.password_stdin => Some(Zeroizing::new(Vec::new())),
         _ => None,
     };
-    if format == generate::KeyFormat::Cosign && password.is_none() {
-        printer.info(format!(
-            "note: no --password-stdin and no {}: the private key is encrypted with the empty \
-             password",
-            boxwright_metadata::env_vars::COSIGN_PASSWORD
-        ));
-    }
     if format == generate::KeyFormat::Rsa {
         printer.detail(format!("generating a {}-bit RSA key", args.bits));
     }
@@ -164,6 +158,25 @@ pub fn verify_blob(printer: &Printer, args: &VerifyBlobArgs) -> anyhow::Result<E
             Ok(ExitStatus::CheckFailed)
         }
     }
+}
+
+/// The password of a new cosign key: `--key-password-stdin`, else `COSIGN_PASSWORD` (set,
+/// even empty: the user chose), else `--no-password` (empty), else asked twice on a
+/// terminal; with none of them, an error naming them.
+fn new_key_password(args: &KeyGenerateArgs) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    if let Some(password) = password(args.password_stdin)? {
+        return Ok(password);
+    }
+    if args.no_password {
+        return Ok(Zeroizing::new(Vec::new()));
+    }
+    if context::prompt::can_prompt() {
+        return context::prompt::new_password("the private key");
+    }
+    bail!(
+        "no password for the private key: give --key-password-stdin, {} or --no-password",
+        boxwright_metadata::env_vars::COSIGN_PASSWORD
+    )
 }
 
 /// `--password-stdin` (all of standard input less one final line break), else

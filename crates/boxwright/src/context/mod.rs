@@ -8,6 +8,7 @@
 
 mod env;
 mod hosts;
+pub mod prompt;
 mod registry;
 
 use std::path::Path;
@@ -51,17 +52,10 @@ pub fn optional_project(global: &GlobalArgs) -> Result<Option<Project>> {
     }
 }
 
-/// The target called `name`; an error listing the known ones when there is none.
+/// The target called `name`; an error naming the closest known one, or listing them, when
+/// there is none.
 pub fn target<'a>(project: &'a Project, name: &str) -> Result<&'a Target> {
-    project.metadata.target(name).ok_or_else(|| {
-        let known: Vec<&str> = project
-            .metadata
-            .targets
-            .keys()
-            .map(String::as_str)
-            .collect();
-        anyhow::anyhow!("unknown target `{name}` (known: {})", known.join(", "))
-    })
+    Ok(project.metadata.require_target(name)?)
 }
 
 /// `SOURCE_DATE_EPOCH` if set, else the time of the project's last git commit, else 0.
@@ -122,19 +116,23 @@ pub fn block_on<T>(future: impl Future<Output = T>) -> anyhow::Result<T> {
     Ok(runtime()?.block_on(future))
 }
 
-/// Brings the downloads of `targets` (all when empty) into the cache. Returns the reports of
-/// the files that arrived and, separately, the failure of the others: notes for unpinned
-/// files (with `pin_notes`) and every failure but the last go to stderr, the last failure is
-/// the error.
+/// Brings the downloads of `targets` (all when empty) into the cache, checked against the
+/// digests of metadata.json or metadata.lock.json; under `locked` (`--locked`) a download
+/// pinned in neither is an error before anything is fetched. Returns the reports of the
+/// files that arrived and, separately, the failure of the others: notes for unpinned files
+/// and every failure but the last go to stderr, the last failure is the error.
 pub fn fetch(
     project: &Project,
     targets: &[String],
     offline: bool,
     jobs: Option<usize>,
     printer: &Printer,
-    pin_notes: bool,
+    locked: bool,
 ) -> Result<(Vec<FetchReport>, Result<()>)> {
     let options = fetch_options(offline, jobs)?;
+    let mut project = project.clone();
+    boxwright_fetch::pin_targets(&mut project, targets, locked)?;
+    let project = &project;
     let reporter = crate::progress::reporter(printer.quiet() || printer.json);
     let fetched = block_on(boxwright_fetch::fetch_targets(
         project,
@@ -142,13 +140,11 @@ pub fn fetch(
         &options,
         reporter.as_ref(),
     ))??;
-    if pin_notes {
-        for report in fetched.reports.iter().filter(|r| !r.pinned) {
-            printer.info(format!(
-                "note: `{}` of target `{}` has no digest in metadata.json; pin it with \"sha256\": \"{}\"",
-                report.name, report.target, report.sha256
-            ));
-        }
+    for report in fetched.reports.iter().filter(|r| !r.pinned) {
+        printer.info(format!(
+            "note: `{}` of target `{}` has no digest in metadata.json; pin it with \"sha256\": \"{}\"",
+            report.name, report.target, report.sha256
+        ));
     }
     let count = fetched.failures.len();
     let mut failures = fetched.failures.into_iter();

@@ -30,6 +30,8 @@ fn generate(dir: &Path, name: &str, password: Option<&str>) -> (PathBuf, PathBuf
     if let Some(password) = password {
         cmd.arg("--password-stdin")
             .write_stdin(format!("{password}\n"));
+    } else {
+        cmd.arg("--no-password");
     }
     let out = cmd.output().unwrap();
     assert_success(&out);
@@ -375,7 +377,7 @@ fn key_generate_refuses_to_overwrite_and_unknown_formats() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("k");
     let out = boxwright()
-        .args(["--json", "key", "generate", "--out"])
+        .args(["--json", "key", "generate", "--no-password", "--out"])
         .arg(&prefix)
         .output()
         .unwrap();
@@ -392,7 +394,7 @@ fn key_generate_refuses_to_overwrite_and_unknown_formats() {
     let before = std::fs::read(dir.path().join("k.key")).unwrap();
 
     let out = boxwright()
-        .args(["key", "generate", "--out"])
+        .args(["key", "generate", "--no-password", "--out"])
         .arg(&prefix)
         .output()
         .unwrap();
@@ -401,7 +403,7 @@ fn key_generate_refuses_to_overwrite_and_unknown_formats() {
     assert_eq!(std::fs::read(dir.path().join("k.key")).unwrap(), before);
 
     let out = boxwright()
-        .args(["key", "generate", "--force", "--out"])
+        .args(["key", "generate", "--no-password", "--force", "--out"])
         .arg(&prefix)
         .output()
         .unwrap();

@@ -24,7 +24,7 @@ pub fn manifest(
     printer: &Printer,
     args: &ManifestArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let key = args.key.as_deref();
+    let key = (args.key.as_deref(), args.allow_unsigned);
     let (project, prepared) = super::prepare(global, printer, &args.tag, key, &args.registry)?;
     let dir = args
         .output
@@ -42,9 +42,6 @@ pub fn manifest(
         printer.line(written.manifest.display());
         if let Some(signature) = &written.signature {
             printer.line(signature.display());
-        } else {
-            printer
-                .info("note: no signing key (--key or the release's manifest_key_env): unsigned");
         }
     }
     Ok(ExitStatus::Success)

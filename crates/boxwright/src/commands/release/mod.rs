@@ -86,24 +86,35 @@ pub fn package(
 
 /// The project and a release ready to write (what `manifest` and `publish` share): the
 /// tag's plan, its artifacts located (rootfs tarballs built here), the time of the tag, its
-/// images resolved, signed with `--key` or the release's `manifest_key_env`.
+/// images resolved, signed with `--key` or the release's `manifest_key_env` (unsigned only
+/// with `allow_unsigned`).
 fn prepare(
     global: &GlobalArgs,
     printer: &Printer,
     tag: &str,
-    key: Option<&str>,
+    (key, allow_unsigned): (Option<&str>, bool),
     registry: &RegistryArgs,
 ) -> anyhow::Result<(Project, Prepared)> {
     let project = context::project(global)?;
     let parsed = ReleaseTag::parse(&project.metadata, tag)?;
     let plan = Plan::new(&project, tag, parsed)?;
+    let key = manifest_key(key, plan.manifest_key_env.as_deref(), plan.signature)?;
+    if key.is_none() {
+        if !allow_unsigned {
+            return Err(boxwright_publish::Error::Unsigned {
+                tag: tag.to_string(),
+                key_env: plan.manifest_key_env.clone(),
+            }
+            .into());
+        }
+        printer.info("note: --allow-unsigned and no signing key: the manifest is unsigned");
+    }
     let files = plan.files(&mut |target, _, output| {
         build_rootfs(&project, printer, target, output).map_err(Into::into)
     })?;
     // The tag's commit time when SOURCE_DATE_EPOCH is unset.
     let epoch = context::source_date_epoch_at(&project.root, &format!("refs/tags/{tag}"))?;
     let images = resolve_images(&plan, registry, printer)?;
-    let key = manifest_key(key, plan.manifest_key_env.as_deref(), plan.signature)?;
     let prepared = plan.assemble(files, images, epoch, key.as_ref())?;
     Ok((project, prepared))
 }
