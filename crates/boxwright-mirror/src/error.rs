@@ -28,6 +28,9 @@ pub enum Error {
     #[error("unknown architecture `{arch}` (known: amd64, arm64)")]
     Architecture { arch: String },
 
+    #[error("unsupported platform `{platform}` (known: linux/amd64, linux/arm64)")]
+    Platform { platform: String },
+
     #[error("cannot list the upstream versions of `{target}`")]
     Discover {
         target: String,

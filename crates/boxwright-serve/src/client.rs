@@ -5,9 +5,9 @@
 //! - `arch`: the package's own architecture, read with `inspect`; when the file sits in
 //!   `<repo>/<arch>/` (abuild's output layout) and that directory's name fits the package,
 //!   the directory's name, and `repo` is the directory above it;
-//! - `repo`: `--repo`, else that directory above;
-//! - `version`: `--version`, else (apk only) the running Alpine's `VERSION_ID` as
-//!   `major.minor` from `/etc/os-release`, as apkdeploy.sh does.
+//! - `repo`: apk `--repo`, deb `--component` (else `--repo`), else that directory above;
+//! - `version`: apk `--alpine`, else the running Alpine's `VERSION_ID` as `major.minor` from
+//!   `/etc/os-release`, as apkdeploy.sh does; deb `--suite`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,8 +29,14 @@ pub struct UploadRequest {
 /// What the user gave on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct GroupOptions {
-    pub version: Option<String>,
+    /// apk: the Alpine version directory (`--alpine`).
+    pub alpine: Option<String>,
+    /// apk: the repository (`--repo`); deb: the component unless `component` is given.
     pub repo: Option<String>,
+    /// deb: the apt suite (`--suite`).
+    pub suite: Option<String>,
+    /// deb: the apt component (`--component`).
+    pub component: Option<String>,
     /// `/etc/os-release` text, for the apk version default.
     pub os_release: Option<String>,
 }
@@ -69,16 +75,22 @@ pub fn plan(files: &[PathBuf], options: &GroupOptions) -> Result<Vec<UploadReque
             .as_deref()
             .filter(|dir| arch_matches(&info, dir) && *dir != "." && grandparent.is_some());
         let arch = from_layout.map_or_else(|| info.arch.clone(), str::to_string);
-        let repo = options
-            .repo
-            .clone()
+        let given_repo = match info.format {
+            PackageFormat::Apk => options.repo.clone(),
+            PackageFormat::Deb => options.component.clone().or_else(|| options.repo.clone()),
+        };
+        let repo = given_repo
             .or_else(|| from_layout.and(grandparent.clone()))
             .ok_or_else(|| {
                 group_error(
-                    "cannot tell the repo (or apt component): give --repo, or keep the file in <repo>/<arch>/".into(),
+                    "cannot tell the repo (or apt component): give --repo (.apk) or --component (.deb), or keep the file in <repo>/<arch>/".into(),
                 )
             })?;
-        let version = match (&options.version, info.format) {
+        let given_version = match info.format {
+            PackageFormat::Apk => &options.alpine,
+            PackageFormat::Deb => &options.suite,
+        };
+        let version = match (given_version, info.format) {
             (Some(version), _) => version.clone(),
             (None, PackageFormat::Apk) => options
                 .os_release
@@ -86,12 +98,12 @@ pub fn plan(files: &[PathBuf], options: &GroupOptions) -> Result<Vec<UploadReque
                 .and_then(alpine_version)
                 .ok_or_else(|| {
                     group_error(
-                        "cannot tell the Alpine version (not running on Alpine): give --version, e.g. 3.20".into(),
+                        "cannot tell the Alpine version (not running on Alpine): give --alpine, e.g. 3.20".into(),
                     )
                 })?,
             (None, PackageFormat::Deb) => {
                 return Err(group_error(
-                    "a .deb needs its apt suite: give --version SUITE (and --repo COMPONENT)".into(),
+                    "a .deb needs its apt suite: give --suite SUITE (and --component COMPONENT)".into(),
                 ));
             }
         };

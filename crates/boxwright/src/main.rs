@@ -3,16 +3,15 @@
 mod cli;
 mod commands;
 mod context;
+mod deprecated;
 mod exit;
 mod printer;
 mod progress;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = deprecated::parse();
     let printer = printer::Printer::new(cli.global.json, cli.global.quiet, cli.global.verbose);
     match commands::run(cli, &printer) {
         Ok(status) => status.into(),
