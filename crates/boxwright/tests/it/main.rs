@@ -3,6 +3,7 @@
 mod architecture;
 mod build;
 mod ci;
+mod cli_vocabulary;
 mod depends;
 mod distro_release;
 mod fetch;
