@@ -47,7 +47,7 @@ mkdir -p release/.out/release
 for arch in x86_64 aarch64; do
   out="$PWD/release/.out/$arch"
   echo "== boxwright build boxwright --arch $arch"
-  bw build boxwright --arch "$arch" --out "$out"
+  bw build boxwright --arch "$arch" -o "$out"
   echo "== boxwright verify --policy static,pie,arch=$arch"
   bw verify --policy "static,pie,arch=$arch" "$out/boxwright/bin/boxwright"
   echo "== boxwright release package $tag ($arch)"
