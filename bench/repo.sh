@@ -67,8 +67,8 @@ meta = {"bench": {"version_env_var": "V", "env": {"V": "1.0.0"},
 with open(os.path.join(project, "metadata.json"), "w") as f:
     json.dump(meta, f)
 PY
-"$bin" key generate --format rsa --bits 2048 --out "$tmp/keys/repo" >/dev/null
-"$bin" key generate --format openpgp --out "$tmp/keys/apt" >/dev/null
+"$bin" key generate --format rsa --bits 2048 -o "$tmp/keys/repo" >/dev/null
+"$bin" key generate --format openpgp -o "$tmp/keys/apt" >/dev/null
 repo=$tmp/repo
 "$bin" -q --project "$project" package bench --format apk --arch x86_64 \
   --key "$tmp/keys/repo.rsa" -o "$repo/3.20/main/x86_64" >/dev/null

@@ -45,7 +45,7 @@ ln -s tiny "$work/project/.out/tiny/bin/small"
 printf 'Read me.\n' >"$work/project/.out/tiny/share/doc/tiny/README"
 
 bw() { "$BOXWRIGHT" --project "$work/project" "$@" >/dev/null; }
-bw key generate --format rsa --bits 2048 --out "$work/seed"
+bw key generate --format rsa --bits 2048 -o "$work/seed"
 bw package tiny --format apk --arch x86_64 --key "$work/seed.rsa" -o "$work/apk"
 bw package tiny --format apk --arch noarch --key "$work/seed.rsa" -o "$work/noarch"
 bw package tiny --format deb --arch x86_64 -o "$work/deb"

@@ -67,7 +67,7 @@ echo "== boxwright image build hello --format oci"
 bw image build hello --format oci -o "$project/.out/hello-oci"
 
 echo "== boxwright key generate --format minisign (throw-away key in $keys)"
-bw key generate --format minisign --out "$keys/distro"
+bw key generate --format minisign -o "$keys/distro"
 DISTRO_MANIFEST_SIGNING_KEY=$(cat "$keys/distro.key")
 export DISTRO_MANIFEST_SIGNING_KEY
 

@@ -194,7 +194,7 @@ fn mirror_workflow_plans_builds_merges_and_attests() {
     );
     assert_contains(
         jobs,
-        "boxwright mirror build mattermost --version \"$VERSION\" --arch \"$ARCH\" --registry \"$REGISTRY/${NAMESPACE,,}\" --digest-file \"digests/$ARCH\"\n",
+        "boxwright mirror build mattermost --version \"$VERSION\" --platform \"linux/$ARCH\" --registry \"$REGISTRY/${NAMESPACE,,}\" --digest-file \"digests/$ARCH\"\n",
     );
     assert_contains(
         jobs,

@@ -61,8 +61,9 @@ fn fixture() -> Fixture {
     let root = dir.path().join("repo");
     let repository = Repository::new(RepoConfig {
         root: root.clone(),
-        apk_key: Some(rsa_path),
-        apt_key: Some(apt_path),
+        apk_key: Some(boxwright_sign::KeySource::Path(rsa_path)),
+        apk_key_name: None,
+        apt_key: Some(boxwright_sign::KeySource::Path(apt_path)),
         apt_origin: "Test".into(),
         apt_label: "Test".into(),
         index_time: Some(1_700_000_000),

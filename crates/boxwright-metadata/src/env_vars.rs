@@ -26,8 +26,8 @@ pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 pub const GITLAB_TOKEN: &str = "GITLAB_TOKEN";
 /// A file `plan` appends its outputs to (GitHub Actions).
 pub const GITHUB_OUTPUT: &str = "GITHUB_OUTPUT";
-/// The password of cosign private keys (`key generate`, `sign-blob`) unless `--password-stdin`
-/// gives one; it may be empty. cosign reads the same variable.
+/// The password of cosign private keys (`key generate`, `sign-blob`, `image sign|attest`)
+/// unless `--key-password-stdin` gives one; it may be empty. cosign reads the same variable.
 pub const COSIGN_PASSWORD: &str = "COSIGN_PASSWORD";
 /// `true` in GitHub Actions: `provenance` records the workflow (`GITHUB_WORKFLOW_REF`), the
 /// repository (`GITHUB_SERVER_URL`, `GITHUB_REPOSITORY`), the run (`GITHUB_RUN_ID`,

@@ -31,6 +31,9 @@ pub enum Error {
     /// A `--platform` that is not a known platform.
     #[error("--platform: {0}")]
     Platform(boxwright_platform::UnknownPlatform),
+    /// A known platform mirrors are not built for.
+    #[error("mirrors are built for linux/amd64 and linux/arm64, not `{platform}`")]
+    MirrorPlatform { platform: String },
 
     #[error("cannot list the upstream versions of `{target}`")]
     Discover {

@@ -22,6 +22,6 @@ mod state;
 pub use digests::merge_digests;
 pub use error::Error;
 pub use event::Event;
-pub use mirror::{Host, Mirror, RunReport, Settings, Signing, oci_arch};
+pub use mirror::{Host, Mirror, RunReport, Settings, Signing, oci_arch, platform_arch};
 pub use plan::{MatrixEntry, MergeEntry, Plan, PlanInput, default_runner, github_outputs};
 pub use state::{PairRecord, StateDir, StateError};

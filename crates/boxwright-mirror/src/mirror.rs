@@ -84,6 +84,24 @@ pub struct Mirror<'a> {
     host: &'a dyn Host,
 }
 
+/// `amd64`/`arm64` of `mirror build --platform`: `linux/amd64` or `linux/arm64` (a bare
+/// architecture, as the retired `--arch` took, is read as [`oci_arch`] does).
+pub fn platform_arch(platform: &str) -> Result<&'static str, Error> {
+    match platform.split_once('/') {
+        None => oci_arch(platform),
+        Some(("linux", arch)) if !arch.contains('/') && oci_arch(arch).is_ok() => oci_arch(arch),
+        Some(_) => {
+            // An unknown platform is named with the closest known one.
+            platform
+                .parse::<boxwright_platform::Platform>()
+                .map_err(Error::Platform)?;
+            Err(Error::MirrorPlatform {
+                platform: platform.to_string(),
+            })
+        }
+    }
+}
+
 /// `amd64`/`arm64` from what users write (the OCI or the Rust name of an architecture
 /// mirrors are built for).
 pub fn oci_arch(arch: &str) -> Result<&'static str, Error> {
@@ -565,5 +583,22 @@ impl<'a> Mirror<'a> {
             );
         }
         Ok(predicates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_build_platforms_are_linux_amd64_or_arm64() {
+        assert_eq!(platform_arch("linux/amd64").unwrap(), "amd64");
+        assert_eq!(platform_arch("linux/arm64").unwrap(), "arm64");
+        // The retired `--arch` spelling, and the Rust names it accepted.
+        assert_eq!(platform_arch("amd64").unwrap(), "amd64");
+        assert_eq!(platform_arch("aarch64").unwrap(), "arm64");
+        for refused in ["windows/amd64", "linux/arm/v7", "linux/riscv64"] {
+            assert!(platform_arch(refused).is_err(), "{refused}");
+        }
     }
 }

@@ -138,14 +138,20 @@ pub enum RepoError {
         first: PathBuf,
         second: PathBuf,
     },
+    /// An apk signing key from a variable, without the public key name clients trust.
+    #[error(
+        "the apk signing key {key} needs a key name (the public key file clients trust, e.g. repo.rsa.pub)"
+    )]
+    KeyName { key: String },
     /// A repository index that needs a key that is not configured.
     #[error("no {kind} signing key is configured (needed to sign {index})")]
     NoKey { kind: &'static str, index: String },
     /// A signing key that cannot be read or used.
-    #[error("cannot use the {kind} signing key {path}")]
+    #[error("cannot use the {kind} signing key {key}")]
     Key {
         kind: &'static str,
-        path: PathBuf,
+        /// The key's file, or `env://VAR`.
+        key: String,
         #[source]
         source: boxwright_sign::Error,
     },

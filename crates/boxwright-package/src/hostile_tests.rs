@@ -112,7 +112,8 @@ fn apk_data() -> Vec<u8> {
 fn repository(root: &Path) -> Repository {
     Repository::new(RepoConfig {
         root: root.to_path_buf(),
-        apk_key: Some(key_path("test.rsa")),
+        apk_key: Some(crate::repo::KeySource::Path(key_path("test.rsa"))),
+        apk_key_name: None,
         apt_key: None,
         apt_origin: String::new(),
         apt_label: String::new(),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use boxwright_sign::rsa::RsaSigningKey;
 
-use crate::repo::{RepoConfig, Repository};
+use crate::repo::{KeySource, RepoConfig, Repository};
 use crate::{PackageFormat, PackageSpec, Script, inspect, split_tree};
 
 fn key_path(name: &str) -> PathBuf {
@@ -197,8 +197,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn repo(root: &Path, rsa_key: &str, openpgp_key: Option<PathBuf>) -> Repository {
     Repository::new(RepoConfig {
         root: root.to_path_buf(),
-        apk_key: Some(key_path(rsa_key)),
-        apt_key: openpgp_key,
+        apk_key: Some(KeySource::Path(key_path(rsa_key))),
+        apk_key_name: None,
+        apt_key: openpgp_key.map(KeySource::Path),
         apt_origin: "Test".into(),
         apt_label: "Test".into(),
         index_time: None,
@@ -275,7 +276,7 @@ fn apk_index_names_packages_and_is_signed() {
     )
     .unwrap();
     let mut config = repository.config().clone();
-    config.apk_key = Some(broken);
+    config.apk_key = Some(KeySource::Path(broken));
     assert!(
         Repository::new(config)
             .reindex(&info, "v3.20", "main")
@@ -450,7 +451,8 @@ fn a_key_rotated_on_disk_signs_the_next_index() {
     let root = dir.path().join("repo");
     let repository = Repository::new(RepoConfig {
         root: root.clone(),
-        apk_key: Some(key_file.clone()),
+        apk_key: Some(KeySource::Path(key_file.clone())),
+        apk_key_name: None,
         apt_key: None,
         apt_origin: String::new(),
         apt_label: String::new(),

@@ -36,7 +36,7 @@ pub struct ClientOptions {
     /// Allow plain http (and TLS certificates that do not verify) for a registry that is not
     /// on a loopback address.
     pub insecure: bool,
-    /// Credentials for every registry the client talks to (`--username`).
+    /// Credentials for every registry the client talks to (`--registry-username`).
     pub credentials: Option<Credentials>,
     /// Where to look up credentials per registry when `credentials` is `None`.
     pub auth_file: Option<AuthFile>,
@@ -189,14 +189,14 @@ fn unauthorized(call: &Call<'_>, what: String, credentials: Option<&Credentials>
             registry,
             repository,
             what,
-            hint: ": check the user name and the password (--password-stdin, BOXWRIGHT_REGISTRY_PASSWORD or the auth file)",
+            hint: ": check the user name and the password (--registry-password-stdin, BOXWRIGHT_REGISTRY_PASSWORD or the auth file)",
         }
     } else {
         Error::NeedsCredentials {
             registry,
             repository,
             what,
-            hint: ": pass --username with --password-stdin (or set BOXWRIGHT_REGISTRY_USERNAME and BOXWRIGHT_REGISTRY_PASSWORD), or log in with a tool that writes ~/.docker/config.json",
+            hint: ": pass --registry-username with --registry-password-stdin (or set BOXWRIGHT_REGISTRY_USERNAME and BOXWRIGHT_REGISTRY_PASSWORD), or log in with a tool that writes ~/.docker/config.json",
         }
     }
 }
@@ -377,7 +377,7 @@ impl Client {
         }
     }
 
-    /// The credentials for the registry: `--username`'s, else the auth file's.
+    /// The credentials for the registry: `--registry-username`'s, else the auth file's.
     fn credentials_for(&self, registry: &str) -> Result<Option<Credentials>, Error> {
         if let Some(credentials) = &self.options.credentials {
             return Ok(Some(credentials.clone()));

@@ -158,7 +158,7 @@ impl AuthFile {
             return Err(Error::Credentials {
                 path: self.path.clone(),
                 message: format!(
-                    "auths.\"{key}\" holds an identity token, which boxwright does not use: log in with a user name and password, or pass --username"
+                    "auths.\"{key}\" holds an identity token, which boxwright does not use: log in with a user name and password, or pass --registry-username"
                 ),
             });
         }

@@ -18,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use boxwright_package::repo::{RepoConfig, Repository};
+use boxwright_package::repo::{KeySource, RepoConfig, Repository};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -79,8 +79,9 @@ impl Server {
         }
         let repository = Repository::new(RepoConfig {
             root: root.clone(),
-            apk_key: config.apk_key.clone(),
-            apt_key: config.apt_key.clone(),
+            apk_key: config.apk_key.clone().map(KeySource::Path),
+            apk_key_name: None,
+            apt_key: config.apt_key.clone().map(KeySource::Path),
             apt_origin: config.apt_origin.clone(),
             apt_label: config.apt_label.clone(),
             index_time: config.index_time,

@@ -46,7 +46,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A password for a key format that is written unencrypted.
-    #[error("{keys} are written unencrypted; --password-stdin is for cosign keys")]
+    #[error("{keys} are written unencrypted; --key-password-stdin is for cosign keys")]
     Unencrypted { keys: &'static str },
     /// A key file that exists and may not be replaced.
     #[error("{path} exists (pass --force to replace it)")]

@@ -71,7 +71,7 @@ impl std::fmt::Display for KeySource {
     }
 }
 
-/// The password to use: `explicit` when given (read by the binary from `--password-stdin`),
+/// The password to use: `explicit` when given (read by the binary from `--key-password-stdin`),
 /// else `COSIGN_PASSWORD` when set (it may be empty), else none.
 pub fn password(explicit: Option<Zeroizing<Vec<u8>>>) -> Option<Zeroizing<Vec<u8>>> {
     password_with(explicit, &|name| std::env::var_os(name))

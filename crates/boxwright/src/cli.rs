@@ -19,16 +19,27 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Project directory (holding metadata.json) or the metadata file itself; default: the
     /// nearest directory upwards from the current one that holds metadata.json.
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub project: Option<PathBuf>,
     /// Machine-readable JSON on stdout.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     /// More detail on stderr.
-    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "quiet",
+        help_heading = "Global options"
+    )]
     pub verbose: bool,
     /// Only results and errors.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
 }
 
@@ -152,12 +163,18 @@ pub enum RepoCommand {
 pub struct RepoIndexArgs {
     /// The repository root.
     pub dir: PathBuf,
-    /// RSA private key (PEM) signing APKINDEX.tar.gz; clients trust `<file name>.pub`.
-    #[arg(long, value_name = "PATH")]
-    pub apk_key: Option<PathBuf>,
-    /// OpenPGP secret key (armored, unencrypted) signing InRelease and Release.gpg.
-    #[arg(long, value_name = "PATH")]
-    pub apt_key: Option<PathBuf>,
+    /// RSA private key (PEM) signing APKINDEX.tar.gz: a file, or env://NAME for a variable
+    /// holding the PEM text; clients trust `<file name>.pub`.
+    #[arg(long, value_name = "KEY")]
+    pub apk_key: Option<String>,
+    /// The public key file name apk clients trust (`/etc/apk/keys/<NAME>`) [default: the
+    /// --apk-key file's name + `.pub`]. Required with --apk-key env://NAME.
+    #[arg(long, value_name = "NAME")]
+    pub apk_key_name: Option<String>,
+    /// OpenPGP secret key (armored, unencrypted) signing InRelease and Release.gpg: a file,
+    /// or env://NAME.
+    #[arg(long, value_name = "KEY")]
+    pub apt_key: Option<String>,
     /// `Origin:` of the apt Release files.
     #[arg(long, value_name = "TEXT", default_value = "boxwright")]
     pub origin: String,
@@ -177,14 +194,23 @@ pub struct RepoUploadArgs {
     /// (for example CI_JOB_JWT_V2). The token is never printed.
     #[arg(long, value_name = "NAME")]
     pub token_env: Option<String>,
-    /// apk: the Alpine version directory (default: this Alpine's VERSION_ID as
-    /// major.minor); deb: the apt suite (required).
+    /// apk: the Alpine version directory, e.g. 3.20 (default: this Alpine's VERSION_ID as
+    /// major.minor).
     #[arg(long, value_name = "V")]
-    pub version: Option<String>,
+    pub alpine: Option<String>,
     /// apk: the repository (default: the directory above `<arch>/` when the files sit in
-    /// abuild's `<repo>/<arch>/` layout); deb: the apt component.
+    /// abuild's `<repo>/<arch>/` layout).
     #[arg(long, value_name = "R")]
     pub repo: Option<String>,
+    /// deb: the apt suite (required for .deb files).
+    #[arg(long, value_name = "S")]
+    pub suite: Option<String>,
+    /// deb: the apt component [default: --repo, else the directory above `<arch>/`].
+    #[arg(long, value_name = "C")]
+    pub component: Option<String>,
+    /// Deprecated: use --alpine (.apk files) or --suite (.deb files).
+    #[arg(long, value_name = "V", hide = true)]
+    pub version: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -212,8 +238,8 @@ pub enum KeyFormat {
 #[derive(Debug, Args)]
 pub struct KeyGenerateArgs {
     /// Path prefix of the files: PREFIX.key and PREFIX.pub.
-    #[arg(long, value_name = "PREFIX")]
-    pub out: PathBuf,
+    #[arg(short, long, alias = "out", value_name = "PREFIX")]
+    pub output: PathBuf,
     /// Kind of key pair.
     #[arg(long, value_enum, default_value_t = KeyFormat::Cosign)]
     pub format: KeyFormat,
@@ -222,10 +248,10 @@ pub struct KeyGenerateArgs {
     /// empty), else --no-password, else the password is asked twice on a terminal; with
     /// none of them the command exits 2. minisign, rsa and openpgp keys are written
     /// unencrypted by design and need no password.
-    #[arg(long)]
-    pub password_stdin: bool,
+    #[arg(long, alias = "password-stdin")]
+    pub key_password_stdin: bool,
     /// Encrypt a cosign private key with the empty password instead of asking for one.
-    #[arg(long, conflicts_with = "password_stdin")]
+    #[arg(long, conflicts_with = "key_password_stdin")]
     pub no_password: bool,
     /// Replace existing PREFIX.key and PREFIX.pub.
     #[arg(long)]
@@ -251,12 +277,12 @@ pub struct SignBlobArgs {
     #[arg(long, value_name = "KEY")]
     pub key: String,
     /// Write the base64 signature to this file instead of standard output.
-    #[arg(long, value_name = "FILE")]
-    pub output_signature: Option<PathBuf>,
+    #[arg(short, long, visible_alias = "output-signature", value_name = "FILE")]
+    pub output: Option<PathBuf>,
     /// Read the key's password from standard input; without it, COSIGN_PASSWORD is used,
     /// else the empty password.
-    #[arg(long)]
-    pub password_stdin: bool,
+    #[arg(long, alias = "password-stdin")]
+    pub key_password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -376,9 +402,9 @@ pub struct MirrorBuildArgs {
     /// The upstream version to build.
     #[arg(long, value_name = "V")]
     pub version: String,
-    /// amd64 or arm64 (x86_64 and aarch64 are accepted).
-    #[arg(long, value_name = "ARCH")]
-    pub arch: String,
+    /// The platform to build: linux/amd64 or linux/arm64 (os/arch).
+    #[arg(long, alias = "arch", value_name = "PLATFORM")]
+    pub platform: String,
     /// Also write the pushed digest to this file.
     #[arg(long, value_name = "FILE")]
     pub digest_file: Option<PathBuf>,
@@ -407,7 +433,7 @@ pub struct MirrorMergeArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum CiCommand {
-    /// Write the provider's CI files into the project (or --out DIR); print their paths.
+    /// Write the provider's CI files into the project (or -o DIR); print their paths.
     Generate(CiGenerateArgs),
     /// Compare the CI files on disk with what `ci generate` would write: exit 1, with a
     /// unified diff per file, when any differs, is missing or is stale.
@@ -420,8 +446,14 @@ pub struct CiGenerateArgs {
     #[arg(value_enum)]
     pub provider: CiProvider,
     /// Write under DIR instead of the project root.
-    #[arg(long, value_name = "DIR", conflicts_with = "child")]
-    pub out: Option<PathBuf>,
+    #[arg(
+        short,
+        long,
+        alias = "out",
+        value_name = "DIR",
+        conflicts_with = "child"
+    )]
+    pub output: Option<PathBuf>,
     /// gitlab only: print the child pipeline (what the boxwright:generate job runs) on stdout
     /// and write nothing.
     #[arg(long)]
@@ -491,8 +523,8 @@ pub struct BuildArgs {
     #[arg(long, default_value = "auto", value_name = "KIND")]
     pub sandbox: String,
     /// Publish to DIR/<target>/ instead of the project's output directory.
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    #[arg(short, long, alias = "out", value_name = "DIR")]
+    pub output: Option<PathBuf>,
     /// Use only the download cache (and the vendored crates and modules).
     #[arg(long)]
     pub offline: bool,
@@ -581,9 +613,9 @@ pub struct ReleaseVerifyArgs {
     /// Public key: a minisign public key or a cosign PEM public key (a file or env://VAR).
     #[arg(long, value_name = "KEY")]
     pub key: String,
-    /// Check this tag's versioned manifest instead of the stable one.
-    #[arg(long, value_name = "TAG")]
-    pub tag: Option<String>,
+    /// Check this release tag's versioned manifest instead of the stable one.
+    #[arg(long, alias = "tag", value_name = "TAG")]
+    pub release: Option<String>,
     /// Write the verified artifacts into this directory (nothing unless all verify).
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<PathBuf>,
@@ -668,9 +700,13 @@ pub enum ImageCommand {
 #[derive(Debug, Args)]
 pub struct SigningArgs {
     /// Private key: a file or env://VAR (the variable holds the PEM text). An encrypted key's
-    /// password comes from COSIGN_PASSWORD.
+    /// password comes from --key-password-stdin, else COSIGN_PASSWORD.
     #[arg(long, value_name = "KEY")]
     pub key: String,
+    /// Read the key's password from standard input (all of it, less one final line break);
+    /// not with --registry-password-stdin.
+    #[arg(long, conflicts_with = "registry_password_stdin")]
+    pub key_password_stdin: bool,
     /// Where signatures go: legacy (cosign's sha256-<hex>.sig/.att tags), referrers (OCI 1.1
     /// referrers: the API, or the referrers tag schema), or both.
     #[arg(long, default_value = "both", value_name = "SCHEME")]
@@ -715,7 +751,7 @@ pub struct ImageVerifyArgs {
     /// HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST].
     pub reference: String,
     /// Public key: a file or env://VAR.
-    #[arg(long, value_name = "PUB")]
+    #[arg(long, value_name = "KEY")]
     pub key: String,
     /// Check attestations of this predicate type (as for `image attest --type`) instead of
     /// signatures.
@@ -732,14 +768,20 @@ pub struct RegistryArgs {
     #[arg(long)]
     pub insecure: bool,
     /// User name for basic or token authentication; the password comes from
-    /// --password-stdin or BOXWRIGHT_REGISTRY_PASSWORD. Without it, credentials are looked up
-    /// per registry in $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or
+    /// --registry-password-stdin or BOXWRIGHT_REGISTRY_PASSWORD. Without it, credentials are
+    /// looked up per registry in $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json or
     /// ~/.docker/config.json (`auths`, `credsStore`, `credHelpers`).
-    #[arg(long, env = "BOXWRIGHT_REGISTRY_USERNAME", value_name = "USER")]
-    pub username: Option<String>,
-    /// Read the password from standard input (one line; needs --username).
-    #[arg(long)]
-    pub password_stdin: bool,
+    #[arg(
+        long,
+        alias = "username",
+        env = "BOXWRIGHT_REGISTRY_USERNAME",
+        value_name = "USER"
+    )]
+    pub registry_username: Option<String>,
+    /// Read the registry password from standard input (one line; needs
+    /// --registry-username).
+    #[arg(long, alias = "password-stdin")]
+    pub registry_password_stdin: bool,
     /// PEM file of CA certificates to trust for TLS, besides the system's.
     #[arg(long, value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
@@ -805,7 +847,7 @@ pub struct ImageMergeArgs {
     /// Digests (sha256:...) of the platform manifests, already in the repository.
     #[arg(required = true, value_name = "DIGEST")]
     pub digests: Vec<String>,
-    /// Tags to point at the index, moved only after it is pushed (repeatable).
+    /// Image tags to point at the index, moved only after it is pushed (repeatable).
     #[arg(long, value_name = "TAG")]
     pub tag: Vec<String>,
     /// oci (image index) or docker (manifest list).

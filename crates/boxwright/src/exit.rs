@@ -249,7 +249,7 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         ) = find(cause)
         {
             return Some(format!(
-                "give the key's password with --password-stdin or {}",
+                "give the key's password with --key-password-stdin or {}",
                 boxwright_metadata::env_vars::COSIGN_PASSWORD
             ));
         }
@@ -394,7 +394,7 @@ mod tests {
     #[test]
     fn key_passwords_hint_at_the_two_ways_to_give_one() {
         let expected =
-            "give the key's password with --password-stdin or COSIGN_PASSWORD".to_string();
+            "give the key's password with --key-password-stdin or COSIGN_PASSWORD".to_string();
         assert_eq!(
             hint_of(boxwright_sign::Error::WrongPassword),
             Some(expected.clone())

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod context;
+mod deprecated;
 mod exit;
 mod help;
 mod printer;
@@ -11,13 +12,8 @@ mod report;
 
 use std::process::ExitCode;
 
-use clap::FromArgMatches;
-
 fn main() -> ExitCode {
-    let parsed = help::command()
-        .try_get_matches()
-        .and_then(|matches| cli::Cli::from_arg_matches(&matches));
-    let cli = match parsed {
+    let cli = match deprecated::parse() {
         Ok(cli) => cli,
         Err(error) => return refused(&error),
     };

@@ -7,19 +7,29 @@ use std::path::Path;
 use base64::Engine as _;
 use boxwright_sign::rsa::RsaSigningKey;
 
-use super::{RepoConfig, Repository, package_files, write_atomic};
+use super::{KeySource, RepoConfig, Repository, package_files, write_atomic};
 use crate::apk;
 use crate::error::RepoError;
 use crate::info::{PackageFormat, PackageInfo};
 use crate::tarball::TarWriter;
 
-/// The file name clients trust for the key at `path`: abuild's `NAME.rsa` → `NAME.rsa.pub`.
-pub(crate) fn apk_key_name(path: &Path) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    format!("{name}.pub")
+/// The file name clients trust for `key`: the configured name, else abuild's `NAME.rsa` →
+/// `NAME.rsa.pub` from the key file's name.
+pub(crate) fn apk_key_name(key: &KeySource, configured: Option<&str>) -> Result<String, RepoError> {
+    if let Some(name) = configured {
+        return Ok(name.to_string());
+    }
+    match key {
+        KeySource::Path(path) => Ok(format!(
+            "{}.pub",
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )),
+        KeySource::Env(_) => Err(RepoError::KeyName {
+            key: key.to_string(),
+        }),
+    }
 }
 
 /// Reads the apk signing key from disk (at each call, so a rotated key is picked up).
@@ -27,13 +37,13 @@ pub(crate) fn load_key(
     config: &RepoConfig,
     index: &str,
 ) -> Result<(RsaSigningKey, String), RepoError> {
-    let (key, path) = super::load_signing_key(
+    let (key, source) = super::load_signing_key(
         config.apk_key.as_ref(),
         "apk (RSA)",
         index,
         RsaSigningKey::from_pem,
     )?;
-    Ok((key, apk_key_name(path)))
+    Ok((key, apk_key_name(source, config.apk_key_name.as_deref())?))
 }
 
 /// Indexes the `.apk` files of `dir` into `dir/APKINDEX.tar.gz`; returns how many. Every

@@ -110,7 +110,11 @@ pub(crate) fn write_suite(repository: &Repository, suite: &str) -> Result<usize,
     let release = release_text(config, suite, time, &architectures, &components, &files);
     let sign_error = |source| RepoError::Key {
         kind: "apt (OpenPGP)",
-        path: config.apt_key.clone().unwrap_or_default(),
+        key: config
+            .apt_key
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         source,
     };
     let detached = key

@@ -20,42 +20,41 @@ use crate::error::RepoError;
 use crate::info::{PackageFormat, PackageInfo, format_arch};
 use crate::limits::ReadLimits;
 
-/// Reads the `kind` signing key configured at `path` (at each call, so a key rotated on disk
-/// is picked up) and parses it with `parse`; errors name the key and the index it signs.
+pub use boxwright_sign::KeySource;
+
+/// Reads the `kind` signing key configured at `key` (a file or `env://VAR`; at each call, so
+/// a key rotated on disk is picked up) and parses it with `parse`; errors name the key and the
+/// index it signs.
 fn load_signing_key<'a, K>(
-    path: Option<&'a PathBuf>,
+    key: Option<&'a KeySource>,
     kind: &'static str,
     index: &str,
     parse: impl FnOnce(&str) -> Result<K, boxwright_sign::Error>,
-) -> Result<(K, &'a PathBuf), RepoError> {
-    let path = path.ok_or_else(|| RepoError::NoKey {
+) -> Result<(K, &'a KeySource), RepoError> {
+    let key = key.ok_or_else(|| RepoError::NoKey {
         kind,
         index: index.to_string(),
     })?;
     let key_error = |source| RepoError::Key {
         kind,
-        path: path.clone(),
+        key: key.to_string(),
         source,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        key_error(boxwright_sign::Error::Io {
-            action: "read",
-            path: path.clone(),
-            source: e,
-        })
-    })?;
-    Ok((parse(&text).map_err(key_error)?, path))
+    let text = key.read().map_err(key_error)?;
+    Ok((parse(&text).map_err(key_error)?, key))
 }
 
 /// Where a repository lives and how its indexes are signed.
 #[derive(Debug, Clone)]
 pub struct RepoConfig {
     pub root: PathBuf,
-    /// RSA private key (PEM) signing `APKINDEX.tar.gz`; clients trust it as
-    /// `<file name>.pub` (abuild's `repo.rsa` / `repo.rsa.pub`).
-    pub apk_key: Option<PathBuf>,
+    /// RSA private key (PEM) signing `APKINDEX.tar.gz`: a file or `env://VAR`.
+    pub apk_key: Option<KeySource>,
+    /// The public key name clients trust (`/etc/apk/keys/<name>`); default: the key file's
+    /// name + `.pub` (abuild's `repo.rsa` / `repo.rsa.pub`). Needed for an `env://` key.
+    pub apk_key_name: Option<String>,
     /// OpenPGP secret key (armored) signing apt's `InRelease` and `Release.gpg`.
-    pub apt_key: Option<PathBuf>,
+    pub apt_key: Option<KeySource>,
     pub apt_origin: String,
     pub apt_label: String,
     /// The time written into indexes (`SOURCE_DATE_EPOCH`, read by the caller); `None`:

@@ -31,10 +31,14 @@ fn resolve(
     Ok(block_on(client.signing_target(&reference, recursive))??)
 }
 
-/// The key of `--key` for signing (password from COSIGN_PASSWORD) and the tag scheme.
+/// The key of `--key` for signing (password from --key-password-stdin, else COSIGN_PASSWORD)
+/// and the tag scheme.
 fn signing_key(args: &SigningArgs) -> anyhow::Result<(SigningKey, TagScheme)> {
     let scheme: TagScheme = args.tag_scheme.parse().map_err(|e: String| anyhow!(e))?;
-    Ok((crate::context::signing_key(&args.key)?, scheme))
+    Ok((
+        crate::context::signing_key(&args.key, args.key_password_stdin)?,
+        scheme,
+    ))
 }
 
 fn report(printer: &Printer, what: &str, attached: &[Attached]) {

@@ -32,7 +32,7 @@ pub fn run(global: &GlobalArgs, printer: &Printer, args: &BuildArgs) -> anyhow::
         .iter()
         .map(|name| {
             let options = BuildOptions {
-                output_dir: args.out.as_ref().map(|dir| dir.join(name)),
+                output_dir: args.output.as_ref().map(|dir| dir.join(name)),
                 ..options.clone()
             };
             boxwright_build::plan(&project, name, &options)

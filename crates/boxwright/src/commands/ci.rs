@@ -35,7 +35,7 @@ pub fn generate(
         return Ok(ExitStatus::Success);
     }
     let files = boxwright_ci::generate(&project.metadata, provider, &options())?;
-    let root = args.out.clone().unwrap_or_else(|| project.root.clone());
+    let root = args.output.clone().unwrap_or_else(|| project.root.clone());
     let results = boxwright_ci::files::write(&root, provider, &files)?;
     if printer.json {
         printer.json(&results);

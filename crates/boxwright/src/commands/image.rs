@@ -22,7 +22,7 @@ pub fn build(
     {
         bail!(
             "`{}` is a mirror target: its versions come from upstream; build it with \
-             `boxwright mirror build {} --version V --arch A` or `mirror run`",
+             `boxwright mirror build {} --version V --platform linux/A` or `mirror run`",
             args.target,
             args.target
         );

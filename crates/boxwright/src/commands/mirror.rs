@@ -174,7 +174,7 @@ pub fn build(
     let project = context::project(global)?;
     let host = CliHost::new(printer, &args.mirror);
     let mirror = mirror(&project, &args.mirror, &host)?;
-    let arch = boxwright_mirror::oci_arch(&args.arch)?;
+    let arch = boxwright_mirror::platform_arch(&args.platform)?;
     let digest = mirror.build_pair(&args.version, arch, args.locked)?;
     if let Some(path) = &args.digest_file {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -233,7 +233,7 @@ pub fn run(
     let plan = mirror.plan(args.plan.max_versions, &args.plan.platform)?;
     let signing = match args.key.as_deref() {
         Some(key) => Some(Signing {
-            key: context::signing_key(key)?,
+            key: context::signing_key(key, false)?,
             scheme: args
                 .tag_scheme
                 .parse::<TagScheme>()

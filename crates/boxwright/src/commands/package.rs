@@ -85,7 +85,7 @@ pub fn run(
     };
     let key = match (format, &args.key) {
         (PackageFormat::Apk, None) => anyhow::bail!(
-            "apk packages are signed: pass --key with an RSA private key (boxwright key generate --format rsa --out PREFIX)"
+            "apk packages are signed: pass --key with an RSA private key (boxwright key generate --format rsa -o PREFIX)"
         ),
         (PackageFormat::Apk, Some(key)) => Some(load_key(key, args.key_name.as_deref())?),
         (PackageFormat::Deb, _) => None,

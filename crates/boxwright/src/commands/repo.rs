@@ -2,7 +2,7 @@
 //! `boxwright serve`.
 
 use anyhow::Context;
-use boxwright_package::repo::{RepoConfig, Repository};
+use boxwright_package::repo::{KeySource, RepoConfig, Repository};
 use boxwright_serve::client;
 
 use super::ExitStatus;
@@ -15,8 +15,9 @@ pub fn index(printer: &Printer, args: &RepoIndexArgs) -> anyhow::Result<ExitStat
     }
     let repository = Repository::new(RepoConfig {
         root: args.dir.clone(),
-        apk_key: args.apk_key.clone(),
-        apt_key: args.apt_key.clone(),
+        apk_key: args.apk_key.as_deref().map(KeySource::parse),
+        apk_key_name: args.apk_key_name.clone(),
+        apt_key: args.apt_key.as_deref().map(KeySource::parse),
         apt_origin: args.origin.clone(),
         apt_label: args.label.clone(),
         index_time: crate::context::env_source_date_epoch_lenient(),
@@ -54,10 +55,11 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
     // `--version` is the Alpine version of .apk files and the suite of .deb files, `--repo`
     // the apk repository and the apt component.
     let options = client::GroupOptions {
-        alpine: args.version.clone(),
+        // The retired `--version` was the Alpine version for .apk files, the suite for .deb.
+        alpine: args.alpine.clone().or_else(|| args.version.clone()),
         repo: args.repo.clone(),
-        suite: args.version.clone(),
-        component: args.repo.clone(),
+        suite: args.suite.clone().or_else(|| args.version.clone()),
+        component: args.component.clone(),
         os_release: std::fs::read_to_string("/etc/os-release").ok(),
     };
     let progress = crate::progress::transfers(printer.quiet() || printer.json);

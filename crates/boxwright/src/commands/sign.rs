@@ -1,6 +1,5 @@
 //! `key generate`, `sign-blob` and `verify-blob`: cosign-compatible keys and blob signatures.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -34,7 +33,7 @@ pub fn generate(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<Exi
     let password = match format {
         generate::KeyFormat::Cosign => Some(new_key_password(args)?),
         // Refused by `KeyPair::generate`: the other formats are written unencrypted.
-        _ if args.password_stdin => Some(Zeroizing::new(Vec::new())),
+        _ if args.key_password_stdin => Some(Zeroizing::new(Vec::new())),
         _ => None,
     };
     if format == generate::KeyFormat::Rsa {
@@ -43,7 +42,7 @@ pub fn generate(printer: &Printer, args: &KeyGenerateArgs) -> anyhow::Result<Exi
     let pair = KeyPair::generate(&KeyRequest {
         format,
         password: password.as_deref().map(Vec::as_slice),
-        prefix: &args.out,
+        prefix: &args.output,
         rsa_bits: args.bits,
         user_id: &args.user_id,
     })?;
@@ -90,12 +89,12 @@ struct Signed<'a> {
 
 pub fn sign_blob(printer: &Printer, args: &SignBlobArgs) -> anyhow::Result<ExitStatus> {
     let source = KeySource::parse(&args.key);
-    let password = password(args.password_stdin)?;
+    let password = crate::context::key_password(args.key_password_stdin)?;
     let key = source
         .signing_key(password.as_deref().map(Vec::as_slice))
         .with_context(|| format!("cannot load the private key {source}"))?;
     let signature = blob::sign_file(&key, &args.file)?.to_base64();
-    if let Some(path) = &args.output_signature {
+    if let Some(path) = &args.output {
         // As cosign writes it: the base64 text without a line break.
         std::fs::write(path, &signature)
             .with_context(|| format!("cannot write the signature to {}", path.display()))?;
@@ -104,12 +103,12 @@ pub fn sign_blob(printer: &Printer, args: &SignBlobArgs) -> anyhow::Result<ExitS
     let signed = Signed {
         file: &args.file,
         key_id: key.verifying_key().key_id().to_string(),
-        output_signature: args.output_signature.as_deref(),
+        output_signature: args.output.as_deref(),
         signature,
     };
     if printer.json {
         printer.json(&signed);
-    } else if args.output_signature.is_none() {
+    } else if args.output.is_none() {
         printer.line(&signed.signature);
     }
     Ok(ExitStatus::Success)
@@ -164,7 +163,7 @@ pub fn verify_blob(printer: &Printer, args: &VerifyBlobArgs) -> anyhow::Result<E
 /// even empty: the user chose), else `--no-password` (empty), else asked twice on a
 /// terminal; with none of them, an error naming them.
 fn new_key_password(args: &KeyGenerateArgs) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    if let Some(password) = password(args.password_stdin)? {
+    if let Some(password) = context::key_password(args.key_password_stdin)? {
         return Ok(password);
     }
     if args.no_password {
@@ -177,27 +176,6 @@ fn new_key_password(args: &KeyGenerateArgs) -> anyhow::Result<Zeroizing<Vec<u8>>
         "no password for the private key: give --key-password-stdin, {} or --no-password",
         boxwright_metadata::env_vars::COSIGN_PASSWORD
     )
-}
-
-/// `--password-stdin` (all of standard input less one final line break), else
-/// `COSIGN_PASSWORD`, else none.
-fn password(from_stdin: bool) -> anyhow::Result<Option<Zeroizing<Vec<u8>>>> {
-    let explicit = if from_stdin {
-        let mut input = Zeroizing::new(Vec::new());
-        std::io::stdin()
-            .read_to_end(&mut input)
-            .context("cannot read the password from standard input")?;
-        if input.ends_with(b"\n") {
-            input.pop();
-            if input.ends_with(b"\r") {
-                input.pop();
-            }
-        }
-        Some(input)
-    } else {
-        None
-    };
-    Ok(boxwright_sign::source::password(explicit))
 }
 
 #[cfg(test)]

@@ -58,6 +58,26 @@ pub fn target<'a>(project: &'a Project, name: &str) -> Result<&'a Target> {
     Ok(project.metadata.require_target(name)?)
 }
 
+/// The password of a cosign key: with `--key-password-stdin` (`from_stdin`) all of standard
+/// input less one final line break, else `COSIGN_PASSWORD`, else none.
+pub fn key_password(from_stdin: bool) -> Result<Option<boxwright_sign::Zeroizing<Vec<u8>>>> {
+    let explicit = if from_stdin {
+        let mut input = boxwright_sign::Zeroizing::new(Vec::new());
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut input)
+            .context("cannot read the key's password from standard input")?;
+        if input.ends_with(b"\n") {
+            input.pop();
+            if input.ends_with(b"\r") {
+                input.pop();
+            }
+        }
+        Some(input)
+    } else {
+        None
+    };
+    Ok(boxwright_sign::source::password(explicit))
+}
+
 /// `SOURCE_DATE_EPOCH` if set, else the time of the project's last git commit, else 0.
 pub fn source_date_epoch(root: &Path) -> Result<u64> {
     source_date_epoch_at(root, "HEAD")
@@ -162,10 +182,11 @@ pub fn fetch(
 }
 
 /// The private key of `--key` (a file or env://VAR) for signing; an encrypted key's password
-/// comes from COSIGN_PASSWORD.
-pub fn signing_key(key: &str) -> Result<boxwright_sign::SigningKey> {
+/// comes from standard input with `--key-password-stdin` (`password_stdin`), else
+/// COSIGN_PASSWORD.
+pub fn signing_key(key: &str, password_stdin: bool) -> Result<boxwright_sign::SigningKey> {
     let source = boxwright_sign::KeySource::parse(key);
-    let password = boxwright_sign::source::password(None);
+    let password = key_password(password_stdin)?;
     source
         .signing_key(password.as_deref().map(Vec::as_slice))
         .with_context(|| format!("cannot load the private key {source}"))

@@ -20,9 +20,11 @@ pub fn registry_client_with(
     args: &RegistryArgs,
     options: &ClientOptions,
 ) -> anyhow::Result<Client> {
-    let password = if args.password_stdin {
-        if args.username.is_none() {
-            bail!("--password-stdin needs --username (or BOXWRIGHT_REGISTRY_USERNAME)");
+    let password = if args.registry_password_stdin {
+        if args.registry_username.is_none() {
+            bail!(
+                "--registry-password-stdin needs --registry-username (or BOXWRIGHT_REGISTRY_USERNAME)"
+            );
         }
         let mut line = String::new();
         std::io::stdin()
@@ -30,19 +32,19 @@ pub fn registry_client_with(
             .context("cannot read the password from standard input")?;
         let password = line.trim_end_matches(['\n', '\r']).to_string();
         if password.is_empty() {
-            bail!("--password-stdin: standard input holds no password");
+            bail!("--registry-password-stdin: standard input holds no password");
         }
         Some(password)
     } else {
         var(boxwright_registry::PASSWORD_ENV)
     };
-    let credentials = match (&args.username, password) {
+    let credentials = match (&args.registry_username, password) {
         (Some(username), Some(password)) => Some(Credentials {
             username: username.clone(),
             password,
         }),
         (Some(username), None) => bail!(
-            "--username {username} needs a password: pass --password-stdin or set {}",
+            "--registry-username {username} needs a password: pass --registry-password-stdin or set {}",
             boxwright_registry::PASSWORD_ENV
         ),
         (None, _) => None,

@@ -276,7 +276,7 @@ fn rust_target_cross_builds_for_aarch64_and_runs_under_qemu() {
     let build = || {
         project
             .boxwright()
-            .args(["build", "static-proxy", "--arch", "aarch64", "--out"])
+            .args(["build", "static-proxy", "--arch", "aarch64", "--output"])
             .arg(project.path().join(".out-arm64"))
             .output()
             .unwrap()

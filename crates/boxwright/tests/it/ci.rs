@@ -372,7 +372,7 @@ fn out_dir_and_json() {
             "ci",
             "generate",
             "gitlab",
-            "--out",
+            "--output",
             out.path().to_str().unwrap(),
         ],
     );
@@ -414,7 +414,7 @@ fn usage_errors() {
     assert_eq!(code, 2);
     let (code, _, _) = run(
         &project,
-        &["ci", "generate", "gitlab", "--child", "--out", "x"],
+        &["ci", "generate", "gitlab", "--child", "--output", "x"],
     );
     assert_eq!(code, 2);
 }

@@ -132,7 +132,7 @@ fn generate_key(project: &TestProject, prefix: &Path) {
         "key generate",
         &project
             .boxwright()
-            .args(["key", "generate", "--format", "minisign", "--out"])
+            .args(["key", "generate", "--format", "minisign", "--output"])
             .arg(prefix)
             .output()
             .unwrap(),

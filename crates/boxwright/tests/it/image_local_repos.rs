@@ -21,22 +21,25 @@ struct Fixture {
     server: Served,
 }
 
+/// Where the .deb files go: `repo upload --suite stable --component main`.
+const DEB_PLACE: &[&str] = &["--suite", "stable", "--component", "main"];
+
 fn served() -> Fixture {
     let repo = Repo::new();
     repo.apt_key();
     repo.apk_key();
     let config = repo.config("apt: { origin: Boxwright Test, label: Boxwright Test }\n");
     let server = Served::start(&config);
-    let upload = |file: &Path, version: &str| {
+    let upload = |file: &Path, place: &[&str]| {
         let out = boxwright()
             .args(["repo", "upload", &server.url])
             .arg(file)
-            .args(["--version", version, "--repo", "main"])
+            .args(place)
             .output()
             .unwrap();
         assert_success(&out);
     };
-    upload(&deb(&repo.path("build"), "hello"), "stable");
+    upload(&deb(&repo.path("build"), "hello"), DEB_PLACE);
     // A dependency cycle through virtual names that cannot be satisfied: cyc-a needs v-one,
     // which only cyc-b provides; cyc-b needs v-two (>= 2), which only cyc-a provides, at 1.
     for (name, depends, provides) in [
@@ -47,9 +50,12 @@ fn served() -> Fixture {
         spec.depends = vec![depends.to_string()];
         spec.provides = vec![provides.to_string()];
         let file = boxwright_package::deb::write(&spec, &repo.path("build")).unwrap();
-        upload(&file, "stable");
+        upload(&file, DEB_PLACE);
     }
-    upload(&apk(&repo.path("build-apk"), "hello", 0), "3.20");
+    upload(
+        &apk(&repo.path("build-apk"), "hello", 0),
+        &["--alpine", "3.20", "--repo", "main"],
+    );
     Fixture { repo, server }
 }
 

@@ -4,6 +4,7 @@ mod architecture;
 mod build;
 mod ci;
 mod cli_help;
+mod cli_vocabulary;
 mod depends;
 mod distro_release;
 mod fetch;

@@ -78,7 +78,7 @@ fn package(
 fn generate_key(project: &TestProject, format: &str, prefix: &Path) {
     let mut command = project.boxwright();
     command
-        .args(["key", "generate", "--format", format, "--out"])
+        .args(["key", "generate", "--format", format, "--output"])
         .arg(prefix);
     if format == "rsa" {
         command.args(["--bits", "2048"]);
@@ -646,6 +646,45 @@ fn apk_packages_and_index_pass_the_apk_tools_checks() {
         &repo.scratch,
     )
     .unwrap();
+}
+
+/// Issue 22: `repo index --apk-key`/`--apt-key` take `env://VAR` as `--key` does everywhere
+/// (they read `env://X` as a file name). An apk key from a variable needs `--apk-key-name`.
+#[test]
+fn repo_index_reads_its_keys_from_variables() {
+    let repo = apk_repo();
+    let project = &repo.project;
+    let pem = std::fs::read_to_string(repo.keys.join("repo.rsa")).unwrap();
+    generate_key(project, "openpgp", &repo.keys.join("apt"));
+    let armored = std::fs::read_to_string(repo.keys.join("apt.key")).unwrap();
+    let index = |args: &[&str]| {
+        bw(project
+            .boxwright()
+            .args(["repo", "index"])
+            .arg(project.path().join("repo"))
+            .args(args)
+            .env("REPO_RSA", &pem)
+            .env("APT_KEY", &armored))
+    };
+    let out = index(&["--apk-key", "env://REPO_RSA"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("env://REPO_RSA needs a key name"),
+        "{stderr}"
+    );
+
+    std::fs::remove_file(&repo.index).unwrap();
+    let out = index(&[
+        "--apk-key",
+        "env://REPO_RSA",
+        "--apk-key-name",
+        "repo.rsa.pub",
+        "--apt-key",
+        "env://APT_KEY",
+    ]);
+    assert_success(&out);
+    check_index(&repo.index, &repo.public, "repo.rsa.pub", &repo.scratch).unwrap();
 }
 
 #[test]

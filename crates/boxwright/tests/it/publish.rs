@@ -54,7 +54,7 @@ pub(crate) fn released(signature: &str) -> TestProject {
     std::fs::create_dir_all(project.path().join("keys")).unwrap();
     ok(&project
         .boxwright()
-        .args(["key", "generate", "--format", signature, "--out"])
+        .args(["key", "generate", "--format", signature, "-o"])
         .arg(project.path().join("keys/k"))
         .env("COSIGN_PASSWORD", "")
         .output()
@@ -421,15 +421,27 @@ fn verify_from_a_directory_refuses_each_fault() {
     assert_eq!(files(out_dir.path()), ["hello", &format!("{TAG}.tar.gz")]);
     ok(&project
         .boxwright()
-        .args(["release", "verify", base_text, "--tag", TAG, "--key"])
+        .args(["release", "verify", base_text, "--release", TAG, "--key"])
         .arg(&key)
         .output()
         .unwrap());
+    // The retired `--tag` (issue 22) still checks the versioned manifest, with a warning.
+    let retired = project
+        .boxwright()
+        .args(["release", "verify", base_text, "--tag", TAG, "--key"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    ok(&retired);
+    assert!(
+        String::from_utf8_lossy(&retired.stderr)
+            .contains("warning: --tag is deprecated; use --release\n")
+    );
 
     // Another key.
     ok(&project
         .boxwright()
-        .args(["key", "generate", "--format", "minisign", "--out"])
+        .args(["key", "generate", "--format", "minisign", "-o"])
         .arg(project.path().join("keys/other"))
         .output()
         .unwrap());

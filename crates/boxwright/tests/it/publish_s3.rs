@@ -210,7 +210,7 @@ fn publish_to_s3_lays_out_verifies_and_republishes_as_a_no_op() {
             .arg("-o")
             .arg(out_dir.path().join("out"));
         if let Some(tag) = tag {
-            verify.args(["--tag", tag]);
+            verify.args(["--release", tag]);
         }
         ok(&verify.output().unwrap());
         assert_eq!(

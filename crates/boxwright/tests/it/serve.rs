@@ -382,7 +382,7 @@ fn apt_get_installs_from_the_server_and_a_wrong_key_fails() {
     let upload = boxwright()
         .args(["repo", "upload", &server.url])
         .arg(&deb)
-        .args(["--version", "stable", "--repo", "main"])
+        .args(["--suite", "stable", "--component", "main"])
         .output()
         .unwrap();
     assert_success(&upload);
@@ -829,7 +829,7 @@ fn repo_upload_takes_repo_and_arch_from_abuild_layout_and_reports_refusals() {
             "repo",
             "upload",
             &server.url,
-            "--version",
+            "--alpine",
             "3.21",
             "--token-env",
             "TEST_JWT",
@@ -857,7 +857,7 @@ fn repo_upload_takes_repo_and_arch_from_abuild_layout_and_reports_refusals() {
             "repo",
             "upload",
             &server.url,
-            "--version",
+            "--alpine",
             "3.21",
             "--token-env",
             "TEST_JWT",
@@ -880,7 +880,7 @@ fn repo_upload_asks_for_what_the_files_do_not_say() {
     let repo = Repo::new();
     let flat = apk(&repo.path("flat"), "loose", 0);
     let out = boxwright()
-        .args(["repo", "upload", "http://127.0.0.1:9", "--version", "3.20"])
+        .args(["repo", "upload", "http://127.0.0.1:9", "--alpine", "3.20"])
         .arg(&flat)
         .output()
         .unwrap();
@@ -889,7 +889,13 @@ fn repo_upload_asks_for_what_the_files_do_not_say() {
     assert!(stderr.contains("give --repo"), "{stderr}");
     let deb = deb(&repo.path("flat"), "loose-deb");
     let out = boxwright()
-        .args(["repo", "upload", "http://127.0.0.1:9", "--repo", "main"])
+        .args([
+            "repo",
+            "upload",
+            "http://127.0.0.1:9",
+            "--component",
+            "main",
+        ])
         .arg(&deb)
         .output()
         .unwrap();
@@ -964,4 +970,37 @@ fn config_errors_name_the_key_and_file() {
         stderr.contains("unknown key `jwt.claimz`") && stderr.contains("repo.yaml"),
         "{stderr}"
     );
+}
+
+/// Issue 22: the retired `repo upload --version` still names the apt suite of a .deb and the
+/// Alpine version of an .apk, with one warning naming both replacements.
+#[test]
+fn the_retired_version_still_names_the_suite_and_the_alpine_version() {
+    let repo = Repo::new();
+    repo.apk_key();
+    repo.apt_key();
+    let server = Served::start(&repo.config("apt: { origin: Test, label: Test }\n"));
+    let files = [
+        (
+            deb(&repo.path("build"), "old-deb"),
+            "stable",
+            "apt/pool/stable/main/old-deb_",
+        ),
+        (apk(&repo.path("build"), "old-apk", 0), "3.21", "3.21/main/"),
+    ];
+    for (file, version, stored) in files {
+        let out = boxwright()
+            .args(["repo", "upload", &server.url])
+            .arg(&file)
+            .args(["--version", version, "--repo", "main"])
+            .output()
+            .unwrap();
+        assert_success(&out);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(stored), "{stdout}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let warning =
+            "warning: --version is deprecated; use --alpine (.apk files) or --suite (.deb files)\n";
+        assert_eq!(stderr.matches(warning).count(), 1, "{stderr}");
+    }
 }

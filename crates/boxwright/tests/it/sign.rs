@@ -22,13 +22,13 @@ fn stderr(out: &Output) -> String {
     String::from_utf8(out.stderr.clone()).unwrap()
 }
 
-/// `boxwright key generate --out DIR/NAME`, the password (if any) on stdin.
+/// `boxwright key generate -o DIR/NAME`, the password (if any) on stdin.
 fn generate(dir: &Path, name: &str, password: Option<&str>) -> (PathBuf, PathBuf) {
     let prefix = dir.join(name);
     let mut cmd = boxwright();
-    cmd.args(["key", "generate", "--out"]).arg(&prefix);
+    cmd.args(["key", "generate", "--output"]).arg(&prefix);
     if let Some(password) = password {
-        cmd.arg("--password-stdin")
+        cmd.arg("--key-password-stdin")
             .write_stdin(format!("{password}\n"));
     } else {
         cmd.arg("--no-password");
@@ -149,7 +149,7 @@ fn key_with_password_signs_blobs_sigstore_verifies() {
         .arg(&file)
         .arg("--key")
         .arg(&key)
-        .arg("--password-stdin")
+        .arg("--key-password-stdin")
         .write_stdin("wrong\n")
         .output()
         .unwrap();
@@ -190,7 +190,7 @@ fn key_without_password_and_output_signature_file() {
         .arg(&file)
         .arg("--key")
         .arg(&key)
-        .arg("--output-signature")
+        .arg("-o")
         .arg(&signature_path)
         .output()
         .unwrap();
@@ -377,7 +377,7 @@ fn key_generate_refuses_to_overwrite_and_unknown_formats() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("k");
     let out = boxwright()
-        .args(["--json", "key", "generate", "--no-password", "--out"])
+        .args(["--json", "key", "generate", "--no-password", "--output"])
         .arg(&prefix)
         .output()
         .unwrap();
@@ -394,7 +394,7 @@ fn key_generate_refuses_to_overwrite_and_unknown_formats() {
     let before = std::fs::read(dir.path().join("k.key")).unwrap();
 
     let out = boxwright()
-        .args(["key", "generate", "--no-password", "--out"])
+        .args(["key", "generate", "--no-password", "--output"])
         .arg(&prefix)
         .output()
         .unwrap();
@@ -403,7 +403,7 @@ fn key_generate_refuses_to_overwrite_and_unknown_formats() {
     assert_eq!(std::fs::read(dir.path().join("k.key")).unwrap(), before);
 
     let out = boxwright()
-        .args(["key", "generate", "--no-password", "--force", "--out"])
+        .args(["key", "generate", "--no-password", "--force", "--output"])
         .arg(&prefix)
         .output()
         .unwrap();
@@ -416,7 +416,7 @@ fn key_generate_refuses_to_overwrite_and_unknown_formats() {
     );
 
     let out = boxwright()
-        .args(["key", "generate", "--format", "gpg", "--out"])
+        .args(["key", "generate", "--format", "gpg", "--output"])
         .arg(dir.path().join("m"))
         .output()
         .unwrap();

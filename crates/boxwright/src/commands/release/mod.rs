@@ -139,8 +139,8 @@ fn build_rootfs(
         locked: false,
         registry: RegistryArgs {
             insecure: false,
-            username: None,
-            password_stdin: false,
+            registry_username: None,
+            registry_password_stdin: false,
             ca_file: None,
         },
     };

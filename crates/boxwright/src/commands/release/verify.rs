@@ -83,7 +83,7 @@ async fn check(
     args: &ReleaseVerifyArgs,
 ) -> anyhow::Result<Outcome<(Manifest, Vec<PathBuf>)>> {
     let request = Request {
-        tag: args.tag.as_deref(),
+        tag: args.release.as_deref(),
         output: args.output.as_deref(),
     };
     let checked = match verify::check(base, key, &request).await? {

@@ -511,7 +511,7 @@ fn repo_index_and_repo_upload_refuse_apk_trees_in_apt_names() {
             "repo",
             "upload",
             "http://127.0.0.1:9",
-            "--version",
+            "--alpine",
             "apt",
             "--repo",
             "main",

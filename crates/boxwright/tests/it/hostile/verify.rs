@@ -25,7 +25,7 @@ fn text(bytes: &[u8]) -> String {
 /// A cosign key pair at `dir/k.key` and `dir/k.pub`.
 fn key_pair(dir: &Path) {
     let out = support::boxwright()
-        .args(["key", "generate", "--format", "cosign", "--out"])
+        .args(["key", "generate", "--format", "cosign", "--output"])
         .arg(dir.join("k"))
         .env("COSIGN_PASSWORD", "")
         .output()

@@ -15,7 +15,7 @@ fn as_user(project: &TestProject, user: Option<(&str, &str)>, args: &[&str]) -> 
     cmd.args(args);
     if let Some((user, password)) = user {
         cmd.env("BOXWRIGHT_REGISTRY_PASSWORD", password)
-            .args(["--username", user]);
+            .args(["--registry-username", user]);
     }
     cmd.output().unwrap()
 }
@@ -178,7 +178,7 @@ fn refused_without_the_right_password(
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains(host)
-                && stderr.contains("--username")
+                && stderr.contains("--registry-username")
                 && stderr.contains("BOXWRIGHT_REGISTRY_PASSWORD"),
             "{args:?}: {stderr}"
         );

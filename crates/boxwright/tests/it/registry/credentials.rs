@@ -1,4 +1,4 @@
-//! Where credentials come from: `--password-stdin`, and the `auths` and `credHelpers` of a
+//! Where credentials come from: `--registry-password-stdin`, and the `auths` and `credHelpers` of a
 //! docker `config.json` (or the containers `auth.json` of `REGISTRY_AUTH_FILE`).
 
 use std::os::unix::fs::PermissionsExt;
@@ -78,12 +78,27 @@ fn password_stdin_and_no_credentials() {
     let case = Case::new();
     // No credentials at all: a clear 401 that says how to give them.
     let out = case.push(&[], &[], None);
-    fails_with(&out, &["401", &case.host, "--password-stdin"]);
+    fails_with(&out, &["401", &case.host, "--registry-password-stdin"]);
 
-    let login = ["--username", "alice", "--password-stdin"];
-    ok(&case.push(&[], &login, Some("right\n")), "--password-stdin");
-    let out = case.push(&[], &["--password-stdin"], Some("right\n"));
-    fails_with(&out, &["--username"]);
+    let login = ["--registry-username", "alice", "--registry-password-stdin"];
+    ok(
+        &case.push(&[], &login, Some("right\n")),
+        "--registry-password-stdin",
+    );
+    let out = case.push(&[], &["--registry-password-stdin"], Some("right\n"));
+    fails_with(&out, &["--registry-username"]);
+
+    // The retired names (issue 22) still log in, each with one warning.
+    let retired = ["--username", "alice", "--password-stdin"];
+    let out = case.push(&[], &retired, Some("right\n"));
+    ok(&out, "--username --password-stdin");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for warning in [
+        "warning: --username is deprecated; use --registry-username\n",
+        "warning: --password-stdin is deprecated; use --registry-password-stdin\n",
+    ] {
+        assert_eq!(stderr.matches(warning).count(), 1, "{stderr}");
+    }
 }
 
 #[test]
@@ -104,9 +119,9 @@ fn credentials_from_auth_files() {
 
     // The command line wins over the file.
     let bad_dir = case.docker_config("docker-bad", &bad);
-    let login = ["--username", "alice", "--password-stdin"];
+    let login = ["--registry-username", "alice", "--registry-password-stdin"];
     let out = case.push(&[("DOCKER_CONFIG", &bad_dir)], &login, Some("right"));
-    ok(&out, "--password-stdin over a wrong config.json");
+    ok(&out, "--registry-password-stdin over a wrong config.json");
 
     // REGISTRY_AUTH_FILE (the containers auth.json) comes before config.json.
     let auth_file = case.project.path().join("auth.json");

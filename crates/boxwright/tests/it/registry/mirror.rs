@@ -280,8 +280,8 @@ fn checksum_files_and_the_lock_file_catch_changed_archives() {
             "app",
             "--version",
             "2.0.0",
-            "--arch",
-            "x86_64",
+            "--platform",
+            "linux/amd64",
             "--registry",
             &registry_arg,
             "--digest-file",
@@ -307,8 +307,8 @@ fn checksum_files_and_the_lock_file_catch_changed_archives() {
             "app",
             "--version",
             "2.0.0",
-            "--arch",
-            "arm64",
+            "--platform",
+            "linux/arm64",
             "--registry",
             &registry_arg,
         ],
@@ -381,22 +381,26 @@ fn an_interrupted_run_reuses_the_pairs_it_pushed() {
     let upstream = Upstream::start(&["3.0.0"]);
     let project = project(&upstream, false);
     let registry_arg = format!("{}/mirror", registry.host());
-    ok(
-        &run(
-            &project,
-            &[
-                "mirror",
-                "build",
-                "app",
-                "--version",
-                "3.0.0",
-                "--arch",
-                "amd64",
-                "--registry",
-                &registry_arg,
-            ],
-        ),
-        "mirror build",
+    // The retired `--arch amd64` (issue 22) still builds linux/amd64, with a warning.
+    let built = run(
+        &project,
+        &[
+            "mirror",
+            "build",
+            "app",
+            "--version",
+            "3.0.0",
+            "--arch",
+            "amd64",
+            "--registry",
+            &registry_arg,
+        ],
+    );
+    ok(&built, "mirror build --arch");
+    let stderr = String::from_utf8_lossy(&built.stderr);
+    assert!(
+        stderr.contains("warning: --arch is deprecated; use --platform"),
+        "{stderr}"
     );
     let mark = registry.mark();
     let report = run_json(
@@ -442,7 +446,7 @@ fn mirror_run_with_a_key_signs_and_attests_each_version() {
     ok(
         &super::fixture::boxwright(&project)
             .env("COSIGN_PASSWORD", "pw")
-            .args(["key", "generate", "--out"])
+            .args(["key", "generate", "-o"])
             .arg(&prefix)
             .output()
             .unwrap(),

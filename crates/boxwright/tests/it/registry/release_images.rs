@@ -53,7 +53,7 @@ fn release_images_are_recorded_by_digest_and_verified_in_the_registry() {
                 "generate",
                 "--format",
                 "minisign",
-                "--out",
+                "--output",
                 &prefix.to_string_lossy(),
             ],
         ),

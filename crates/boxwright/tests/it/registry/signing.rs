@@ -15,7 +15,7 @@ fn key(project: &TestProject, name: &str) -> (PathBuf, PathBuf) {
     let prefix = project.path().join(name);
     let out = super::fixture::boxwright(project)
         .env("COSIGN_PASSWORD", "s3cret")
-        .args(["key", "generate", "--out"])
+        .args(["key", "generate", "--output"])
         .arg(&prefix)
         .output()
         .unwrap();
@@ -409,4 +409,51 @@ fn recursive_signing_signs_the_index_and_its_manifests() {
         &format!("{repository}:{}", index.replacen(':', "-", 1)),
     );
     assert!(!out.status.success());
+}
+
+/// Issue 22: an encrypted key without its password gets a hint that names
+/// `--key-password-stdin` (it named `--password-stdin`, which in `image sign` is the registry
+/// password), and following the hint signs.
+#[test]
+fn the_encrypted_key_hint_names_the_flag_that_opens_the_key() {
+    let registry = Registry::start(None);
+    let (project, layout) = hello_layout();
+    let reference = format!("{}/hinted/hello:1.0.0", registry.host());
+    ok(
+        &run(
+            &project,
+            &["image", "push", &layout.to_string_lossy(), &reference],
+        ),
+        "push",
+    );
+    let (private, public) = key(&project, "k");
+    let sign = || {
+        let mut cmd = super::fixture::boxwright(&project);
+        cmd.env_remove("COSIGN_PASSWORD")
+            .args(["image", "sign", &reference, "--key"])
+            .arg(&private);
+        cmd
+    };
+    let out = sign().output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("hint: give the key's password with --key-password-stdin or COSIGN_PASSWORD"),
+        "{stderr}"
+    );
+    let out = sign()
+        .arg("--key-password-stdin")
+        .write_stdin("s3cret\n")
+        .output()
+        .unwrap();
+    ok(&out, "image sign --key-password-stdin");
+    let key_arg = public.to_string_lossy().into_owned();
+    ok(
+        &run(
+            &project,
+            &["image", "verify", &reference, "--key", &key_arg],
+        ),
+        "verify",
+    );
 }

@@ -201,7 +201,7 @@ fn other_tls_failures_never_fall_back_to_http() {
     let mark = registry.mark();
     let out = super::fixture::boxwright(&project)
         .env("BOXWRIGHT_REGISTRY_PASSWORD", "secret")
-        .args(["image", "exists", "--username", "bob", "--ca-file"])
+        .args(["image", "exists", "--registry-username", "bob", "--ca-file"])
         .arg(&ca_file)
         .arg(format!("{host}/hello:1"))
         .output()
