@@ -23,7 +23,8 @@ pub enum ReferenceError {
     #[error("empty image reference")]
     Empty,
     #[error(
-        "image reference `{0}` has no registry host: write it as HOST[:PORT]/REPOSITORY[:TAG], e.g. registry.example:5000/{0}"
+        "image reference `{0}` has no registry host: write it as HOST[:PORT]/REPOSITORY[:TAG], e.g. registry.example:5000/{example}",
+        example = .0.trim_start_matches('/')
     )]
     NoHost(String),
     #[error("image reference `{reference}`: invalid registry host `{host}`: {reason}")]
@@ -373,6 +374,14 @@ mod tests {
         let err = |t: &str| t.parse::<Reference>().unwrap_err();
         assert!(matches!(err("hello"), ReferenceError::NoHost(_)));
         assert!(matches!(err("library/hello:1"), ReferenceError::NoHost(_)));
+        // The example is a reference that parses: no doubled slash.
+        assert!(
+            err("/mirror/app:1")
+                .to_string()
+                .ends_with("e.g. registry.example:5000/mirror/app:1"),
+            "{}",
+            err("/mirror/app:1")
+        );
         assert!(matches!(err(""), ReferenceError::Empty));
         assert!(matches!(
             err("host.example:99999/x"),

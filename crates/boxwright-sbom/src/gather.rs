@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
+use boxwright_archive::progress::{CountingReader, NoProgress, Progress, ProgressItem};
 use boxwright_oci::rootfs::{ExportLimits, LayerCompression, LayerSource};
 use boxwright_oci::{Compression, PlatformSpec};
 
@@ -61,18 +62,24 @@ pub fn directory(dir: &Path) -> Result<Vec<FileEntry>, Error> {
 
 /// Every regular file of a tar stream (gzip and zstd recognised by their magic bytes), as
 /// the stream leaves them (a later entry replaces an earlier one at the same path).
-pub fn tarball(path: &Path) -> Result<Vec<FileEntry>, Error> {
+pub fn tarball(path: &Path, progress: &dyn Progress) -> Result<Vec<FileEntry>, Error> {
     let layer = LayerSource {
         path: path.to_path_buf(),
         compression: compression_of(path)?,
     };
-    layered(&[layer], path)
+    layered(&[layer], path, progress)
 }
 
 /// SHA-256 of a file, hex.
 pub fn file_sha256(path: &Path) -> Result<String, Error> {
+    counted_sha256(path, &NoProgress)
+}
+
+/// SHA-256 of a file, hex, with every byte read reported to `item`.
+fn counted_sha256(path: &Path, item: &dyn ProgressItem) -> Result<String, Error> {
     let file = File::open(path).map_err(Error::io(path))?;
-    sha256_reader(&mut BufReader::with_capacity(1 << 20, file)).map_err(Error::io(path))
+    let mut reader = CountingReader::new(BufReader::with_capacity(1 << 20, file), item);
+    sha256_reader(&mut reader).map_err(Error::io(path))
 }
 
 /// Whether `path` is an uncompressed tar holding an OCI layout (`oci-layout` at its top).
@@ -88,15 +95,21 @@ pub fn is_oci_archive(path: &Path) -> Result<bool, Error> {
 /// Opens an OCI layout directory or oci-archive (unpacked safely into a temporary
 /// directory), picks the manifest (of `platform`, or the only one), checks every layer's
 /// digest and hashes the files of the flattened layers.
-pub fn image(path: &Path, platform: Option<&str>) -> Result<ImageFacts, Error> {
-    image_named(path, None, platform)
+pub fn image(
+    path: &Path,
+    platform: Option<&str>,
+    progress: &dyn Progress,
+) -> Result<ImageFacts, Error> {
+    image_named(path, None, platform, progress)
 }
 
-/// Like [`image`], for the image named `ref_name` in `index.json` when given.
+/// Like [`image`], for the image named `ref_name` in `index.json` when given. `progress`
+/// sees the layer bytes as their digests are checked, then the file bytes as they are hashed.
 pub fn image_named(
     path: &Path,
     ref_name: Option<&str>,
     platform: Option<&str>,
+    progress: &dyn Progress,
 ) -> Result<ImageFacts, Error> {
     let platform = platform
         .map(|p| {
@@ -105,6 +118,8 @@ pub fn image_named(
         })
         .transpose()?;
     let base = boxwright_oci::base::open_selected(path, ref_name, platform.as_ref())?;
+    let total = base.layers.iter().fold(0, |sum, layer| sum + layer.size());
+    let checking = progress.begin("checking image layers", Some(total));
     let mut layers = Vec::new();
     for descriptor in &base.layers {
         let blob = base.blob(descriptor);
@@ -120,7 +135,7 @@ pub fn image_named(
                 });
             }
         };
-        let actual = file_sha256(&blob)?;
+        let actual = counted_sha256(&blob, &*checking)?;
         if actual != descriptor.digest().digest() {
             return Err(Error::Layer {
                 path: blob,
@@ -135,7 +150,8 @@ pub fn image_named(
             compression,
         });
     }
-    let files = layered(&layers, path)?;
+    checking.finish();
+    let files = layered(&layers, path, progress)?;
     let installed = layered_installed(&layers, path, &files)?;
     let config = &base.config;
     let mut platform = format!("{}/{}", config.os(), config.architecture());
@@ -228,11 +244,19 @@ fn layered_installed(
     installed::read(&contents)
 }
 
-fn layered(layers: &[LayerSource], shown: &Path) -> Result<Vec<FileEntry>, Error> {
+/// The files of `layers`, hashed; `progress` sees the bytes of their contents (their total
+/// is not known before the layers are read).
+fn layered(
+    layers: &[LayerSource],
+    shown: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<FileEntry>, Error> {
+    let reading = progress.begin("hashing files", None);
     let found = boxwright_oci::rootfs::files(layers, &ExportLimits::default(), |reader| {
-        hash_reader(reader)
-    })
-    .map_err(|source| Error::Layers {
+        hash_reader(&mut CountingReader::new(reader, &*reading))
+    });
+    reading.finish();
+    let found = found.map_err(|source| Error::Layers {
         path: shown.to_path_buf(),
         source,
     })?;
@@ -312,8 +336,8 @@ mod tests {
         let mut encoder = flate2_encoder(std::fs::File::create(&gz).unwrap());
         std::io::Write::write_all(&mut encoder, &bytes).unwrap();
         encoder.finish().unwrap();
-        let a = tarball(&plain).unwrap();
-        assert_eq!(a, tarball(&gz).unwrap());
+        let a = tarball(&plain, &NoProgress).unwrap();
+        assert_eq!(a, tarball(&gz, &NoProgress).unwrap());
         assert_eq!(a.len(), 1);
         assert_eq!(a[0].path, "bin/x");
         assert!(!is_oci_archive(&plain).unwrap());

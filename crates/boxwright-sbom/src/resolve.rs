@@ -43,6 +43,10 @@ pub trait Host {
         layout: &Path,
         platform: Option<&str>,
     ) -> Result<(), HostError>;
+    /// Where the reading of large images and tarballs is reported.
+    fn read_progress(&self) -> &dyn boxwright_archive::progress::Progress {
+        &boxwright_archive::progress::NoProgress
+    }
 }
 
 /// What to gather.
@@ -154,7 +158,7 @@ fn from_path(request: &Request<'_>, host: &dyn Host, path: &Path) -> Result<Subj
         });
     }
     let digest = format!("sha256:{}", gather::file_sha256(path)?);
-    let files = gather::tarball(path)?;
+    let files = gather::tarball(path, host.read_progress())?;
     let installed = gather::tarball_installed(path, &files)?;
     let file_name = path
         .file_name()
@@ -219,11 +223,12 @@ fn from_image(
     path: &Path,
     tag: Option<&str>,
 ) -> Result<Subject, Error> {
-    let facts =
-        gather::image_named(path, tag, request.platform).map_err(|source| Error::ReadImage {
+    let facts = gather::image_named(path, tag, request.platform, host.read_progress()).map_err(
+        |source| Error::ReadImage {
             what: path.display().to_string(),
             source: Box::new(source),
-        })?;
+        },
+    )?;
     image_subject(request, host, facts, &file_stem(path), None)
 }
 
@@ -243,10 +248,13 @@ fn from_registry(
             reference: reference.to_string(),
             source,
         })?;
-    let facts = gather::image(&layout, request.platform).map_err(|source| Error::ReadImage {
-        what: format!("the image pulled from {reference}"),
-        source: Box::new(source),
-    })?;
+    let facts =
+        gather::image(&layout, request.platform, host.read_progress()).map_err(|source| {
+            Error::ReadImage {
+                what: format!("the image pulled from {reference}"),
+                source: Box::new(source),
+            }
+        })?;
     let fallback = reference
         .repository
         .rsplit('/')

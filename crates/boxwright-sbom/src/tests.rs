@@ -575,7 +575,7 @@ Files: *\nCopyright: 2024 Someone\nLicense: Expat or public-domain\n";
     }
     let tarball = dir.path().join("rootfs.tar");
     std::fs::write(&tarball, builder.into_inner().unwrap()).unwrap();
-    let files = crate::gather::tarball(&tarball).unwrap();
+    let files = crate::gather::tarball(&tarball, &boxwright_archive::progress::NoProgress).unwrap();
     let installed = crate::gather::tarball_installed(&tarball, &files).unwrap();
     let names: Vec<&str> = installed.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["hello", "musl"]);
@@ -654,7 +654,7 @@ fn images_without_a_package_database_list_none() {
         .unwrap();
     let tarball = dir.path().join("rootfs.tar");
     std::fs::write(&tarball, builder.into_inner().unwrap()).unwrap();
-    let files = crate::gather::tarball(&tarball).unwrap();
+    let files = crate::gather::tarball(&tarball, &boxwright_archive::progress::NoProgress).unwrap();
     assert!(
         crate::gather::tarball_installed(&tarball, &files)
             .unwrap()

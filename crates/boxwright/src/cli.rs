@@ -56,7 +56,7 @@ pub enum Command {
     Fetch(FetchArgs),
     /// Fetch, run the recipe in a sandbox, verify, publish to .out/<target>/.
     Build(BuildArgs),
-    /// Check release tags and package release archives.
+    /// Release tags, archives and signed manifests: check, package, manifest, publish, verify.
     #[command(subcommand)]
     Release(ReleaseCommand),
     /// Report on ELF files and check them against a policy.
@@ -243,8 +243,8 @@ pub struct KeyGenerateArgs {
     /// Kind of key pair.
     #[arg(long, value_enum, default_value_t = KeyFormat::Cosign)]
     pub format: KeyFormat,
-    /// Read the password that encrypts the private key (cosign keys) from standard input
-    /// (all of it, less one final line break). Without it, COSIGN_PASSWORD is used (even
+    /// Read the key's password, which encrypts the private key (cosign keys), from standard
+    /// input (all of it, less one final line break). Without it, COSIGN_PASSWORD is used (even
     /// empty), else --no-password, else the password is asked twice on a terminal; with
     /// none of them the command exits 2. minisign, rsa and openpgp keys are written
     /// unencrypted by design and need no password.
@@ -575,6 +575,10 @@ pub struct ManifestArgs {
     /// Write an unsigned manifest when there is no key (without it, no key exits 2).
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Read the signing key's password from standard input (all of it, less one final line
+    /// break); without it, MINISIGN_PASSWORD or COSIGN_PASSWORD, as the key's format says.
+    #[arg(long, conflicts_with = "registry_password_stdin")]
+    pub key_password_stdin: bool,
     /// Registry options for resolving the release's `images` to digests.
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -594,6 +598,10 @@ pub struct PublishArgs {
     /// Publish an unsigned manifest when there is no key (without it, no key exits 2).
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// Read the signing key's password from standard input (all of it, less one final line
+    /// break); without it, MINISIGN_PASSWORD or COSIGN_PASSWORD, as the key's format says.
+    #[arg(long, conflicts_with = "registry_password_stdin")]
+    pub key_password_stdin: bool,
     /// Replace versioned objects that exist with other contents.
     #[arg(long)]
     pub force: bool,
@@ -950,10 +958,10 @@ pub struct InitArgs {
 pub struct LoginArgs {
     /// The registry: HOST[:PORT].
     pub registry: String,
-    /// User name.
+    /// The registry user name.
     #[arg(long, env = "BOXWRIGHT_REGISTRY_USERNAME", value_name = "USER")]
     pub registry_username: String,
-    /// Read the password from standard input (one line); without it,
+    /// Read the registry password from standard input (one line); without it,
     /// BOXWRIGHT_REGISTRY_PASSWORD.
     #[arg(long)]
     pub registry_password_stdin: bool,

@@ -249,8 +249,10 @@ pub fn hint(error: &anyhow::Error) -> Option<String> {
         ) = find(cause)
         {
             return Some(format!(
-                "give the key's password with --key-password-stdin or {}",
-                boxwright_metadata::env_vars::COSIGN_PASSWORD
+                "give the key's password with --key-password-stdin, or in {} (cosign keys) or {} \
+                 (minisign keys)",
+                boxwright_metadata::env_vars::COSIGN_PASSWORD,
+                boxwright_sign::minisign::PASSWORD_ENV
             ));
         }
         let image_error = find::<boxwright_sbom::Error>(cause)
@@ -393,8 +395,9 @@ mod tests {
 
     #[test]
     fn key_passwords_hint_at_the_two_ways_to_give_one() {
-        let expected =
-            "give the key's password with --key-password-stdin or COSIGN_PASSWORD".to_string();
+        let expected = "give the key's password with --key-password-stdin, or in COSIGN_PASSWORD \
+                        (cosign keys) or MINISIGN_PASSWORD (minisign keys)"
+            .to_string();
         assert_eq!(
             hint_of(boxwright_sign::Error::WrongPassword),
             Some(expected.clone())

@@ -81,7 +81,9 @@ impl Bars {
 
 impl Progress for Bars {
     fn begin(&self, name: &str, total: Option<u64>) -> Box<dyn ProgressItem> {
-        if total.unwrap_or(0) < self.threshold {
+        // Small known work gets no bar; work of unknown size (the files of an image being
+        // hashed) a spinner with the bytes so far.
+        if total.is_some_and(|total| total < self.threshold) {
             return Box::new(NoProgress);
         }
         let bar = match total {

@@ -40,6 +40,7 @@ impl<'a> CliHost<'a> {
             subject: SubjectHost {
                 printer,
                 registry: &args.access,
+                progress: std::sync::Arc::new(boxwright_fetch::NoProgress),
             },
         }
     }

@@ -59,7 +59,12 @@ pub fn upload(printer: &Printer, args: &RepoUploadArgs) -> anyhow::Result<ExitSt
         alpine: args.alpine.clone().or_else(|| args.version.clone()),
         repo: args.repo.clone(),
         suite: args.suite.clone().or_else(|| args.version.clone()),
-        component: args.component.clone(),
+        // An old command line (`--version stable --repo main` for .deb files) meant the
+        // component by --repo; a new one says --component.
+        component: args
+            .component
+            .clone()
+            .or_else(|| args.version.as_ref().and(args.repo.clone())),
         os_release: std::fs::read_to_string("/etc/os-release").ok(),
     };
     let progress = crate::progress::transfers(printer.quiet() || printer.json);

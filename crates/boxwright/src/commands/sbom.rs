@@ -71,6 +71,7 @@ fn gather(global: &GlobalArgs, printer: &Printer, args: &SubjectArgs) -> anyhow:
     let host = SubjectHost {
         printer,
         registry: &args.registry,
+        progress: crate::progress::transfers(printer.quiet() || printer.json),
     };
     let request = Request {
         subject: &subject,
@@ -85,7 +86,7 @@ fn gather(global: &GlobalArgs, printer: &Printer, args: &SubjectArgs) -> anyhow:
         subject.name,
         subject.digest,
         subject.files.len(),
-        subject.packages.len()
+        subject.packages.len() + subject.installed.len()
     ));
     Ok(Gathered { subject, project })
 }
@@ -137,7 +138,7 @@ fn emit(
                 "digest": subject.digest,
             },
             "files": subject.files.len(),
-            "packages": subject.packages.len(),
+            "packages": subject.packages.len() + subject.installed.len(),
         }));
     } else {
         printer.info(format!(
@@ -147,7 +148,7 @@ fn emit(
             subject.name,
             subject.digest,
             subject.files.len(),
-            subject.packages.len()
+            subject.packages.len() + subject.installed.len()
         ));
     }
     Ok(ExitStatus::Success)

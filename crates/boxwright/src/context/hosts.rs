@@ -21,6 +21,8 @@ use crate::printer::Printer;
 pub struct SubjectHost<'a> {
     pub printer: &'a Printer,
     pub registry: &'a RegistryArgs,
+    /// Where reading large images and tarballs is shown.
+    pub progress: std::sync::Arc<dyn boxwright_fetch::Progress>,
 }
 
 impl Host for SubjectHost<'_> {
@@ -34,6 +36,10 @@ impl Host for SubjectHost<'_> {
 
     fn var(&self, name: &str) -> Option<String> {
         var(name)
+    }
+
+    fn read_progress(&self) -> &dyn boxwright_fetch::Progress {
+        &*self.progress
     }
 
     fn pull(

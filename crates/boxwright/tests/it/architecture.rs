@@ -220,9 +220,12 @@ fn code_lines(path: &Path) -> usize {
         .count()
 }
 
-/// The command line stays a thin layer over the libraries (issue 20): at most 4,000 lines of
+/// The command line stays a thin layer over the libraries (issue 20): at most 4,500 lines of
 /// code besides the clap definitions (`cli.rs`, declarations and help text only, at most
-/// 1,500), no other file over 400. Features go into library crates.
+/// 1,500) and the unit tests, no other file over 400. Features go into library crates; what
+/// stays here is presentation (help and examples, completions, man pages, the error report,
+/// progress bars, retired option names) and the glue between arguments and libraries. The
+/// limit was 4,000 until issue 22 brought that presentation.
 #[test]
 fn the_command_line_crate_stays_thin() {
     let src = root().join("crates/boxwright/src");
@@ -247,8 +250,8 @@ fn the_command_line_crate_stays_thin() {
         }
     }
     assert!(
-        total <= 4000,
-        "crates/boxwright/src holds {total} lines of code besides cli.rs (at most 4,000: move logic into a library crate)"
+        total <= 4500,
+        "crates/boxwright/src holds {total} lines of code besides cli.rs (at most 4,500: move logic into a library crate)"
     );
     assert!(large.is_empty(), "files over 400 lines of code: {large:?}");
 }

@@ -443,3 +443,54 @@ fn both_passwords_from_standard_input_is_a_usage_error() {
         );
     }
 }
+
+/// `release manifest` reads an encrypted key's password as the other signing commands do:
+/// `--key-password-stdin`, named by the hint when it is missing.
+#[test]
+fn release_manifest_takes_the_key_password_from_standard_input() {
+    let project = TestProject::new(
+        r#"{"hello": {"tag_prefix": "hello", "version_env_var": "V", "env": {"V": "1.0.0"},
+            "release_files": [],
+            "release": {"artifacts": {"notes.txt": "file:notes.txt"}, "signature": "cosign"}}}"#,
+    );
+    std::fs::write(project.path().join("notes.txt"), "notes\n").unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        boxwright()
+            .current_dir(project.path())
+            .env_remove("COSIGN_PASSWORD")
+            .args(args)
+            .write_stdin(stdin)
+            .output()
+            .unwrap()
+    };
+    let generated = run(
+        &["key", "generate", "-o", "k", "--key-password-stdin"],
+        "s3cret\n",
+    );
+    assert_success(&generated);
+    let locked = run(
+        &["release", "manifest", "hello-1.0.0.0", "--key", "k.key"],
+        "",
+    );
+    assert_eq!(locked.status.code(), Some(2), "{}", stderr(&locked));
+    assert!(
+        stderr(&locked).contains("hint: give the key's password with --key-password-stdin"),
+        "{}",
+        stderr(&locked)
+    );
+    let signed = run(
+        &[
+            "release",
+            "manifest",
+            "hello-1.0.0.0",
+            "--key",
+            "k.key",
+            "--key-password-stdin",
+            "-o",
+            "out",
+        ],
+        "s3cret\n",
+    );
+    assert_success(&signed);
+    assert!(project.path().join("out/manifest.json.sig").is_file());
+}

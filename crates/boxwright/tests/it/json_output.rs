@@ -555,13 +555,19 @@ fn ci_files(c: &mut Collected, project: &TestProject) {
     let starter = p.join("starter");
     let init = c.ok(
         "init",
-        &json(project, &["init", starter.to_str().unwrap(), "--name", "demo"]),
+        &json(
+            project,
+            &["init", starter.to_str().unwrap(), "--name", "demo"],
+        ),
     );
     assert_eq!(init["target"], "demo", "{init}");
     c.failed(
         "init",
         2,
-        &json(project, &["init", starter.to_str().unwrap(), "--name", "demo"]),
+        &json(
+            project,
+            &["init", starter.to_str().unwrap(), "--name", "demo"],
+        ),
     );
     let workflow = p.join(".github/workflows/boxwright-release.yml");
     let mut edited = std::fs::read_to_string(&workflow).unwrap();
@@ -874,7 +880,7 @@ fn serve_prints_json_lines_and_upload_one_document() {
         crate::support::boxwright_std()
             .args(["--json", "repo", "upload", url])
             .arg(&package)
-            .args(["--version", "stable", "--repo", "main"])
+            .args(["--suite", "stable", "--component", "main"])
             .output()
             .unwrap()
     };

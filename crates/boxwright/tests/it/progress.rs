@@ -1,7 +1,8 @@
 //! Progress bars of long transfers (issue 22, Build 3): `image push` of a 200 MiB image
 //! under a pty (`script`) draws a byte bar on stderr; with `CI=true` or `-q` it does not.
-//! The image is written once as an OCI layout (one layer of random bytes) and pushed to a
-//! fresh repository each time, so every push moves all its bytes.
+//! The image is written once as an OCI layout (one layer: a tar of one file of random bytes)
+//! and pushed to a fresh repository each time, so every push moves all its bytes. `sbom` of
+//! the same image shows its bar the same way.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -20,15 +21,23 @@ fn big_layout(dir: &Path) -> std::path::PathBuf {
     let blobs = layout.join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
     let staged = layout.join("layer.partial");
-    let mut out = std::io::BufWriter::new(std::fs::File::create(&staged).unwrap());
-    let mut random = std::fs::File::open("/dev/urandom").unwrap();
-    let mut buffer = vec![0u8; 1 << 20];
-    for _ in 0..LAYER_BYTES / buffer.len() {
-        random.read_exact(&mut buffer).unwrap();
-        out.write_all(&buffer).unwrap();
-    }
-    out.flush().unwrap();
-    drop(out);
+    // One file of random bytes in a plain tar, exactly LAYER_BYTES long: a 512-byte header,
+    // the content (a multiple of 512) and the two zero blocks that end the archive.
+    let content = (LAYER_BYTES - 3 * 512) as u64;
+    let mut header = tar::Header::new_gnu();
+    header.set_path("big.bin").unwrap();
+    header.set_size(content);
+    header.set_mode(0o644);
+    header.set_cksum();
+    let out = std::io::BufWriter::new(std::fs::File::create(&staged).unwrap());
+    let mut builder = tar::Builder::new(out);
+    let random = std::fs::File::open("/dev/urandom").unwrap();
+    builder.append(&header, random.take(content)).unwrap();
+    builder.into_inner().unwrap().flush().unwrap();
+    assert_eq!(
+        std::fs::metadata(&staged).unwrap().len(),
+        LAYER_BYTES as u64
+    );
     let sum = Command::new("sha256sum").arg(&staged).output().unwrap();
     let layer_hex = String::from_utf8_lossy(&sum.stdout)[..64].to_string();
     std::fs::rename(&staged, blobs.join(&layer_hex)).unwrap();
@@ -74,12 +83,15 @@ fn push_on_a_terminal(
     extra: &str,
     ci: Option<&str>,
 ) -> (bool, String) {
+    let arguments = format!("image push '{}' '{reference}' {extra}", layout.display());
+    on_a_terminal(layout, &arguments, ci)
+}
+
+/// Runs `boxwright ARGUMENTS` (shell words) under a pty, with `layout` holding an empty
+/// docker config; returns its exit status and everything it wrote to the terminal.
+fn on_a_terminal(layout: &Path, arguments: &str, ci: Option<&str>) -> (bool, String) {
     let binary = assert_cmd::cargo::cargo_bin!("boxwright");
-    let command = format!(
-        "'{}' image push '{}' '{reference}' {extra}",
-        binary.display(),
-        layout.display()
-    );
+    let command = format!("'{}' {arguments}", binary.display());
     let mut script = Command::new("script");
     script
         .args(["-qec", &command, "/dev/null"])
@@ -131,4 +143,23 @@ fn image_push_shows_a_bar_on_a_terminal_but_not_in_ci_or_quiet() {
     let (ok, output) = push_on_a_terminal(&layout, &format!("{host}/bar/quiet:1"), "-q", None);
     assert!(ok, "{output}");
     assert!(!shows_a_bar(&output), "a bar with -q: {output}");
+}
+
+#[test]
+fn sbom_of_a_large_image_shows_a_bar_on_a_terminal_but_not_in_ci() {
+    require_tool("script", "apt-get install bsdutils");
+    let dir = tempfile::tempdir().unwrap();
+    let layout = big_layout(dir.path());
+    let sbom = dir.path().join("image.spdx.json");
+    let arguments = format!("sbom '{}' -o '{}'", layout.display(), sbom.display());
+    let (ok, output) = on_a_terminal(&layout, &arguments, None);
+    assert!(ok, "{output}");
+    assert!(
+        shows_a_bar(&output) && output.contains("checking image layers"),
+        "no progress bar on a terminal: {output}"
+    );
+    let (ok, output) = on_a_terminal(&layout, &arguments, Some("true"));
+    assert!(ok, "{output}");
+    assert!(!shows_a_bar(&output), "a bar with CI=true: {output}");
+    assert!(sbom.is_file());
 }

@@ -24,7 +24,11 @@ pub fn manifest(
     printer: &Printer,
     args: &ManifestArgs,
 ) -> anyhow::Result<ExitStatus> {
-    let key = (args.key.as_deref(), args.allow_unsigned);
+    let key = (
+        args.key.as_deref(),
+        args.allow_unsigned,
+        args.key_password_stdin,
+    );
     let (project, prepared) = super::prepare(global, printer, &args.tag, key, &args.registry)?;
     let dir = args
         .output

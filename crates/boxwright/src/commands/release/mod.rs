@@ -92,13 +92,18 @@ fn prepare(
     global: &GlobalArgs,
     printer: &Printer,
     tag: &str,
-    (key, allow_unsigned): (Option<&str>, bool),
+    (key, allow_unsigned, password_stdin): (Option<&str>, bool, bool),
     registry: &RegistryArgs,
 ) -> anyhow::Result<(Project, Prepared)> {
     let project = context::project(global)?;
     let parsed = ReleaseTag::parse(&project.metadata, tag)?;
     let plan = Plan::new(&project, tag, parsed)?;
-    let key = manifest_key(key, plan.manifest_key_env.as_deref(), plan.signature)?;
+    let key = manifest_key(
+        key,
+        plan.manifest_key_env.as_deref(),
+        plan.signature,
+        password_stdin,
+    )?;
     if key.is_none() {
         if !allow_unsigned {
             return Err(boxwright_publish::Error::Unsigned {
@@ -168,12 +173,13 @@ fn resolve_images(
 }
 
 /// The key that signs the manifest: `--key`, else the release's `manifest_key_env` when set
-/// and not blank; with the password of an encrypted key (`MINISIGN_PASSWORD` or
-/// `COSIGN_PASSWORD`, as the format says).
+/// and not blank; with the password of an encrypted key (`--key-password-stdin`, else
+/// `MINISIGN_PASSWORD` or `COSIGN_PASSWORD`, as the format says).
 fn manifest_key(
     explicit: Option<&str>,
     key_env: Option<&str>,
     format: SignatureFormat,
+    password_stdin: bool,
 ) -> anyhow::Result<Option<ManifestKey>> {
     let (name, text) = if let Some(key) = explicit {
         let source = KeySource::parse(key);
@@ -192,9 +198,11 @@ fn manifest_key(
         return Ok(None);
     };
     let password = match format {
-        SignatureFormat::Minisign => std::env::var_os(boxwright_sign::minisign::PASSWORD_ENV)
-            .map(|password| Zeroizing::new(password.into_encoded_bytes())),
-        SignatureFormat::Cosign => boxwright_sign::source::password(None),
+        SignatureFormat::Minisign if !password_stdin => {
+            std::env::var_os(boxwright_sign::minisign::PASSWORD_ENV)
+                .map(|password| Zeroizing::new(password.into_encoded_bytes()))
+        }
+        _ => context::key_password(password_stdin)?,
     };
     Ok(Some(ManifestKey {
         name,

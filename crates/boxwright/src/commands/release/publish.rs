@@ -26,7 +26,11 @@ pub fn publish(
     if !matches!(location, Location::GitLab(_)) && args.package_version.is_some() {
         bail!("--package-version is for gitlab:// destinations");
     }
-    let key = (args.key.as_deref(), args.allow_unsigned);
+    let key = (
+        args.key.as_deref(),
+        args.allow_unsigned,
+        args.key_password_stdin,
+    );
     let (_, prepared) = super::prepare(global, printer, &args.tag, key, &args.registry)?;
     let objects = prepared.publish_objects(location.has_stable());
     let reporter = Arc::new(Reporter::new(printer));

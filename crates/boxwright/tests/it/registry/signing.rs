@@ -438,8 +438,9 @@ fn the_encrypted_key_hint_names_the_flag_that_opens_the_key() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr
-            .contains("hint: give the key's password with --key-password-stdin or COSIGN_PASSWORD"),
+        stderr.contains(
+            "hint: give the key's password with --key-password-stdin, or in COSIGN_PASSWORD"
+        ),
         "{stderr}"
     );
     let out = sign()
