@@ -46,6 +46,11 @@ command -v lintian >/dev/null || packages+=(lintian)
 command -v openssl >/dev/null || packages+=(openssl)
 command -v gpg >/dev/null || packages+=(gnupg)
 command -v gpgv >/dev/null || packages+=(gpgv)
+# groff renders the man pages `boxwright man` writes; script (bsdutils) gives the progress and
+# password-prompt tests a terminal; the guides' shell blocks use python3 and curl.
+command -v groff >/dev/null || packages+=(groff-base)
+command -v script >/dev/null || packages+=(bsdutils)
+command -v python3 >/dev/null || packages+=(python3)
 # GNU time measures the peak memory of commands in the hostile-input tests.
 [ -x /usr/bin/time ] || packages+=(time)
 # Images from packages are tested against Debian's own indexes, as apt reads them: the
