@@ -77,23 +77,12 @@ fn registry_host(input: &str) -> anyhow::Result<String> {
 
 /// The password from standard input (`--registry-password-stdin`), else the environment.
 fn password(args: &LoginArgs) -> anyhow::Result<String> {
-    if !args.registry_password_stdin {
-        return var(boxwright_registry::PASSWORD_ENV).with_context(|| {
-            format!(
-                "no password: pass --registry-password-stdin or set {}",
-                boxwright_registry::PASSWORD_ENV
-            )
-        });
-    }
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
-    let password = line.trim_end_matches(['\n', '\r']).to_string();
-    if password.is_empty() {
-        bail!("--registry-password-stdin: standard input holds no password");
-    }
-    Ok(password)
+    crate::context::registry_password(args.registry_password_stdin)?.with_context(|| {
+        format!(
+            "no password: pass --registry-password-stdin or set {}",
+            boxwright_registry::PASSWORD_ENV
+        )
+    })
 }
 
 /// `$REGISTRY_AUTH_FILE`, else `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.

@@ -22,7 +22,7 @@ pub use env::{
     env_source_date_epoch, env_source_date_epoch_lenient, environment, fetch_options, var,
 };
 pub use hosts::{ImageHost, SubjectHost, build_image};
-pub use registry::{registry_client, registry_client_with};
+pub use registry::{registry_client, registry_client_with, registry_password};
 
 use crate::cli::GlobalArgs;
 use crate::printer::Printer;

@@ -20,24 +20,12 @@ pub fn registry_client_with(
     args: &RegistryArgs,
     options: &ClientOptions,
 ) -> anyhow::Result<Client> {
-    let password = if args.registry_password_stdin {
-        if args.registry_username.is_none() {
-            bail!(
-                "--registry-password-stdin needs --registry-username (or BOXWRIGHT_REGISTRY_USERNAME)"
-            );
-        }
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .context("cannot read the password from standard input")?;
-        let password = line.trim_end_matches(['\n', '\r']).to_string();
-        if password.is_empty() {
-            bail!("--registry-password-stdin: standard input holds no password");
-        }
-        Some(password)
-    } else {
-        var(boxwright_registry::PASSWORD_ENV)
-    };
+    if args.registry_password_stdin && args.registry_username.is_none() {
+        bail!(
+            "--registry-password-stdin needs --registry-username (or BOXWRIGHT_REGISTRY_USERNAME)"
+        );
+    }
+    let password = registry_password(args.registry_password_stdin)?;
     let credentials = match (&args.registry_username, password) {
         (Some(username), Some(password)) => Some(Credentials {
             username: username.clone(),
@@ -76,4 +64,21 @@ pub fn registry_client_with(
         Some(path) => format!("cannot use --ca-file {}", path.display()),
         None => "cannot set up the registry client".into(),
     })
+}
+
+/// The registry password: one line of standard input (`--registry-password-stdin`), else
+/// `BOXWRIGHT_REGISTRY_PASSWORD`, else none.
+pub fn registry_password(from_stdin: bool) -> anyhow::Result<Option<String>> {
+    if !from_stdin {
+        return Ok(var(boxwright_registry::PASSWORD_ENV));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("--registry-password-stdin: standard input holds no password");
+    }
+    Ok(Some(password))
 }
