@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use boxwright_package::repo::{RepoConfig, Repository};
+use boxwright_package::repo::{KeySource, RepoConfig, Repository};
 use libfuzzer_sys::fuzz_target;
 
 const AR_MAGIC: &[u8] = b"!<arch>\n";
@@ -28,8 +28,9 @@ fn repository() -> &'static (Repository, PathBuf) {
         let root = scratch.join("repo");
         let repository = Repository::new(RepoConfig {
             root: root.clone(),
-            apk_key: Some(rsa_path),
-            apt_key: Some(openpgp_path),
+            apk_key: Some(KeySource::Path(rsa_path)),
+            apk_key_name: None,
+            apt_key: Some(KeySource::Path(openpgp_path)),
             apt_origin: "fuzz".into(),
             apt_label: "fuzz".into(),
             index_time: None,
