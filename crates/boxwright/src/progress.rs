@@ -53,18 +53,21 @@ pub fn upload_bar(name: &str, total: u64, hidden: bool) -> ProgressBar {
     if !bars_allowed(hidden) {
         return ProgressBar::hidden();
     }
-    ProgressBar::new(total)
-        .with_style(
-            ProgressStyle::with_template(
-                "{msg:40!} {bar:30} {bytes:>10}/{total_bytes:10} {bytes_per_sec:>12} {eta:>4}",
-            )
-            .expect("valid template"),
-        )
-        .with_message(format!("uploading {name}"))
+    byte_bar(total).with_message(format!("uploading {name}"))
 }
 
-/// Bars under one `MultiProgress`, for work of at least `threshold` bytes (work of unknown
-/// size gets a spinner only when `threshold` is 0).
+/// A bar over `total` bytes: name, bar, bytes so far, percentage, rate and time left.
+fn byte_bar(total: u64) -> ProgressBar {
+    ProgressBar::new(total).with_style(
+        ProgressStyle::with_template(
+            "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {percent:>3}% {bytes_per_sec:>12} {eta:>4}",
+        )
+        .expect("valid template"),
+    )
+}
+
+/// Bars under one `MultiProgress`, for work of at least `threshold` bytes; work of unknown
+/// size gets a spinner with the bytes so far.
 struct Bars {
     multi: MultiProgress,
     threshold: u64,
@@ -87,12 +90,7 @@ impl Progress for Bars {
             return Box::new(NoProgress);
         }
         let bar = match total {
-            Some(total) => ProgressBar::new(total).with_style(
-                ProgressStyle::with_template(
-                    "{msg:30!} {bar:30} {bytes:>10}/{total_bytes:10} {percent:>3}% {bytes_per_sec:>12} {eta:>4}",
-                )
-                .expect("valid template"),
-            ),
+            Some(total) => byte_bar(total),
             None => ProgressBar::new_spinner().with_style(
                 ProgressStyle::with_template("{msg:30!} {spinner} {bytes:>10} {bytes_per_sec:>12}")
                     .expect("valid template"),

@@ -58,6 +58,16 @@ pub fn target<'a>(project: &'a Project, name: &str) -> Result<&'a Target> {
     Ok(project.metadata.require_target(name)?)
 }
 
+/// Drops one final line break (`\n` or `\r\n`) from a password as typed or piped.
+pub fn strip_line_break(password: &mut Vec<u8>) {
+    if password.ends_with(b"\n") {
+        password.pop();
+        if password.ends_with(b"\r") {
+            password.pop();
+        }
+    }
+}
+
 /// The password of a cosign key: with `--key-password-stdin` (`from_stdin`) all of standard
 /// input less one final line break, else `COSIGN_PASSWORD`, else none.
 pub fn key_password(from_stdin: bool) -> Result<Option<boxwright_sign::Zeroizing<Vec<u8>>>> {
@@ -65,12 +75,7 @@ pub fn key_password(from_stdin: bool) -> Result<Option<boxwright_sign::Zeroizing
         let mut input = boxwright_sign::Zeroizing::new(Vec::new());
         std::io::Read::read_to_end(&mut std::io::stdin(), &mut input)
             .context("cannot read the key's password from standard input")?;
-        if input.ends_with(b"\n") {
-            input.pop();
-            if input.ends_with(b"\r") {
-                input.pop();
-            }
-        }
+        strip_line_break(&mut input);
         Some(input)
     } else {
         None

@@ -54,11 +54,6 @@ fn read_hidden(prompt: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
         .lock()
         .read_until(b'\n', &mut line)
         .context("cannot read the password from the terminal")?;
-    if line.ends_with(b"\n") {
-        line.pop();
-        if line.ends_with(b"\r") {
-            line.pop();
-        }
-    }
+    super::strip_line_break(&mut line);
     Ok(line)
 }
